@@ -1,7 +1,9 @@
 // What every dataset loader returns. Pixels stay uint8 (HWC per image, images back to back)
 // until a batch is made, so a CIFAR epoch costs ~150 MB, not GBs of float32.
 
-export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar100' | 'synthetic';
+import type { DatasetName } from '../../shared/config';
+
+export type { DatasetName };
 
 export interface ImageSplit {
   /** count * height * width * channels bytes, NHWC order. */
