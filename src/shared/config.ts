@@ -2,6 +2,19 @@
 // Resolution order: DEFAULTS <- preset <- config file <- command-line flags.
 // Shared by the trainer, the extension and the webview: no Node or tfjs imports here.
 
+import {
+  ValidationError,
+  describe,
+  expectArray,
+  expectBoolean,
+  expectNumber,
+  expectObject,
+  expectOneOf,
+  expectString,
+  isObject,
+  type JsonObject,
+} from './validate';
+
 export const MODEL_NAMES = [
   'lenet',
   'small-cnn',
@@ -98,6 +111,7 @@ export interface TrainConfig {
   model: ModelName;
   data: DataConfig;
   was: WasConfig;
+  /** Weight decay applies to conv and dense kernels only (not biases, BatchNorm or WAS alphas). */
   optimizer: OptimizerConfig;
   schedule: ScheduleConfig;
   bn: BatchNormConfig;
@@ -182,3 +196,134 @@ export function cropScaleFor(config: TrainConfig): [number, number] {
 export type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
 };
+
+/** How each option is checked; the keys are the option paths that config files and flags use. */
+export type FieldSpec =
+  | { kind: 'number'; min?: number; max?: number; integer?: boolean; nullable?: boolean }
+  | { kind: 'string'; nullable?: boolean }
+  | { kind: 'choice'; values: readonly string[] }
+  | { kind: 'boolean' }
+  /** [lo, hi] with 0 < lo <= hi. */
+  | { kind: 'range'; nullable?: boolean; max?: number }
+  | { kind: 'strings' }
+  /** 'preset' | 'all' | a list of layer names. */
+  | { kind: 'layers' };
+
+export const FIELDS: Record<string, FieldSpec> = {
+  preset: { kind: 'choice', values: PRESET_NAMES },
+  model: { kind: 'choice', values: MODEL_NAMES },
+  'data.name': { kind: 'choice', values: DATASET_NAMES },
+  'data.dir': { kind: 'string', nullable: true },
+  'data.download': { kind: 'boolean' },
+  'data.cifar100Labels': { kind: 'choice', values: ['fine', 'coarse'] },
+  'data.validationSize': { kind: 'number', min: 0, integer: true },
+  'data.augment': { kind: 'choice', values: ['auto', 'on', 'off'] },
+  'data.normalize': { kind: 'choice', values: ['dataset', 'half'] },
+  'data.trainLimit': { kind: 'number', min: 1, integer: true, nullable: true },
+  'data.testLimit': { kind: 'number', min: 1, integer: true, nullable: true },
+  'data.synthetic.trainCount': { kind: 'number', min: 1, integer: true },
+  'data.synthetic.testCount': { kind: 'number', min: 1, integer: true },
+  'data.synthetic.size': { kind: 'number', min: 8, max: 512, integer: true },
+  'data.synthetic.channels': { kind: 'number', min: 1, max: 4, integer: true },
+  'data.synthetic.classes': { kind: 'number', min: 2, max: 256, integer: true },
+  'was.transform': { kind: 'choice', values: TRANSFORM_FAMILIES },
+  'was.layers': { kind: 'layers' },
+  'was.translate': { kind: 'number', min: 0, max: 1 },
+  'was.cropScale': { kind: 'range', nullable: true, max: 1 },
+  'was.cropRatio': { kind: 'range' },
+  'was.mixedShiftProbability': { kind: 'number', min: 0, max: 1 },
+  'optimizer.name': { kind: 'choice', values: ['sgd', 'adam'] },
+  'optimizer.lr': { kind: 'number', min: 0 },
+  'optimizer.momentum': { kind: 'number', min: 0, max: 1 },
+  'optimizer.weightDecay': { kind: 'number', min: 0 },
+  'optimizer.beta1': { kind: 'number', min: 0, max: 1 },
+  'optimizer.beta2': { kind: 'number', min: 0, max: 1 },
+  'optimizer.epsilon': { kind: 'number', min: 0 },
+  'schedule.name': { kind: 'choice', values: ['constant', 'step', 'cosine'] },
+  'schedule.stepEpochs': { kind: 'number', min: 1, integer: true },
+  'schedule.gamma': { kind: 'number', min: 0, max: 1 },
+  'bn.eval': { kind: 'choice', values: ['recalibrate', 'running', 'batch'] },
+  'bn.recalibrationBatches': { kind: 'number', min: 1, integer: true },
+  'bn.momentum': { kind: 'number', min: 0, max: 1 },
+  'bn.epsilon': { kind: 'number', min: 0 },
+  epochs: { kind: 'number', min: 1, integer: true },
+  batchSize: { kind: 'number', min: 1, integer: true },
+  evalBatchSize: { kind: 'number', min: 1, integer: true },
+  seed: { kind: 'number', min: 0, max: 4294967295, integer: true, nullable: true },
+  selectOn: { kind: 'choice', values: ['validation', 'test'] },
+  maxStepsPerEpoch: { kind: 'number', min: 1, integer: true, nullable: true },
+  backend: { kind: 'choice', values: BACKEND_NAMES },
+  backendPaths: { kind: 'strings' },
+  logEverySteps: { kind: 'number', min: 1, integer: true },
+  runsDir: { kind: 'string' },
+  runName: { kind: 'string', nullable: true },
+};
+
+/** Check one option's value against its spec; returns the value to store. */
+export function checkField(path: string, value: unknown): unknown {
+  const spec = FIELDS[path];
+  if (!spec) throw new ValidationError(path, 'unknown option');
+  if (value === null && 'nullable' in spec && spec.nullable) return null;
+  switch (spec.kind) {
+    case 'number':
+      return expectNumber(value, path, spec);
+    case 'string':
+      return expectString(value, path);
+    case 'choice':
+      return expectOneOf(value, path, spec.values);
+    case 'boolean':
+      return expectBoolean(value, path);
+    case 'range': {
+      const pair = expectArray(value, path);
+      if (pair.length !== 2) throw new ValidationError(path, `expected [low, high], got ${pair.length} numbers`);
+      const lo = expectNumber(pair[0], `${path}[0]`, { min: Number.MIN_VALUE, max: spec.max });
+      const hi = expectNumber(pair[1], `${path}[1]`, { min: Number.MIN_VALUE, max: spec.max });
+      if (lo > hi) throw new ValidationError(path, `low ${lo} is above high ${hi}`);
+      return [lo, hi];
+    }
+    case 'strings':
+      return expectArray(value, path).map((v, i) => expectString(v, `${path}[${i}]`));
+    case 'layers':
+      if (value === 'preset' || value === 'all') return value;
+      if (!Array.isArray(value)) throw new ValidationError(path, `expected "preset", "all" or a list of layer names, got ${describe(value)}`);
+      if (value.length === 0) throw new ValidationError(path, 'an empty layer list; use transform "none" to train without WAS');
+      return value.map((v, i) => expectString(v, `${path}[${i}]`));
+  }
+}
+
+/** Apply a partial config (parsed JSON, flags) onto `base`, checking every field. */
+export function applyPatch(base: TrainConfig, patch: unknown, where = 'config'): TrainConfig {
+  const out = structuredClone(base) as unknown as JsonObject;
+  const walk = (target: JsonObject, source: JsonObject, prefix: string): void => {
+    for (const [key, value] of Object.entries(source)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (FIELDS[path]) {
+        target[key] = checkField(path, value);
+      } else if (isObject(target[key]) && !Array.isArray(target[key])) {
+        walk(target[key] as JsonObject, expectObject(value, path), path);
+      } else {
+        throw new ValidationError(path, `unknown option in ${where}${suggest(path)}`);
+      }
+    }
+  };
+  walk(out, expectObject(patch, ''), '');
+  return out as unknown as TrainConfig;
+}
+
+/** DEFAULTS, then the preset named by the last patch that names one, then the patches in order. */
+export function resolveConfig(patches: readonly { patch: unknown; where: string }[]): TrainConfig {
+  let preset: PresetName = DEFAULTS.preset;
+  for (const { patch, where } of patches) {
+    if (isObject(patch) && patch.preset !== undefined) preset = expectOneOf(patch.preset, `${where}: preset`, PRESET_NAMES);
+  }
+  let config = applyPatch(DEFAULTS, PRESETS[preset], `preset ${preset}`);
+  for (const { patch, where } of patches) config = applyPatch(config, patch, where);
+  config.preset = preset;
+  return config;
+}
+
+function suggest(path: string): string {
+  const leaf = path.split('.').pop()!.toLowerCase();
+  const near = Object.keys(FIELDS).filter((p) => p.toLowerCase().endsWith(leaf) || p.split('.').pop()!.toLowerCase().includes(leaf));
+  return near.length > 0 && near.length < 4 ? ` (did you mean ${near.join(' or ')}?)` : '';
+}
