@@ -1,0 +1,80 @@
+// Evaluation in AOM and DOM with inference-mode BatchNorm. Statistics gathered during training
+// come from shadow weights, which do not fit the plain weights, so before evaluating a mode we
+// re-estimate its BatchNorm statistics on training batches run in that mode (a cumulative average
+// over `recalibrationBatches` batches), then evaluate with those statistics.
+
+import * as tf from '@tensorflow/tfjs';
+import type { BatchNormConfig } from '../../shared/config';
+import type { InferenceMode } from '../../shared/protocol';
+import type { KernelTransform } from '../was/transforms';
+import type { BatchMaker } from '../data/batches';
+import { sequentialRanges } from '../data/batches';
+import type { ImageSplit } from '../data/types';
+import type { Conv2d } from '../nn/conv';
+import type { ForwardContext } from '../nn/context';
+import type { Model } from '../nn/model';
+
+export interface EvalSetup {
+  model: Model;
+  bn: BatchNormConfig;
+  /** Evaluation batches (evalBatchSize). */
+  batches: BatchMaker;
+  /** Training images (not augmented) for BatchNorm recalibration, in training-size batches. */
+  calibration: ImageSplit;
+  calibrationBatches: BatchMaker;
+  /** DOM: a transform per shadow conv per call. */
+  domTransforms: (conv: Conv2d) => KernelTransform;
+}
+
+function contextFor(mode: InferenceMode, bn: ForwardContext['bn'], setup: EvalSetup, statMomentum: number | null): ForwardContext {
+  const statSet = setup.bn.eval === 'running' ? 'train' : mode;
+  return {
+    weights: mode === 'aom' ? 'plain' : 'shadow',
+    bn,
+    statSet,
+    statMomentum,
+    transformFor: setup.domTransforms,
+  };
+}
+
+/** Re-estimate the BatchNorm statistics of `mode` (only with bn.eval 'recalibrate'). */
+export function recalibrate(mode: InferenceMode, setup: EvalSetup): void {
+  if (setup.bn.eval !== 'recalibrate' || setup.model.store.batchNorms.length === 0) return;
+  const maker = setup.calibrationBatches;
+  const ranges = [...sequentialRanges(setup.calibration.count, maker.batchSize)].slice(0, setup.bn.recalibrationBatches);
+  ranges.forEach(({ start, size }, i) => {
+    const batch = maker.makeRange(setup.calibration, start, size);
+    // Momentum 1/(i+1) makes the running statistics the plain average of the batches seen.
+    const ctx = contextFor(mode, 'batch', setup, 1 / (i + 1));
+    tf.tidy(() => {
+      setup.model.forward(tf.tensor4d(batch.pixels, [size, ...imageShape(setup)]), ctx);
+    });
+  });
+}
+
+/** Top-1 accuracy and mean loss of `mode` on `split` (recalibrate first for inference-mode BN). */
+export function evaluate(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): { accuracy: number; loss: number } {
+  const ctx = contextFor(mode, setup.bn.eval === 'batch' ? 'batch' : 'running', setup, null);
+  let correct = 0;
+  let lossSum = 0;
+  for (const { start, size } of sequentialRanges(split.count, setup.batches.batchSize)) {
+    const batch = setup.batches.makeRange(split, start, size);
+    const [c, l] = tf.tidy(() => {
+      const logits = setup.model.forward(tf.tensor4d(batch.pixels, [size, ...imageShape(setup)]), ctx);
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const hits = tf.equal(tf.argMax(logits, 1), labels).sum();
+      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, undefined, tf.Reduction.SUM);
+      return [hits, loss];
+    });
+    correct += c.dataSync()[0];
+    lossSum += l.dataSync()[0];
+    c.dispose();
+    l.dispose();
+  }
+  return { accuracy: correct / split.count, loss: lossSum / split.count };
+}
+
+function imageShape(setup: EvalSetup): [number, number, number] {
+  const { height, width, channels } = setup.model.spec;
+  return [height, width, channels];
+}
