@@ -133,7 +133,7 @@ test('gradients through the shadow transform match finite differences (W and alp
   for (const [name, t] of families) {
     const w0 = Float32Array.from({ length: 3 * 3 * 2 * 3 }, () => rng.normal() * 0.5);
     const loss = (w: tf.Tensor4D, alpha: tf.Scalar): tf.Scalar =>
-      tf.tanh(tf.conv2d(x, tf.mul(alpha, transformKernel(w, t)), 1, 'same')).square().sum() as tf.Scalar;
+      tf.tanh(tf.conv2d(x, tf.mul(alpha, transformKernel(w, t)) as tf.Tensor4D, 1, 'same')).square().sum() as tf.Scalar;
     const w = tf.tensor4d(w0, [3, 3, 2, 3]);
     const alpha = tf.scalar(0.7);
     const [gw, ga] = tf.grads((wv: tf.Tensor, av: tf.Tensor) => loss(wv as tf.Tensor4D, av as tf.Scalar))([w, alpha]);

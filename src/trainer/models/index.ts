@@ -5,17 +5,28 @@ import type { Rng } from '../rng';
 import type { Conv2d } from '../nn/conv';
 import type { Model, ModelDefinition, ModelSpec } from '../nn/model';
 import { ParamStore } from '../nn/params';
+import { efficientnetLite0 } from './efficientnet-lite0';
+import { googlenet } from './googlenet';
 import { lenet } from './lenet';
+import { mobilenetv2 } from './mobilenetv2';
+import { resnet18, resnet34 } from './resnet';
 import { smallCnn } from './small-cnn';
+import { vgg16 } from './vgg';
 
-export const MODELS: Partial<Record<ModelName, ModelDefinition>> = {
+export const MODELS: Record<ModelName, ModelDefinition> = {
   lenet,
   'small-cnn': smallCnn,
+  vgg16,
+  resnet18,
+  resnet34,
+  mobilenetv2,
+  'efficientnet-lite0': efficientnetLite0,
+  googlenet,
 };
 
 export function buildModel(name: ModelName, spec: ModelSpec, options: { rng: Rng; bnEpsilon: number }): Model {
   const definition = MODELS[name];
-  if (!definition) throw new Error(`model '${name}' is not available in this build`);
+  if (!definition) throw new Error(`unknown model '${name}'; available: ${Object.keys(MODELS).join(', ')}`);
   const store = new ParamStore(options.rng, options.bnEpsilon);
   const forward = definition.build(store, spec);
   return { name, spec, store, forward };
