@@ -100,14 +100,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
 
   const patches: { patch: unknown; where: string }[] = [];
-  if (configFile !== null) patches.push({ patch: readConfigFile(configFile), where: configFile });
-  patches.push({ patch: flagPatch, where: 'flags' });
-  try {
-    return { kind: 'train', options: { config: resolveConfig(patches), output } };
-  } catch (error) {
-    if (error instanceof ValidationError) throw new UsageError(flagMessage(error));
-    throw error;
+  if (configFile !== null) {
+    patches.push({ patch: readConfigFile(configFile), where: configFile });
+    // Check the file on its own first, so that its errors name the file rather than a flag.
+    rethrowAsUsage(() => resolveConfig(patches), (e) => `${configFile}: ${e.message}`);
   }
+  patches.push({ patch: flagPatch, where: 'flags' });
+  const config = rethrowAsUsage(() => resolveConfig(patches), flagMessage);
+  return { kind: 'train', options: { config, output } };
 }
 
 export function readConfigFile(file: string): unknown {
@@ -127,6 +127,15 @@ export function readConfigFile(file: string): unknown {
   // A "$schema" key is how editors attach the JSON schema; it is not an option.
   const { $schema: _schema, ...rest } = json;
   return rest;
+}
+
+function rethrowAsUsage<T>(fn: () => T, message: (error: ValidationError) => string): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ValidationError) throw new UsageError(message(error));
+    throw error;
+  }
 }
 
 function parseFlagValue(flag: ConfigFlag, raw: string): unknown {
@@ -166,7 +175,9 @@ function flagMessage(error: ValidationError): string {
 }
 
 function suggestFlag(name: string): string {
-  const near = CONFIG_FLAGS.map((f) => f.flag).filter((f) => f.includes(name) || name.includes(f) || editDistance(f, name) <= 2);
+  const near = CONFIG_FLAGS.map((f) => f.flag)
+    .filter((f) => f.includes(name) || name.includes(f) || editDistance(f, name) <= 2)
+    .sort((a, b) => editDistance(a, name) - editDistance(b, name));
   return near.length > 0 ? ` (did you mean ${near.slice(0, 3).map((f) => `--${f}`).join(' or ')}?)` : '; see --help';
 }
 

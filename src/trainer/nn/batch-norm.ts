@@ -49,9 +49,7 @@ export class BatchNorm {
     return tf.batchNorm(x, moments.mean, moments.variance, this.beta, this.gamma, this.epsilon) as T;
   }
 
-  /** Copy one statistics set into another (e.g. to start a recalibration from the training set). */
-  copyStats(from: StatSet, to: StatSet): void {
-    this.means.get(to)!.assign(this.means.get(from)!);
-    this.variances.get(to)!.assign(this.variances.get(from)!);
+  statistics(set: StatSet): { mean: tf.Variable; variance: tf.Variable } {
+    return { mean: this.means.get(set)!, variance: this.variances.get(set)! };
   }
 }
