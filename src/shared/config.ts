@@ -77,7 +77,8 @@ export interface WasConfig {
 
 export interface OptimizerConfig {
   name: 'sgd' | 'adam';
-  lr: number;
+  /** null: the model's recommended rate (RECOMMENDED_LR). */
+  lr: number | null;
   momentum: number;
   weightDecay: number;
   beta1: number;
@@ -157,7 +158,7 @@ export const DEFAULTS: TrainConfig = {
     cropRatio: [3 / 4, 4 / 3],
     mixedShiftProbability: 0.5,
   },
-  optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+  optimizer: { name: 'sgd', lr: null, momentum: 0.9, weightDecay: 5e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
   schedule: { name: 'cosine', stepEpochs: 30, gamma: 0.1 },
   bn: { eval: 'recalibrate', recalibrationBatches: 20, momentum: 0.1, epsilon: 1e-5 },
   epochs: 3,
@@ -186,6 +187,24 @@ export const PRESETS: Record<PresetName, DeepPartial<TrainConfig>> = {
     selectOn: 'test',
   },
 };
+
+/** Base learning rate for SGD per model when none is given (Adam: 1e-3 for every model). */
+export const RECOMMENDED_LR: Record<ModelName, number> = {
+  lenet: 0.05,
+  // Its wide flattened classifier diverges at 0.05 (see models/small-cnn.ts).
+  'small-cnn': 0.01,
+  vgg16: 0.05,
+  resnet18: 0.05,
+  resnet34: 0.05,
+  mobilenetv2: 0.05,
+  'efficientnet-lite0': 0.05,
+  googlenet: 0.05,
+};
+
+export function learningRateFor(config: TrainConfig): number {
+  if (config.optimizer.lr !== null) return config.optimizer.lr;
+  return config.optimizer.name === 'adam' ? 1e-3 : RECOMMENDED_LR[config.model];
+}
 
 /** GoogLeNet's reference crop used a smaller area scale. */
 export function cropScaleFor(config: TrainConfig): [number, number] {
@@ -233,7 +252,7 @@ export const FIELDS: Record<string, FieldSpec> = {
   'was.cropRatio': { kind: 'range' },
   'was.mixedShiftProbability': { kind: 'number', min: 0, max: 1 },
   'optimizer.name': { kind: 'choice', values: ['sgd', 'adam'] },
-  'optimizer.lr': { kind: 'number', min: 0 },
+  'optimizer.lr': { kind: 'number', min: 0, nullable: true },
   'optimizer.momentum': { kind: 'number', min: 0, max: 1 },
   'optimizer.weightDecay': { kind: 'number', min: 0 },
   'optimizer.beta1': { kind: 'number', min: 0, max: 1 },

@@ -29,7 +29,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   { flag: 'crop-scale', path: 'was.cropScale', help: 'crop: area scale lo,hi (reference 0.8,1; GoogLeNet 0.6,0.8)' },
   { flag: 'crop-ratio', path: 'was.cropRatio', help: 'crop: aspect ratio lo,hi (reference 0.75,1.333)' },
   { flag: 'optimizer', path: 'optimizer.name', help: 'sgd | adam' },
-  { flag: 'lr', path: 'optimizer.lr', help: 'base learning rate' },
+  { flag: 'lr', path: 'optimizer.lr', help: 'base learning rate (none: the model\'s recommended rate; Adam 0.001)' },
   { flag: 'momentum', path: 'optimizer.momentum', help: 'SGD momentum' },
   { flag: 'weight-decay', path: 'optimizer.weightDecay', help: 'L2 weight decay on conv and dense kernels' },
   { flag: 'schedule', path: 'schedule.name', help: 'constant | step | cosine' },

@@ -4,7 +4,7 @@
 
 import { randomInt } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import type { TrainConfig } from '../../shared/config';
+import { learningRateFor, type TrainConfig } from '../../shared/config';
 import type { RunEndEvent, RunStartEvent, TrainerEvent } from '../../shared/protocol';
 import { selectBackend, type BackendChoice } from '../backend/select';
 import { BatchMaker, DEFAULT_CROP_PADDING, epochOrder, orderBatches, resolveAugment, splitTrainValidation } from '../data/batches';
@@ -38,7 +38,9 @@ export class DivergedError extends Error {}
 export async function runTraining(requested: TrainConfig, io: TrainingIo): Promise<RunResult> {
   const startTime = Date.now();
   const seed = requested.seed ?? randomInt(0, 2 ** 32);
-  const config: TrainConfig = { ...requested, seed };
+  // Record what the run really uses: the seed and the learning rate are never left open.
+  const config: TrainConfig = { ...requested, seed, optimizer: { ...requested.optimizer, lr: learningRateFor(requested) } };
+  const baseLr = config.optimizer.lr!;
   const folder = RunFolder.create(config.runsDir, config.runName, config.model, config.data.name);
   const emit = (event: TrainerEvent): void => {
     folder.append(event);
@@ -166,11 +168,11 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
       let epochCorrect = 0;
       let epochSeen = 0;
       let window = { loss: 0, correct: 0, seen: 0, start: Date.now() };
-      let lr = config.optimizer.lr;
+      let lr = baseLr;
       let stepInEpoch = 0;
       for (const indices of orderBatches(order, config.batchSize, dropLast)) {
         if (stepInEpoch >= stepsPerEpoch) break;
-        lr = learningRate(config.optimizer.lr, config.schedule, epoch - 1, step / totalSteps);
+        lr = learningRate(baseLr, config.schedule, epoch - 1, step / totalSteps);
         const batch = trainBatches.make(train, indices, augment ? augmentRng : null);
         const { loss, correct } = trainStep(model, optimizer, trainCtx, trainable, batch.pixels, batch.labels, imageShape, lr);
         step++;
@@ -199,6 +201,8 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
           });
           window = { loss: 0, correct: 0, seen: 0, start: Date.now() };
         }
+        // Let signal handlers and IPC messages run: the step itself never yields.
+        await new Promise((resolve) => setImmediate(resolve));
         stopReason = io.stopRequested();
         if (stopReason !== null) break;
       }

@@ -1,0 +1,117 @@
+// was-train as a real process (dist/trainer.js, built by `npm test`): exit codes, JSON events on
+// stdout, SIGTERM, and the IPC channel the extension uses (events up, stop down).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseTrainerEvent, type TrainerEvent } from '../../src/shared/protocol';
+
+const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
+const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-cli-'));
+const SMALL = [
+  '--model', 'small-cnn', '--dataset', 'synthetic', '--validation-size', '64', '--batch-size', '32',
+  '--seed', '1', '--backend', 'wasm', '--runs-dir', runsDir, '--log-every', '1',
+];
+/** Long enough to be stopped in the middle. */
+const LONG = [...SMALL, '--epochs', '50'];
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TRAINER, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+test('the trainer bundle exists (npm run build)', () => {
+  assert.ok(fs.existsSync(TRAINER), `${TRAINER} missing: run npm run build`);
+});
+
+test('--help prints usage and exits 0', async () => {
+  const { code, stdout } = await runCli(['--help']);
+  assert.equal(code, 0);
+  assert.match(stdout, /^Usage: was-train/);
+  assert.match(stdout, /--transform/);
+});
+
+test('bad flags exit with status 2 and a clear message', async () => {
+  for (const [args, message] of [
+    [['--epochs', 'many'], /was-train: --epochs: "many" is not a number/],
+    [['--frobnicate'], /was-train: unknown flag --frobnicate/],
+    [['--model', 'alexnet'], /was-train: --model \(model\): expected one of/],
+    [['--config', path.join(runsDir, 'missing.json')], /was-train: cannot read config file/],
+  ] as [string[], RegExp][]) {
+    const { code, stderr } = await runCli(args);
+    assert.equal(code, 2, args.join(' '));
+    assert.match(stderr, message);
+  }
+});
+
+test('--json prints one valid event per line; a completed run exits 0', async () => {
+  const { code, stdout } = await runCli([...SMALL, '--epochs', '1', '--json']);
+  assert.equal(code, 0);
+  const events = stdout.trim().split('\n').map((line) => parseTrainerEvent(JSON.parse(line)));
+  assert.equal(events[0].type === 'log' || events[0].type === 'phase', true);
+  assert.ok(events.some((e) => e.type === 'run-start'));
+  const end = events.at(-1);
+  assert.ok(end?.type === 'run-end' && end.status === 'completed');
+});
+
+test('a failing run exits 1 and leaves a summary saying why', async () => {
+  const { code, stdout } = await runCli([...SMALL, '--epochs', '1', '--layers', 'conv7', '--run-name', 'fails']);
+  assert.equal(code, 1);
+  assert.match(stdout, /unknown layer 'conv7'/);
+  const summary = JSON.parse(fs.readFileSync(path.join(runsDir, 'fails', 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'failed');
+});
+
+test('SIGTERM stops the run at a step boundary: status stopped, exit 0, metrics kept', async () => {
+  const child = spawn(process.execPath, [TRAINER, ...LONG, '--json', '--run-name', 'sigterm']);
+  let buffer = '';
+  let signalled = false;
+  child.stdout.on('data', (d) => {
+    buffer += d;
+    if (!signalled && buffer.includes('"type":"step"')) {
+      signalled = true;
+      child.kill('SIGTERM');
+    }
+  });
+  assert.equal(await exited(child), 0);
+  const summary = JSON.parse(fs.readFileSync(path.join(runsDir, 'sigterm', 'summary.json'), 'utf8'));
+  assert.equal(summary.status, 'stopped');
+  assert.equal(summary.reason, 'SIGTERM received');
+  assert.match(fs.readFileSync(path.join(runsDir, 'sigterm', 'metrics.jsonl'), 'utf8'), /"type":"step"/);
+});
+
+test('forked with IPC: events arrive as messages, malformed commands are ignored, stop ends the run', async () => {
+  const child = fork(TRAINER, [...LONG, '--run-name', 'ipc'], { silent: true });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  const events: TrainerEvent[] = [];
+  child.on('message', (message) => {
+    const event = parseTrainerEvent(message);
+    events.push(event);
+    if (event.type === 'step' && event.step === 1) {
+      child.send({ type: 'explode' });
+      child.send({ type: 'stop' });
+    }
+  });
+  assert.equal(await exited(child), 0);
+  const end = events.at(-1);
+  assert.ok(end?.type === 'run-end', 'the last message is run-end');
+  assert.equal(end.status, 'stopped');
+  assert.equal(end.reason, 'stop requested by the parent process');
+  assert.ok(events.some((e) => e.type === 'run-start'));
+  assert.match(stderr, /ignored a malformed message from the parent: command.type: expected one of stop/);
+});
