@@ -3,8 +3,8 @@
 // Labels: magic 2049, count, then count label bytes.
 // Every header is checked against the file's exact length, so a truncated file is caught here.
 
-import { findDataFile, plainBytes, readDataFile } from './files';
-import { DataError, type ImageSplit } from './types';
+import { findDataFile, plainBytes, readDataFile, requireFolder } from './files';
+import { DataError, type ImageDataset, type ImageSplit } from './types';
 
 export const IDX_IMAGES_MAGIC = 2051;
 export const IDX_LABELS_MAGIC = 2049;
@@ -48,6 +48,45 @@ export function parseIdxLabels(bytes: Uint8Array, file: string, numClasses: numb
   const labels = plainBytes(bytes, IDX_LABELS_HEADER_BYTES, count);
   checkLabels(labels, file, numClasses);
   return labels;
+}
+
+/** The official names of the four files of an MNIST-format dataset. */
+export const IDX_FILES = {
+  train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+  test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+} as const;
+
+/** An MNIST-format dataset: 28x28 grey images in the four IDX files. */
+export interface IdxDatasetSpec {
+  readonly name: 'mnist' | 'fashion-mnist';
+  readonly what: string;
+  readonly classNames: readonly string[];
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+  /** What to do when the files are missing. */
+  readonly hint: string;
+}
+
+const IDX_SIDE = 28;
+
+export async function loadIdxDataset(spec: IdxDatasetSpec, folder: string): Promise<ImageDataset> {
+  requireFolder(folder, spec.what, spec.hint);
+  const format = { height: IDX_SIDE, width: IDX_SIDE, numClasses: spec.classNames.length, what: spec.what, hint: spec.hint };
+  const train = await readIdxSplit(folder, IDX_FILES.train, format);
+  const test = await readIdxSplit(folder, IDX_FILES.test, format);
+  return {
+    name: spec.name,
+    height: IDX_SIDE,
+    width: IDX_SIDE,
+    channels: 1,
+    numClasses: spec.classNames.length,
+    classNames: spec.classNames,
+    mean: spec.mean,
+    std: spec.std,
+    train,
+    test,
+    source: folder,
+  };
 }
 
 export interface IdxSplitFiles {
