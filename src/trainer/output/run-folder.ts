@@ -43,6 +43,12 @@ export class RunFolder {
     }
   }
 
+  /** An existing run folder (resume): events go on being appended to its metrics.jsonl and log.txt. */
+  static open(dir: string, id = path.basename(dir)): RunFolder {
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`no run folder at ${dir}`);
+    return new RunFolder(dir, id);
+  }
+
   get metricsPath(): string {
     return path.join(this.dir, 'metrics.jsonl');
   }

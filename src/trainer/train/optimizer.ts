@@ -6,6 +6,24 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../../shared/config';
 
+/** One optimizer slot (SGD momentum buffer; Adam first or second moment) of one variable. */
+export interface OptimizerSlot {
+  /** The variable's key in the optimizer's `variables` (checkpoints store its ParamStore name). */
+  variable: string;
+  /** 0: SGD momentum / Adam first moment; 1: Adam second moment. */
+  index: number;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Everything an optimizer carries from one step to the next (checkpoints save it). */
+export interface OptimizerState {
+  name: OptimizerConfig['name'];
+  /** Updates applied so far (Adam's bias correction depends on it). */
+  steps: number;
+  slots: OptimizerSlot[];
+}
+
 export class Optimizer {
   private readonly slots = new Map<string, tf.Variable[]>();
   private steps = 0;
@@ -52,6 +70,38 @@ export class Optimizer {
         }
       }
     });
+  }
+
+  /** A copy of the state, for a checkpoint. */
+  exportState(): OptimizerState {
+    const slots: OptimizerSlot[] = [];
+    for (const [variable, list] of this.slots)
+      list.forEach((slot, index) => slots.push({ variable, index, shape: [...slot.shape], values: Float32Array.from(slot.dataSync()) }));
+    return { name: this.config.name, steps: this.steps, slots };
+  }
+
+  /** Continue from a saved state; it must match this optimizer slot for slot, shape for shape. */
+  importState(state: OptimizerState): void {
+    if (state.name !== this.config.name) throw new Error(`the saved optimizer state is for ${state.name}, this run uses ${this.config.name}`);
+    const given = new Map(state.slots.map((s) => [`${s.variable}#${s.index}`, s]));
+    const expected = [...this.slots].reduce((n, [, list]) => n + list.length, 0);
+    if (given.size !== state.slots.length) throw new Error('the saved optimizer state holds a slot twice');
+    if (given.size !== expected) throw new Error(`the saved optimizer state has ${given.size} slots, this run needs ${expected}`);
+    // Check everything before assigning anything: a mismatch leaves the optimizer as it was.
+    const pairs: [tf.Variable, OptimizerSlot][] = [];
+    for (const [variable, list] of this.slots) {
+      list.forEach((slot, index) => {
+        const saved = given.get(`${variable}#${index}`);
+        if (!saved) throw new Error(`the saved optimizer state has no slot ${index} for ${variable}`);
+        if (saved.shape.join(',') !== slot.shape.join(','))
+          throw new Error(`optimizer slot ${index} of ${variable}: saved shape [${saved.shape}], this run needs [${slot.shape}]`);
+        pairs.push([slot, saved]);
+      });
+    }
+    tf.tidy(() => {
+      for (const [slot, saved] of pairs) slot.assign(tf.tensor(saved.values, slot.shape));
+    });
+    this.steps = state.steps;
   }
 
   dispose(): void {

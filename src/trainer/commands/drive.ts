@@ -1,0 +1,55 @@
+// Drives one training session from the command line: Ctrl-C, SIGTERM and the parent's IPC stop
+// message become stop requests; events go to the terminal and, when forked, up to the parent;
+// the summary table ends it. Shared by `train` and `resume`.
+
+import { parseTrainerCommand, type TrainerEvent } from '../../shared/protocol';
+import type { OutputStyle } from '../args';
+import { summaryTable } from '../output/format';
+import { terminalSink } from '../output/terminal';
+import type { RunResult, TrainingIo } from '../train/loop';
+
+/** Runs `session` and returns the exit status: 0 completed or stopped, 1 failed. */
+export async function driveSession(output: OutputStyle, session: (io: TrainingIo) => Promise<RunResult>): Promise<number> {
+  let stopReason: string | null = null;
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write(`\nwas-train: ${signal} again, exiting without finishing the run\n`);
+      process.exit(130);
+    }
+    stopReason = `${signal} received`;
+    process.stderr.write(`\nwas-train: ${signal}: stopping at the next step (again to abort)\n`);
+  };
+  const onMessage = (message: unknown): void => {
+    try {
+      if (parseTrainerCommand(message).type === 'stop') stopReason = 'stop requested by the parent process';
+    } catch (error) {
+      process.stderr.write(`was-train: ignored a malformed message from the parent: ${(error as Error).message}\n`);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const sinks: ((event: TrainerEvent) => void)[] = [terminalSink(output, process.stdout)];
+  if (process.send) {
+    // Forked by the extension: events go up over IPC, stop requests come down.
+    sinks.push((event) => process.send!(event));
+    process.on('message', onMessage);
+  }
+  try {
+    const { end, runDir } = await session({
+      emit: (event) => sinks.forEach((sink) => sink(event)),
+      stopRequested: () => stopReason,
+    });
+    if (output !== 'json') process.stdout.write(`\n${summaryTable(end, runDir)}\n`);
+    return end.status === 'failed' ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (process.send) {
+      process.off('message', onMessage);
+      process.disconnect();
+    }
+  }
+}

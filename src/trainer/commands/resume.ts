@@ -1,0 +1,52 @@
+// `was-train resume <run-folder>`: continue a stopped, failed or killed run from its last
+// checkpoint, appending to its metrics.jsonl (see train/loop.ts for what makes it bit-exact).
+
+import { parseResumeArgs, UsageError, type OutputStyle, type ParsedArgs } from '../args';
+import { CheckpointError } from '../train/checkpoint';
+import { resumeTraining } from '../train/loop';
+import { NothingToResumeError, ResumeError } from '../train/resume';
+import { driveSession } from './drive';
+
+const HELP = [
+  'Usage: was-train resume <run-folder> [--json | --plain]',
+  '',
+  'Continues the run in <run-folder> from its last checkpoint (checkpoints/last.json) with the',
+  'config it started with, appending to its metrics.jsonl; with --baseline runs, the baseline',
+  'part too. Same seed and backend: the same numbers as the run never interrupted.',
+  'Exit status: 0 completed, stopped, or nothing to resume; 1 failed or cannot resume; 2 bad usage.',
+].join('\n');
+
+export async function resumeCommand(argv: string[]): Promise<number> {
+  let parsed: ParsedArgs;
+  try {
+    parsed = parseResumeArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`was-train: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.kind !== 'resume') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  return resumeRun(parsed.runDir, parsed.output);
+}
+
+/** Resume the run in `runDir`; returns the exit status. */
+export async function resumeRun(runDir: string, output: OutputStyle): Promise<number> {
+  try {
+    return await driveSession(output, (io) => resumeTraining(runDir, io));
+  } catch (error) {
+    if (error instanceof NothingToResumeError) {
+      process.stderr.write(`was-train: ${error.message}\n`);
+      return 0;
+    }
+    if (error instanceof ResumeError || error instanceof CheckpointError) {
+      process.stderr.write(`was-train: cannot resume: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
