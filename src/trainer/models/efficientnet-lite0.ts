@@ -7,12 +7,11 @@
 // the reference keeps the ImageNet strides (32x32 -> 1x1). No drop-connect, no dropout.
 // WAS preset: the 16 depthwise convs only (WAS.md); five stages use 5x5 depthwise kernels.
 
-import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from '../nn/batch-norm';
-import type { ForwardContext } from '../nn/context';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import { globalAvgPool, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
+import type { Ops } from '../nn/ops';
 import type { ParamStore } from '../nn/params';
 
 interface StageSetting {
@@ -38,7 +37,7 @@ const STAGES: readonly StageSetting[] = [
 const STEM_CHANNELS = 32;
 const HEAD_CHANNELS = 1280;
 
-type Block = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+type Block = <T>(x: T, nn: Ops<T>) => T;
 
 function mbConv(store: ParamStore, name: string, input: number, output: number, kernel: number, stride: number, expandRatio: number): Block {
   const hidden = input * expandRatio;
@@ -57,11 +56,11 @@ function mbConv(store: ParamStore, name: string, input: number, output: number, 
   const project = new Conv2d(store, `${name}.project`, { inChannels: hidden, outChannels: output, kernel: 1, padding: 0 });
   const bn2 = new BatchNorm(store, `${name}.bn2`, output);
   const skip = stride === 1 && input === output;
-  return (x, ctx) => {
-    let y = expand && bn0 ? tf.relu6(bn0.apply(expand.apply(x, ctx), ctx)) : x;
-    y = tf.relu6(bn1.apply(depthwise.apply(y, ctx), ctx));
-    y = bn2.apply(project.apply(y, ctx), ctx);
-    return skip ? tf.add(y, x) : y;
+  return (x, nn) => {
+    let y = expand && bn0 ? nn.relu6(nn.batchNorm(bn0, nn.conv(expand, x))) : x;
+    y = nn.relu6(nn.batchNorm(bn1, nn.conv(depthwise, y)));
+    y = nn.batchNorm(bn2, nn.conv(project, y));
+    return skip ? nn.add(y, x) : y;
   };
 }
 
@@ -82,11 +81,11 @@ export const efficientnetLite0: ModelDefinition = {
     const head = new Conv2d(store, 'head.conv', { inChannels: STAGES[STAGES.length - 1].output, outChannels: HEAD_CHANNELS, kernel: 1, padding: 0 });
     const headBn = new BatchNorm(store, 'head.bn', HEAD_CHANNELS);
     const fc = new Dense(store, 'fc', HEAD_CHANNELS, spec.numClasses);
-    return (x, ctx) => {
-      let y = tf.relu6(stemBn.apply(stem.apply(x, ctx), ctx));
-      for (const block of blocks) y = block(y, ctx);
-      y = tf.relu6(headBn.apply(head.apply(y, ctx), ctx));
-      return fc.apply(globalAvgPool(y));
-    };
+    return forwardFrom((x, nn) => {
+      let y = nn.relu6(nn.batchNorm(stemBn, nn.conv(stem, x)));
+      for (const block of blocks) y = block(y, nn);
+      y = nn.relu6(nn.batchNorm(headBn, nn.conv(head, y)));
+      return nn.dense(fc, nn.globalAvgPool(y));
+    });
   },
 };

@@ -16,12 +16,11 @@
 // lets other sizes through (28x28 ends at 7x7). The max pools use PyTorch's symmetric padding 1
 // (tfjs pads 'same' at the end only), padded taps ignored as in PyTorch.
 
-import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from '../nn/batch-norm';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import type { ForwardContext } from '../nn/context';
-import { globalAvgPool, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
+import type { Ops } from '../nn/ops';
 import type { ParamStore } from '../nn/params';
 
 /** How the inception "5x5" branch is built: kuangliu's two 3x3 convs, or one 5x5 (WAS reference). */
@@ -36,8 +35,8 @@ class ConvBnRelu {
     this.bn = new BatchNorm(store, bnName, outChannels);
   }
 
-  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    return tf.relu(this.bn.apply(this.conv.apply(x, ctx), ctx));
+  apply<T>(x: T, nn: Ops<T>): T {
+    return nn.relu(nn.batchNorm(this.bn, nn.conv(this.conv, x)));
   }
 }
 
@@ -70,10 +69,10 @@ class Inception {
     this.outChannels = w.n1x1 + w.n3x3 + w.n5x5 + w.poolPlanes;
   }
 
-  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    const run = (layers: ConvBnRelu[], input: tf.Tensor4D): tf.Tensor4D => layers.reduce((y, l) => l.apply(y, ctx), input);
-    const pooled = tf.maxPool(x, 3, 1, 1);
-    return tf.concat([run(this.b1, x), run(this.b2, x), run(this.b3, x), run(this.b4, pooled)], 3);
+  apply<T>(x: T, nn: Ops<T>): T {
+    const run = (layers: ConvBnRelu[], input: T): T => layers.reduce((y, l) => l.apply(y, nn), input);
+    const pooled = nn.maxPool(x, 3, 1, 1);
+    return nn.concat([run(this.b1, x), run(this.b2, x), run(this.b3, x), run(this.b4, pooled)]);
   }
 }
 
@@ -112,11 +111,11 @@ export function makeGoogLeNet(branch5: FiveByFiveBranch): ModelDefinition {
         inChannels = inception.outChannels;
       }
       const linear = new Dense(store, 'linear', inChannels, spec.numClasses);
-      return (x, ctx) => {
-        let y = pre.apply(x, ctx);
-        for (const stage of stages) y = stage === 'pool' ? tf.maxPool(y, 3, 2, 1) : stage.apply(y, ctx);
-        return linear.apply(globalAvgPool(y));
-      };
+      return forwardFrom((x, nn) => {
+        let y = pre.apply(x, nn);
+        for (const stage of stages) y = stage === 'pool' ? nn.maxPool(y, 3, 2, 1) : stage.apply(y, nn);
+        return nn.dense(linear, nn.globalAvgPool(y));
+      });
     },
   };
 }

@@ -1,10 +1,9 @@
 // LeNet-5 with ReLU and max pooling, for MNIST-sized inputs. No BatchNorm, so it shows the
 // WAS alpha scale directly: AOM must use alpha * W, not W (see nn/conv.ts).
 
-import * as tf from '@tensorflow/tfjs';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import { flatten, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
 
 export const lenet: ModelDefinition = {
   name: 'lenet',
@@ -19,11 +18,11 @@ export const lenet: ModelDefinition = {
     const fc1 = new Dense(store, 'fc1', h * w * 16, 120);
     const fc2 = new Dense(store, 'fc2', 120, 84);
     const fc3 = new Dense(store, 'fc3', 84, spec.numClasses);
-    return (x, ctx) => {
-      let y = tf.maxPool(tf.relu(conv1.apply(x, ctx)), 2, 2, 'valid');
-      y = tf.maxPool(tf.relu(conv2.apply(y, ctx)), 2, 2, 'valid');
-      const z = tf.relu(fc2.apply(tf.relu(fc1.apply(flatten(y)))));
-      return fc3.apply(z);
-    };
+    return forwardFrom((x, nn) => {
+      let y = nn.maxPool(nn.relu(nn.conv(conv1, x)), 2, 2, 'valid');
+      y = nn.maxPool(nn.relu(nn.conv(conv2, y)), 2, 2, 'valid');
+      const z = nn.relu(nn.dense(fc2, nn.relu(nn.dense(fc1, nn.flatten(y)))));
+      return nn.dense(fc3, z);
+    });
   },
 };

@@ -4,12 +4,11 @@
 // shortcut on the stride-1 blocks that change the width. Global average pooling before the
 // classifier, so any input size works. WAS preset: the 17 depthwise convs only (WAS.md).
 
-import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from '../nn/batch-norm';
-import type { ForwardContext } from '../nn/context';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import { globalAvgPool, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
+import type { Ops } from '../nn/ops';
 import type { ParamStore } from '../nn/params';
 
 /** (expansion, out_planes, num_blocks, stride), kuangliu's cfg with the CIFAR stride change. */
@@ -23,7 +22,7 @@ const CFG: readonly (readonly [number, number, number, number])[] = [
   [6, 320, 1, 1],
 ];
 
-type Block = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+type Block = <T>(x: T, nn: Ops<T>) => T;
 
 /** Expand 1x1 + BN + ReLU, depthwise 3x3 + BN + ReLU, project 1x1 + BN, shortcut when stride 1. */
 function invertedResidual(store: ParamStore, name: string, inPlanes: number, outPlanes: number, expansion: number, stride: number): Block {
@@ -49,13 +48,13 @@ function invertedResidual(store: ParamStore, name: string, inPlanes: number, out
       ? new Conv2d(store, `${name}.shortcut.conv`, { inChannels: inPlanes, outChannels: outPlanes, kernel: 1, padding: 0 })
       : null;
   const shortcutBn = shortcutConv ? new BatchNorm(store, `${name}.shortcut.bn`, outPlanes) : null;
-  return (x, ctx) => {
-    let y = tf.relu(bn1.apply(expand.apply(x, ctx), ctx));
-    y = tf.relu(bn2.apply(depthwise.apply(y, ctx), ctx));
-    y = bn3.apply(project.apply(y, ctx), ctx);
+  return (x, nn) => {
+    let y = nn.relu(nn.batchNorm(bn1, nn.conv(expand, x)));
+    y = nn.relu(nn.batchNorm(bn2, nn.conv(depthwise, y)));
+    y = nn.batchNorm(bn3, nn.conv(project, y));
     if (stride !== 1) return y;
-    const shortcut = shortcutConv && shortcutBn ? shortcutBn.apply(shortcutConv.apply(x, ctx), ctx) : x;
-    return tf.add(y, shortcut);
+    const shortcut = shortcutConv && shortcutBn ? nn.batchNorm(shortcutBn, nn.conv(shortcutConv, x)) : x;
+    return nn.add(y, shortcut);
   };
 }
 
@@ -77,11 +76,11 @@ export const mobilenetv2: ModelDefinition = {
     const conv2 = new Conv2d(store, 'conv2', { inChannels: inPlanes, outChannels: 1280, kernel: 1, padding: 0 });
     const bn2 = new BatchNorm(store, 'bn2', 1280);
     const linear = new Dense(store, 'linear', 1280, spec.numClasses);
-    return (x, ctx) => {
-      let y = tf.relu(bn1.apply(conv1.apply(x, ctx), ctx));
-      for (const block of blocks) y = block(y, ctx);
-      y = tf.relu(bn2.apply(conv2.apply(y, ctx), ctx));
-      return linear.apply(globalAvgPool(y));
-    };
+    return forwardFrom((x, nn) => {
+      let y = nn.relu(nn.batchNorm(bn1, nn.conv(conv1, x)));
+      for (const block of blocks) y = block(y, nn);
+      y = nn.relu(nn.batchNorm(bn2, nn.conv(conv2, y)));
+      return nn.dense(linear, nn.globalAvgPool(y));
+    });
   },
 };

@@ -10,12 +10,11 @@
 // kuangliu pools with a fixed avg_pool2d(4), exact for 32x32 only; a global average pool is the
 // same there and lets any input size through (28x28 ends at 4x4 as well).
 
-import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from '../nn/batch-norm';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import type { ForwardContext } from '../nn/context';
-import { globalAvgPool, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
+import type { Ops } from '../nn/ops';
 import type { ParamStore } from '../nn/params';
 import type { ModelName } from '../../shared/config';
 
@@ -39,11 +38,11 @@ class BasicBlock {
     }
   }
 
-  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
-    let y = tf.relu(this.bn1.apply(this.conv1.apply(x, ctx), ctx));
-    y = this.bn2.apply(this.conv2.apply(y, ctx), ctx);
-    const skip = this.shortcut ? this.shortcut.bn.apply(this.shortcut.conv.apply(x, ctx), ctx) : x;
-    return tf.relu(tf.add(y, skip) as tf.Tensor4D);
+  apply<T>(x: T, nn: Ops<T>): T {
+    let y = nn.relu(nn.batchNorm(this.bn1, nn.conv(this.conv1, x)));
+    y = nn.batchNorm(this.bn2, nn.conv(this.conv2, y));
+    const skip = this.shortcut ? nn.batchNorm(this.shortcut.bn, nn.conv(this.shortcut.conv, x)) : x;
+    return nn.relu(nn.add(y, skip));
   }
 }
 
@@ -65,11 +64,11 @@ function resnet(name: ModelName, blocksPerStage: readonly [number, number, numbe
         }
       });
       const linear = new Dense(store, 'linear', inChannels, spec.numClasses);
-      return (x, ctx) => {
-        let y = tf.relu(bn1.apply(conv1.apply(x, ctx), ctx));
-        for (const block of blocks) y = block.apply(y, ctx);
-        return linear.apply(globalAvgPool(y));
-      };
+      return forwardFrom((x, nn) => {
+        let y = nn.relu(nn.batchNorm(bn1, nn.conv(conv1, x)));
+        for (const block of blocks) y = block.apply(y, nn);
+        return nn.dense(linear, nn.globalAvgPool(y));
+      });
     },
   };
 }

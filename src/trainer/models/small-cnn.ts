@@ -2,11 +2,10 @@
 // Its classifier takes all h/4 x w/4 x 64 features, so it wants a lower learning rate than the
 // pooled-head models (RECOMMENDED_LR in shared/config.ts): at 0.05 the first steps diverge.
 
-import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from '../nn/batch-norm';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import { flatten, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
 
 export const smallCnn: ModelDefinition = {
   name: 'small-cnn',
@@ -17,10 +16,10 @@ export const smallCnn: ModelDefinition = {
     const conv2 = new Conv2d(store, 'conv2', { inChannels: 32, outChannels: 64, kernel: 3, padding: 1, wasPreset: true });
     const bn2 = new BatchNorm(store, 'bn2', 64);
     const fc = new Dense(store, 'fc', Math.floor(spec.height / 4) * Math.floor(spec.width / 4) * 64, spec.numClasses);
-    return (x, ctx) => {
-      let y = tf.maxPool(tf.relu(bn1.apply(conv1.apply(x, ctx), ctx)), 2, 2, 'valid');
-      y = tf.maxPool(tf.relu(bn2.apply(conv2.apply(y, ctx), ctx)), 2, 2, 'valid');
-      return fc.apply(flatten(y));
-    };
+    return forwardFrom((x, nn) => {
+      let y = nn.maxPool(nn.relu(nn.batchNorm(bn1, nn.conv(conv1, x))), 2, 2, 'valid');
+      y = nn.maxPool(nn.relu(nn.batchNorm(bn2, nn.conv(conv2, y))), 2, 2, 'valid');
+      return nn.dense(fc, nn.flatten(y));
+    });
   },
 };

@@ -10,11 +10,10 @@
 // 14-7-4-2-1), and the features are globally averaged (an identity at 32x32, where the map is
 // 1x1), so any input of at least 1x1 builds and gives 512 features.
 
-import * as tf from '@tensorflow/tfjs';
 import { BatchNorm } from '../nn/batch-norm';
 import { Conv2d } from '../nn/conv';
 import { Dense } from '../nn/dense';
-import { globalAvgPool, type ModelDefinition } from '../nn/model';
+import { forwardFrom, type ModelDefinition } from '../nn/model';
 
 /** Output channels of each conv, one array per block; every block ends with a max pool. */
 const VGG16_BLOCKS: readonly (readonly number[])[] = [
@@ -45,13 +44,13 @@ export const vgg16: ModelDefinition = {
       layers.push(block);
     });
     const classifier = new Dense(store, 'classifier', inChannels, spec.numClasses);
-    return (x, ctx) => {
+    return forwardFrom((x, nn) => {
       let y = x;
       for (const block of layers) {
-        for (const { conv, bn } of block) y = tf.relu(bn.apply(conv.apply(y, ctx), ctx));
-        y = tf.maxPool(y, 2, 2, 'same');
+        for (const { conv, bn } of block) y = nn.relu(nn.batchNorm(bn, nn.conv(conv, y)));
+        y = nn.maxPool(y, 2, 2, 'same');
       }
-      return classifier.apply(globalAvgPool(y));
-    };
+      return nn.dense(classifier, nn.globalAvgPool(y));
+    });
   },
 };

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelName } from '../../shared/config';
 import type { ForwardContext } from './context';
+import { tensorOps, type Graph } from './ops';
 import type { ParamStore } from './params';
 
 export interface ModelSpec {
@@ -12,8 +13,11 @@ export interface ModelSpec {
   readonly numClasses: number;
 }
 
-/** Logits for a batch of NHWC images. */
-export type Forward = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor2D;
+/** Logits for a batch of NHWC images; `graph` is the same network for other ops (FLOPs, export). */
+export interface Forward {
+  (x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
+  readonly graph: Graph;
+}
 
 export interface ModelDefinition {
   readonly name: ModelName;
@@ -29,11 +33,8 @@ export interface Model {
   readonly forward: Forward;
 }
 
-export function flatten(x: tf.Tensor4D): tf.Tensor2D {
-  const [n, h, w, c] = x.shape;
-  return tf.reshape(x, [n, h * w * c]);
-}
-
-export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
-  return tf.mean(x, [1, 2]) as tf.Tensor2D;
+/** The forward pass on tensors of a network written as a Graph. */
+export function forwardFrom(graph: Graph): Forward {
+  const forward = (x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D => graph<tf.Tensor>(x, tensorOps(ctx)) as tf.Tensor2D;
+  return Object.assign(forward, { graph });
 }

@@ -1,0 +1,139 @@
+// `was-train export <run-dir> --mode aom|dom [--checkpoint best|last] [--out <folder>] [--force]`:
+// write a checkpoint's AOM or deterministic DOM as a TensorFlow.js LayersModel folder
+// (model.json, weight shards, was-export.json) that plain @tensorflow/tfjs loads.
+
+import * as path from 'node:path';
+import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
+import { UsageError } from '../args';
+import { layersText, table } from '../dom/report';
+import { planOf, readSavedSearch, runDomSearch, saveSearch } from '../dom/run-search';
+import { maxShiftFor } from '../dom/plan';
+import { flopsBudget, UnreachableTargetError } from '../dom/search';
+import { exportModel, type ExportRequest } from '../export/export-model';
+import { checkDestination, DestinationExistsError } from '../export/folder';
+import { openRun } from '../export/run-source';
+import { choice, flopsTarget, parseCommandArgs, processIo, type CommandIo } from './flags';
+
+const USAGE = `Usage: was-train export <run-folder> --mode aom|dom [options]
+
+Writes the run's weights in one inference mode as a TensorFlow.js LayersModel folder
+(model.json + weight shards) that @tensorflow/tfjs loads with no WAS code, and was-export.json
+beside it (mode, FLOPs, accuracies, alphas, transforms, source run and epoch). AOM: the plain
+weights with alpha folded in. DOM: one fixed shift per transformed layer for a FLOPs target, the
+shifted kernels exported at their real, smaller size. BatchNorm in inference mode with the
+mode's recalibrated statistics. Inputs: NHWC, (pixel / 255 - mean) / std; outputs: logits.
+
+Options:
+  --mode M            aom | dom
+  --checkpoint C      best (default: the run's selected epoch) | last
+  --out DIR           default: <run-folder>/exports/<mode>-<checkpoint>[-flops-<target>]
+  --force             replace an existing export at DIR
+  --flops-target F    dom: the target (default: the run's dom.flopsTarget); a saved search of
+                      the same weights, target and algorithm (\`was-train dom\`) is reused
+  --search S          dom: lazy-greedy (default) | greedy
+  --backend B         ${BACKEND_NAMES.join(' | ')} (default: the run's)
+  --json              print was-export.json
+
+Exit status: 0 written; 1 the run, checkpoint or data cannot be used; 2 bad flags, an unreachable
+target, or an existing destination without --force.`;
+
+export async function exportCommand(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const command = 'export';
+  try {
+    const args = parseCommandArgs(argv, {
+      mode: 'value',
+      checkpoint: 'value',
+      out: 'value',
+      force: 'switch',
+      'flops-target': 'value',
+      search: 'value',
+      backend: 'value',
+      json: 'switch',
+    });
+    if (args.help) {
+      io.out(USAGE + '\n');
+      return 0;
+    }
+    if (args.runDir === null) throw new UsageError(`which run? ${USAGE.split('\n')[0]}`);
+    const runDir = args.runDir;
+    if (!args.values.has('mode')) throw new UsageError(`--mode aom or --mode dom is required`);
+    const mode = choice('mode', args.values.get('mode'), ['aom', 'dom'] as const, 'aom');
+    const which = choice('checkpoint', args.values.get('checkpoint'), ['best', 'last'] as const, 'best');
+    const algorithm = choice('search', args.values.get('search'), DOM_SEARCH_ALGORITHMS, 'lazy-greedy');
+    const backend = args.values.has('backend') ? choice('backend', args.values.get('backend'), BACKEND_NAMES, 'auto') : undefined;
+    const rawTarget = args.values.get('flops-target');
+    if (mode === 'aom' && (rawTarget !== undefined || args.values.has('search'))) throw new UsageError(`--flops-target and --search are for --mode dom`);
+    const say = (line: string): void => {
+      io.err(`was-train export: ${line}\n`);
+    };
+
+    const defaultOut = (target: number | null): string => path.join(runDir, 'exports', `${mode}-${which}${target === null ? '' : `-flops-${target}`}`);
+    const early = mode === 'aom' ? null : rawTarget !== undefined ? flopsTarget(rawTarget) : undefined;
+    // Refuse an existing destination before loading anything, when its name is known already.
+    if (early !== undefined) checkDestination(args.values.get('out') ?? defaultOut(early), args.switches.has('force'));
+
+    const source = await openRun(runDir, which, {
+      backend,
+      log: say,
+      // An unreachable target needs no data to tell.
+      beforeData: (model, config) => {
+        const target = mode === 'dom' ? (early ?? config.dom.flopsTarget) : null;
+        if (target !== null) flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate));
+      },
+    });
+    try {
+      const target = mode === 'dom' ? (early ?? source.config.dom.flopsTarget) : null;
+      if (mode === 'dom' && target === null) throw new UsageError(`--mode dom needs --flops-target (the run was not trained with one)`);
+      const out = args.values.get('out') ?? defaultOut(target);
+      // Refuse an existing destination before the search and the export, not after.
+      checkDestination(out, args.switches.has('force'));
+      let dom: ExportRequest['dom'] = null;
+      if (target !== null) {
+        const saved = readSavedSearch(runDir, which, source.run.epoch, target, algorithm);
+        if (saved) say(`reusing the DOM search saved for ${which} epoch ${saved.epoch}, target ${target}: ${layersText(saved.layers)}`);
+        const search =
+          saved ??
+          runDomSearch({
+            model: source.model,
+            setup: source.setup,
+            split: source.selection,
+            splitName: source.selectionName,
+            test: source.test,
+            flopsTarget: target,
+            algorithm,
+            translate: source.config.was.translate,
+            checkpoint: which,
+            epoch: source.run.epoch,
+            onProgress: say,
+          }).event;
+        if (!saved) saveSearch(runDir, search);
+        dom = { plan: planOf(search), search };
+      }
+      const result = await exportModel({ source, mode, dom, out, force: args.switches.has('force') });
+      const m = result.metadata;
+      if (args.switches.has('json')) io.out(JSON.stringify(m) + '\n');
+      else {
+        const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
+        const rows: [string, string][] = [
+          ['exported', `${mode.toUpperCase()} of ${m.model.name}, ${which} checkpoint (epoch ${source.run.epoch})`],
+          ['folder', `${result.dir} (${result.files.length} files, ${(bytes / 1e6).toFixed(2)} MB)`],
+          ['FLOPs', `${m.flops.model.toLocaleString('en-US')} (${((100 * m.flops.model) / m.flops.aom).toFixed(1)}% of AOM)`],
+          [`${m.accuracy.split} accuracy`, `${(100 * m.accuracy.selection).toFixed(2)}%`],
+          ['test accuracy', `${(100 * m.accuracy.test).toFixed(2)}%${m.accuracy.reportedByRun === null ? '' : ` (the run reported ${(100 * m.accuracy.reportedByRun).toFixed(2)}%)`}`],
+          ...(dom ? ([['transforms', layersText(m.transforms)]] as [string, string][]) : []),
+        ];
+        io.out(`\n${table(rows)}\n`);
+      }
+      return 0;
+    } finally {
+      source.dispose();
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof UnreachableTargetError || error instanceof DestinationExistsError) {
+      io.err(`was-train ${command}: ${error.message}\n`);
+      return 2;
+    }
+    io.err(`was-train ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
