@@ -133,6 +133,27 @@ export interface TrainConfig {
   /** Runs are written to runsDir/runName. null runName: <time>-<model>-<dataset>. */
   runsDir: string;
   runName: string | null;
+  /**
+   * After the WAS run, train the plain model (transform 'none') with the same seed, data order
+   * and initial weights into <run folder>/baseline/, and report the WAS gain over it.
+   */
+  baseline: boolean;
+  /** The deterministic DOM for a FLOPs desire (WAS.md), searched at the end of the run. */
+  dom: DomConfig;
+}
+
+export const DOM_SEARCH_ALGORITHMS = ['lazy-greedy', 'greedy'] as const;
+export type DomSearchAlgorithm = (typeof DOM_SEARCH_ALGORITHMS)[number];
+
+export interface DomConfig {
+  /**
+   * At most this fraction of the AOM network's FLOPs (multiply-adds): after training, fix one
+   * shift per transformed layer to meet it at the least selection-split accuracy cost.
+   * null: no search (the stochastic reference DOM is evaluated either way).
+   */
+  flopsTarget: number | null;
+  /** 'greedy' re-measures every move at every step; 'lazy-greedy' only the cheapest-looking one. */
+  search: DomSearchAlgorithm;
 }
 
 export const DEFAULTS: TrainConfig = {
@@ -172,6 +193,8 @@ export const DEFAULTS: TrainConfig = {
   logEverySteps: 20,
   runsDir: '.was/runs',
   runName: null,
+  baseline: false,
+  dom: { flopsTarget: null, search: 'lazy-greedy' },
 };
 
 /** What each preset changes from DEFAULTS. 'reference' is the published setting (WAS.md). */
@@ -276,6 +299,9 @@ export const FIELDS: Record<string, FieldSpec> = {
   logEverySteps: { kind: 'number', min: 1, integer: true },
   runsDir: { kind: 'string' },
   runName: { kind: 'string', nullable: true },
+  baseline: { kind: 'boolean' },
+  'dom.flopsTarget': { kind: 'number', min: 0, max: 1, nullable: true },
+  'dom.search': { kind: 'choice', values: DOM_SEARCH_ALGORITHMS },
 };
 
 /** Check one option's value against its spec; returns the value to store. */

@@ -2,7 +2,7 @@
 // when forked, sends them to its parent over IPC; the extension and the webview read them back.
 // Every reader parses `unknown` through parseTrainerEvent: nothing is trusted by shape alone.
 
-import type { BackendName, TrainConfig } from './config';
+import { DOM_SEARCH_ALGORITHMS, type BackendName, type DomSearchAlgorithm, type TrainConfig } from './config';
 import {
   ValidationError,
   expectArray,
@@ -20,8 +20,8 @@ export const PROTOCOL_VERSION = 1;
 
 export type InferenceMode = 'aom' | 'dom';
 export type RunStatus = 'completed' | 'stopped' | 'failed';
-export type Phase = 'loading-data' | 'building-model' | 'training' | 'calibrating' | 'evaluating' | 'testing';
-const PHASES: readonly Phase[] = ['loading-data', 'building-model', 'training', 'calibrating', 'evaluating', 'testing'];
+export type Phase = 'loading-data' | 'building-model' | 'training' | 'calibrating' | 'evaluating' | 'testing' | 'searching-dom';
+const PHASES: readonly Phase[] = ['loading-data', 'building-model', 'training', 'calibrating', 'evaluating', 'testing', 'searching-dom'];
 const STATUSES: readonly RunStatus[] = ['completed', 'stopped', 'failed'];
 const CHOSEN_BACKENDS = ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const;
 
@@ -41,10 +41,17 @@ export interface RunStartEvent {
   seed: number;
   backend: BackendInfo;
   versions: Record<string, string>;
-  model: { name: string; parameters: number; shadowLayers: string[] };
+  /** flops: multiply-adds per image of the AOM network (was/flops.ts says what is counted). */
+  model: { name: string; parameters: number; shadowLayers: string[]; flops?: number };
   dataset: { name: string; source: string; train: number; validation: number; test: number; classes: number };
   stepsPerEpoch: number;
   epochs: number;
+  /**
+   * Only on the run-start of a resumed session (`was-train resume`): the checkpoint it continues
+   * from (epochs completed, global step). Events of earlier sessions for later epochs, and their
+   * run-end, are superseded: the resumed session redoes them (see currentHistory).
+   */
+  resumedFrom?: { epoch: number; step: number };
 }
 
 export interface PhaseEvent {
@@ -108,9 +115,80 @@ export interface RunEndEvent {
   test: { aom: number; dom: number; epoch: number } | null;
   durationSec: number;
   samplesPerSec: number;
+  /** Only with --baseline: the plain model trained beside this run, and the WAS gain over it. */
+  baseline?: BaselineComparison;
+  /** FLOPs of AOM, and of the deterministic DOM when a FLOPs target was searched. */
+  flops?: FlopsSummary;
 }
 
-export type TrainerEvent = RunStartEvent | PhaseEvent | StepEvent | EpochEvent | LogEvent | RunEndEvent;
+/** One transformed layer of a deterministic DOM. */
+export interface DomLayerChoice {
+  layer: string;
+  /** The fixed shift; (0, 0) is the identity (the layer keeps its whole kernel). */
+  dy: number;
+  dx: number;
+  /** Kernel taps the layer applies, e.g. [2, 3] for a 3x3 kernel shifted by one row. */
+  kernel: [number, number];
+  /** Multiply-adds per image of this layer in AOM and in this DOM. */
+  flops: { aom: number; dom: number };
+}
+
+/**
+ * The deterministic DOM for a FLOPs target: one fixed shift per transformed layer, searched on the
+ * selection split (or by `was-train dom` on a checkpoint). FLOPs are multiply-adds per image.
+ */
+export interface DomSearchEvent {
+  type: 'dom-search';
+  time: number;
+  /** Which weights: the run's selected epoch ('best') or its last checkpoint. */
+  checkpoint: 'best' | 'last';
+  epoch: number;
+  /** At most this fraction of the AOM FLOPs. */
+  flopsTarget: number;
+  algorithm: DomSearchAlgorithm;
+  split: 'validation' | 'test';
+  /** budget: floor(flopsTarget * aom); minimum: every transformed layer at its smallest shift. */
+  flops: { aom: number; dom: number; budget: number; minimum: number };
+  /** On `split`, BatchNorm recalibrated for each mode; stochasticDom: the reference's random DOM. */
+  accuracy: { aom: number; dom: number; stochasticDom: number | null };
+  /** On the test set, once, for the chosen DOM; null when not measured. */
+  test: { aom: number; dom: number } | null;
+  layers: DomLayerChoice[];
+  /** Search cost: evaluations (each a BatchNorm recalibration and a pass over `split`) and time. */
+  evaluations: number;
+  durationSec: number;
+}
+
+export interface FlopsSummary {
+  /** Multiply-adds per image of the AOM network. */
+  aom: number;
+  /** The deterministic DOM chosen for a FLOPs target; null when none was searched. */
+  dom: { target: number; flops: number; accuracy: number; test: number | null; layers: DomLayerChoice[] } | null;
+}
+
+export interface BaselineComparison {
+  /** The baseline's run folder (its own config.json, metrics.jsonl, summary.json). */
+  runDir: string;
+  status: RunStatus;
+  /** The plain model's test accuracy at its own selected epoch; null if none was measured. */
+  test: { accuracy: number; epoch: number } | null;
+  /** WAS test accuracy minus the baseline's, in percentage points; null without both numbers. */
+  gain: { aom: number; dom: number } | null;
+}
+
+/**
+ * With --baseline, the plain run trains after the WAS run, and each of its events reaches the
+ * parent's stream (metrics.jsonl, IPC, terminal) inside this envelope, so that a UI can plot the
+ * baseline beside AOM and DOM. The inner events are a whole run's stream (run-start .. run-end,
+ * never another envelope); the WAS run's own run-end, with `baseline` filled in, comes after them.
+ */
+export interface BaselineEvent {
+  type: 'baseline';
+  time: number;
+  event: TrainerEvent;
+}
+
+export type TrainerEvent = RunStartEvent | PhaseEvent | StepEvent | EpochEvent | LogEvent | RunEndEvent | BaselineEvent | DomSearchEvent;
 
 /** Messages a parent sends to a forked trainer. */
 export type TrainerCommand = { type: 'stop' };
@@ -159,6 +237,7 @@ export function parseTrainerEvent(value: unknown): TrainerEvent {
           name: expectString(model.name, p('model.name')),
           parameters: expectNumber(model.parameters, p('model.parameters'), { integer: true, min: 0 }),
           shadowLayers: expectArray(model.shadowLayers, p('model.shadowLayers')).map((s, i) => expectString(s, p(`model.shadowLayers[${i}]`))),
+          ...(model.flops === undefined ? {} : { flops: count(model.flops, p('model.flops')) }),
         },
         dataset: {
           name: expectString(dataset.name, p('dataset.name')),
@@ -170,6 +249,14 @@ export function parseTrainerEvent(value: unknown): TrainerEvent {
         },
         stepsPerEpoch: count(o.stepsPerEpoch, p('stepsPerEpoch')),
         epochs: count(o.epochs, p('epochs')),
+        ...(o.resumedFrom === undefined
+          ? {}
+          : {
+              resumedFrom: (() => {
+                const r = expectObject(o.resumedFrom, p('resumedFrom'));
+                return { epoch: count(r.epoch, p('resumedFrom.epoch')), step: count(r.step, p('resumedFrom.step')) };
+              })(),
+            }),
       };
     }
     case 'phase':
@@ -235,7 +322,16 @@ export function parseTrainerEvent(value: unknown): TrainerEvent {
         test,
         durationSec: expectMetric(o.durationSec, p('durationSec')),
         samplesPerSec: expectMetric(o.samplesPerSec, p('samplesPerSec')),
+        ...(o.baseline === undefined ? {} : { baseline: parseBaselineComparison(o.baseline, p('baseline')) }),
+        ...(o.flops === undefined ? {} : { flops: parseFlopsSummary(o.flops, p('flops')) }),
       };
+    }
+    case 'dom-search':
+      return parseDomSearch(o, time);
+    case 'baseline': {
+      const inner = parseTrainerEvent(o.event);
+      if (inner.type === 'baseline') throw new ValidationError(p('event'), 'a baseline envelope inside another');
+      return { type, time, event: inner };
     }
     default:
       throw new ValidationError('event.type', `unknown event type "${type}"`);
@@ -267,6 +363,116 @@ export function parseEventLines(text: string): { events: TrainerEvent[]; tornLas
     }
   });
   return { events, tornLastLine };
+}
+
+function parseBaselineComparison(value: unknown, path: string): BaselineComparison {
+  const b = expectObject(value, path);
+  return {
+    runDir: expectString(b.runDir, `${path}.runDir`),
+    status: expectOneOf(b.status, `${path}.status`, STATUSES),
+    test: nullable(b.test ?? null, (v) => {
+      const t = expectObject(v, `${path}.test`);
+      return { accuracy: expectMetric(t.accuracy, `${path}.test.accuracy`), epoch: count(t.epoch, `${path}.test.epoch`) };
+    }),
+    gain: nullable(b.gain ?? null, (v) => {
+      const g = expectObject(v, `${path}.gain`);
+      return { aom: expectMetric(g.aom, `${path}.gain.aom`), dom: expectMetric(g.dom, `${path}.gain.dom`) };
+    }),
+  };
+}
+
+/**
+ * The run's history as its latest session sees it. A resumed session (run-start with
+ * resumedFrom) redoes everything after its checkpoint, so the earlier sessions' step, epoch and
+ * phase events for later epochs and their run-end are dropped; a fresh run-start drops all
+ * before it. Baseline envelopes are resolved the same way among themselves. Logs are kept.
+ */
+export function currentHistory(events: readonly TrainerEvent[]): TrainerEvent[] {
+  const resolve = (stream: readonly { event: TrainerEvent; keep: TrainerEvent }[]): { event: TrainerEvent; keep: TrainerEvent }[] => {
+    let out: { event: TrainerEvent; keep: TrainerEvent }[] = [];
+    for (const item of stream) {
+      const e = item.event;
+      if (e.type === 'run-start') {
+        const from = e.resumedFrom;
+        out = from === undefined
+          ? []
+          : out.filter(({ event: o }) => o.type !== 'run-end' && !((o.type === 'step' || o.type === 'epoch' || o.type === 'phase') && o.epoch !== null && o.epoch > from.epoch));
+      }
+      out.push(item);
+    }
+    return out;
+  };
+  const main = resolve(events.filter((e) => e.type !== 'baseline').map((e) => ({ event: e, keep: e })));
+  const baseline = resolve(events.filter((e): e is BaselineEvent => e.type === 'baseline').map((e) => ({ event: e.event, keep: e })));
+  const kept = new Set<TrainerEvent>([...main, ...baseline].map((x) => x.keep));
+  return events.filter((e) => kept.has(e));
+}
+
+function parseDomSearch(o: JsonObject, time: number): DomSearchEvent {
+  const p = (key: string) => `dom-search.${key}`;
+  const flops = expectObject(o.flops, p('flops'));
+  const accuracy = expectObject(o.accuracy, p('accuracy'));
+  return {
+    type: 'dom-search',
+    time,
+    checkpoint: expectOneOf(o.checkpoint, p('checkpoint'), ['best', 'last'] as const),
+    epoch: count(o.epoch, p('epoch')),
+    flopsTarget: expectNumber(o.flopsTarget, p('flopsTarget'), { min: 0, max: 1 }),
+    algorithm: expectOneOf(o.algorithm, p('algorithm'), DOM_SEARCH_ALGORITHMS),
+    split: expectOneOf(o.split, p('split'), ['validation', 'test'] as const),
+    flops: {
+      aom: count(flops.aom, p('flops.aom')),
+      dom: count(flops.dom, p('flops.dom')),
+      budget: count(flops.budget, p('flops.budget')),
+      minimum: count(flops.minimum, p('flops.minimum')),
+    },
+    accuracy: {
+      aom: expectMetric(accuracy.aom, p('accuracy.aom')),
+      dom: expectMetric(accuracy.dom, p('accuracy.dom')),
+      stochasticDom: nullable(accuracy.stochasticDom ?? null, (v) => expectMetric(v, p('accuracy.stochasticDom'))),
+    },
+    test: nullable(o.test ?? null, (v) => {
+      const t = expectObject(v, p('test'));
+      return { aom: expectMetric(t.aom, p('test.aom')), dom: expectMetric(t.dom, p('test.dom')) };
+    }),
+    layers: parseLayerChoices(o.layers, p('layers')),
+    evaluations: count(o.evaluations, p('evaluations')),
+    durationSec: expectMetric(o.durationSec, p('durationSec')),
+  };
+}
+
+function parseLayerChoices(value: unknown, path: string): DomLayerChoice[] {
+  return expectArray(value, path).map((v, i) => {
+    const at = `${path}[${i}]`;
+    const l = expectObject(v, at);
+    const kernel = expectArray(l.kernel, `${at}.kernel`).map((k, j) => expectNumber(k, `${at}.kernel[${j}]`, { integer: true, min: 1 }));
+    if (kernel.length !== 2) throw new ValidationError(`${at}.kernel`, `expected [height, width], got ${kernel.length} numbers`);
+    const flops = expectObject(l.flops, `${at}.flops`);
+    return {
+      layer: expectString(l.layer, `${at}.layer`),
+      dy: expectNumber(l.dy, `${at}.dy`, { integer: true }),
+      dx: expectNumber(l.dx, `${at}.dx`, { integer: true }),
+      kernel: [kernel[0], kernel[1]],
+      flops: { aom: count(flops.aom, `${at}.flops.aom`), dom: count(flops.dom, `${at}.flops.dom`) },
+    };
+  });
+}
+
+function parseFlopsSummary(value: unknown, path: string): FlopsSummary {
+  const f = expectObject(value, path);
+  return {
+    aom: count(f.aom, `${path}.aom`),
+    dom: nullable(f.dom ?? null, (v) => {
+      const d = expectObject(v, `${path}.dom`);
+      return {
+        target: expectNumber(d.target, `${path}.dom.target`, { min: 0, max: 1 }),
+        flops: count(d.flops, `${path}.dom.flops`),
+        accuracy: expectMetric(d.accuracy, `${path}.dom.accuracy`),
+        test: nullable(d.test ?? null, (t) => expectMetric(t, `${path}.dom.test`)),
+        layers: parseLayerChoices(d.layers, `${path}.dom.layers`),
+      };
+    }),
+  };
 }
 
 function count(value: unknown, path: string): number {

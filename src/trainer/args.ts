@@ -47,6 +47,9 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   { flag: 'log-every', path: 'logEverySteps', help: 'a step event every N steps' },
   { flag: 'runs-dir', path: 'runsDir', help: 'where run folders are created' },
   { flag: 'run-name', path: 'runName', help: 'run folder name (default: <time>-<model>-<dataset>)' },
+  { flag: 'baseline', path: 'baseline', help: 'then train the plain model (same seed, data order, init) into <run>/baseline; report the gain' },
+  { flag: 'flops-target', path: 'dom.flopsTarget', help: 'after training, search a fixed DOM with at most this fraction of the AOM FLOPs (e.g. 0.7)' },
+  { flag: 'dom-search', path: 'dom.search', help: 'DOM search: lazy-greedy | greedy' },
 ];
 
 export type OutputStyle = 'auto' | 'json' | 'plain';
@@ -56,13 +59,19 @@ export interface CliOptions {
   output: OutputStyle;
 }
 
-export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'train'; options: CliOptions };
+export type ParsedArgs =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'train'; options: CliOptions }
+  /** Continue the run in `runDir` from its last checkpoint, with its own config. */
+  | { kind: 'resume'; runDir: string; output: OutputStyle };
 
 /** Bad command-line input: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {}
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   let configFile: string | null = null;
+  let resumeDir: string | null = null;
   let output: OutputStyle = 'auto';
   const flagPatch: Record<string, unknown> = {};
   const byName = new Map(CONFIG_FLAGS.map((f) => [f.flag, f]));
@@ -85,6 +94,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (name === 'json') output = 'json';
     else if (name === 'plain') output = 'plain';
     else if (name === 'config') configFile = takeValue();
+    else if (name === 'resume') resumeDir = takeValue();
     else {
       const flag = byName.get(name) ?? (name.startsWith('no-') ? byName.get(name.slice(3)) : undefined);
       if (!flag) throw new UsageError(`unknown flag --${name}${suggestFlag(name)}`);
@@ -99,6 +109,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
 
+  if (resumeDir !== null) {
+    // A resumed run keeps its own config: a changed option would break bit-exact continuation.
+    if (configFile !== null || Object.keys(flagPatch).length > 0)
+      throw new UsageError('--resume continues a run with the config it started with; it takes no other options than --json or --plain');
+    return { kind: 'resume', runDir: resumeDir, output };
+  }
   const patches: { patch: unknown; where: string }[] = [];
   if (configFile !== null) {
     patches.push({ patch: readConfigFile(configFile), where: configFile });
@@ -108,6 +124,22 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   patches.push({ patch: flagPatch, where: 'flags' });
   const config = rethrowAsUsage(() => resolveConfig(patches), flagMessage);
   return { kind: 'train', options: { config, output } };
+}
+
+/** `was-train resume <run-dir> [--json | --plain]`. */
+export function parseResumeArgs(argv: readonly string[]): ParsedArgs {
+  let runDir: string | null = null;
+  let output: OutputStyle = 'auto';
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') return { kind: 'help' };
+    if (arg === '--json') output = 'json';
+    else if (arg === '--plain') output = 'plain';
+    else if (arg.startsWith('--')) throw new UsageError(`resume: unknown flag ${arg} (a resumed run keeps its own config; only --json and --plain are accepted)`);
+    else if (runDir !== null) throw new UsageError(`resume: one run folder, got "${runDir}" and "${arg}"`);
+    else runDir = arg;
+  }
+  if (runDir === null) throw new UsageError('resume: which run? usage: was-train resume <run-folder> [--json | --plain]');
+  return { kind: 'resume', runDir, output };
 }
 
 export function readConfigFile(file: string): unknown {
@@ -207,22 +239,26 @@ export function helpText(): string {
   const width = Math.max(...CONFIG_FLAGS.map((f) => f.flag.length)) + 2;
   const lines = [
     'Usage: was-train [--config file.json] [flags]',
+    '       was-train resume <run-folder> [--json | --plain]',
     '',
     'Trains a network with the Weight Augmentation Strategy (WAS) and writes a run folder',
-    '(config.json, metrics.jsonl, log.txt, summary.json). Flags override the config file,',
-    'which overrides the preset, which overrides the defaults.',
+    '(config.json, metrics.jsonl, log.txt, summary.json, checkpoints/). Flags override the',
+    'config file, which overrides the preset, which overrides the defaults. `resume` continues a',
+    'stopped, failed or killed run from its last checkpoint, bit for bit as if never interrupted.',
     '',
     'Options:',
     ...CONFIG_FLAGS.map((f) => `  --${f.flag.padEnd(width)}${f.help}`),
     '',
     `  --${'config'.padEnd(width)}JSON file with options (same names as config.json's "config")`,
+    `  --${'resume'.padEnd(width)}<run-folder>: continue that run from its last checkpoint (as \`was-train resume\`)`,
     `  --${'json'.padEnd(width)}print the raw events, one JSON object per line`,
     `  --${'plain'.padEnd(width)}plain lines even on a terminal (no progress bar)`,
     `  --${'version'.padEnd(width)}print the version`,
     `  --${'help'.padEnd(width)}this text`,
     '',
     'Boolean flags take no value (--download) or =true/=false; --no-<flag> turns one off.',
-    'Exit status: 0 completed or stopped, 1 failed, 2 bad flags or config, 130 interrupted twice.',
+    'Exit status: 0 completed, stopped, or nothing to resume; 1 failed or cannot resume;',
+    '2 bad flags or config; 130 interrupted twice.',
   ];
   return lines.join('\n');
 }

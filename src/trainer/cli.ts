@@ -2,12 +2,18 @@
 // serves a terminal, CI, a GPU server and the VS Code extension. The first argument may name a
 // command; without one, the arguments are a training run's flags.
 
+import { domCommand } from './commands/dom';
+import { exportCommand } from './commands/export';
+import { resumeCommand } from './commands/resume';
 import { trainCommand } from './commands/train';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   train: trainCommand,
+  resume: resumeCommand,
+  dom: domCommand,
+  export: exportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

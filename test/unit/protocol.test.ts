@@ -5,10 +5,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULTS } from '../../src/shared/config';
 import {
+  currentHistory,
   encodeEvent,
   parseEventLines,
   parseTrainerCommand,
   parseTrainerEvent,
+  type DomSearchEvent,
+  type EpochEvent,
+  type RunEndEvent,
+  type RunStartEvent,
+  type StepEvent,
   type TrainerEvent,
 } from '../../src/shared/protocol';
 import { ValidationError } from '../../src/shared/validate';
@@ -43,8 +49,90 @@ const samples: TrainerEvent[] = [
   { type: 'run-end', time: 6, status: 'failed', reason: 'boom', epochsCompleted: 0, bestEpoch: null, bestAomAccuracy: null, test: null, durationSec: 1, samplesPerSec: 0 },
 ];
 
+/** The events resume and --baseline add: a resumed run-start, a run-end with its baseline, an envelope. */
+const resumeAndBaseline: TrainerEvent[] = [
+  { ...(samples[0] as RunStartEvent), resumedFrom: { epoch: 2, step: 1718 } },
+  {
+    type: 'run-end', time: 7, status: 'completed', reason: null, epochsCompleted: 3, bestEpoch: 3, bestAomAccuracy: 0.98,
+    test: { aom: 0.981, dom: 0.975, epoch: 3 }, durationSec: 400, samplesPerSec: 900,
+    baseline: { runDir: '/tmp/r1/baseline', status: 'completed', test: { accuracy: 0.978, epoch: 2 }, gain: { aom: 0.3, dom: -0.3 } },
+  },
+  { type: 'baseline', time: 8, event: samples[4] },
+  { type: 'baseline', time: 8, event: { ...(samples[0] as RunStartEvent), resumedFrom: { epoch: 1, step: 859 } } },
+];
+
 test('every event type survives encode -> parse unchanged', () => {
-  for (const event of samples) assert.deepEqual(parseTrainerEvent(JSON.parse(encodeEvent(event))), event);
+  for (const event of [...samples, ...resumeAndBaseline]) assert.deepEqual(parseTrainerEvent(JSON.parse(encodeEvent(event))), event);
+});
+
+test('resume and baseline fields are checked; an envelope holds one plain event', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ ...samples[0], resumedFrom: { epoch: -1, step: 0 } }, /run-start.resumedFrom.epoch: must be at least 0/],
+    [{ ...resumeAndBaseline[1], baseline: { runDir: 'b', status: 'done', test: null, gain: null } }, /run-end.baseline.status: expected one of/],
+    [{ ...resumeAndBaseline[1], baseline: { runDir: 'b', status: 'completed', test: { epoch: 1 }, gain: null } }, /run-end.baseline.test.accuracy/],
+    [{ type: 'baseline', time: 1, event: { type: 'step' } }, /step.time: expected a finite number/],
+    [{ type: 'baseline', time: 1, event: resumeAndBaseline[2] }, /baseline.event: a baseline envelope inside another/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(() => parseTrainerEvent(value), (e: unknown) => e instanceof ValidationError && message.test(e.message), message.source);
+  }
+});
+
+test('currentHistory drops what a resumed session redid, in the run and in its baseline', () => {
+  const start = samples[0] as RunStartEvent;
+  const step = (epoch: number, n: number): TrainerEvent => ({ ...(samples[3] as StepEvent), epoch, step: n });
+  const epoch = (n: number): TrainerEvent => ({ ...(samples[4] as EpochEvent), epoch: n });
+  const end = samples[7];
+  const killedLate = [start, step(1, 1), epoch(1), step(2, 2), epoch(2), step(3, 3)];
+  const stop: TrainerEvent = { type: 'log', time: 9, level: 'info', message: 'stop requested' };
+  const resumed: TrainerEvent = { ...start, resumedFrom: { epoch: 1, step: 1 } };
+  const events = [...killedLate, stop, end, resumed, step(2, 2), epoch(2), step(3, 3), epoch(3), samples[6]];
+  assert.deepEqual(currentHistory(events), [start, step(1, 1), epoch(1), stop, resumed, step(2, 2), epoch(2), step(3, 3), epoch(3), samples[6]]);
+
+  // Baseline envelopes resolve among themselves; a fresh baseline run-start drops the earlier attempt.
+  const wrap = (event: TrainerEvent): TrainerEvent => ({ type: 'baseline', time: 1, event });
+  const withBaseline = [start, epoch(1), wrap(start), wrap(step(1, 1)), wrap(start), wrap(epoch(1)), wrap(resumed), wrap(step(2, 2))];
+  assert.deepEqual(currentHistory(withBaseline), [start, epoch(1), withBaseline[4], withBaseline[5], withBaseline[6], withBaseline[7]]);
+});
+
+/** FLOPs and the deterministic DOM: a dom-search event, run-end with flops, run-start with AOM FLOPs. */
+const domLayers = [
+  { layer: 'conv2', dy: 1, dx: 0, kernel: [2, 3] as [number, number], flops: { aom: 3_612_672, dom: 2_408_448 } },
+  { layer: 'conv3', dy: 0, dx: 0, kernel: [3, 3] as [number, number], flops: { aom: 100, dom: 100 } },
+];
+const flopsEvents: TrainerEvent[] = [
+  {
+    type: 'dom-search', time: 9, checkpoint: 'best', epoch: 3, flopsTarget: 0.7, algorithm: 'lazy-greedy', split: 'validation',
+    flops: { aom: 3_869_824, dom: 2_665_600, budget: 2_708_876, minimum: 1_862_784 },
+    accuracy: { aom: 0.99, dom: 0.985, stochasticDom: 0.98 }, test: { aom: 0.991, dom: 0.987 },
+    layers: domLayers, evaluations: 9, durationSec: 12.5,
+  },
+  { type: 'dom-search', time: 9, checkpoint: 'last', epoch: 1, flopsTarget: 1, algorithm: 'greedy', split: 'test',
+    flops: { aom: 10, dom: 10, budget: 10, minimum: 5 }, accuracy: { aom: 0.5, dom: 0.5, stochasticDom: null }, test: null, layers: [], evaluations: 1, durationSec: 0.1 },
+  { ...(samples[6] as RunEndEvent), flops: { aom: 3_869_824, dom: { target: 0.7, flops: 2_665_600, accuracy: 0.985, test: 0.987, layers: domLayers } } },
+  { ...(samples[6] as RunEndEvent), flops: { aom: 3_869_824, dom: null } },
+  { ...(samples[0] as RunStartEvent), model: { name: 'lenet', parameters: 61707, shadowLayers: ['conv2'], flops: 416_520 } },
+  { type: 'phase', time: 2, phase: 'searching-dom', epoch: 3 },
+];
+
+test('FLOPs and DOM-search events survive encode -> parse unchanged; bad ones are rejected naming the field', () => {
+  for (const event of flopsEvents) assert.deepEqual(parseTrainerEvent(JSON.parse(encodeEvent(event))), event);
+  const search = flopsEvents[0] as DomSearchEvent;
+  const cases: [unknown, RegExp][] = [
+    [{ ...search, algorithm: 'annealing' }, /dom-search.algorithm: expected one of lazy-greedy, greedy/],
+    [{ ...search, checkpoint: 'first' }, /dom-search.checkpoint: expected one of best, last/],
+    [{ ...search, flopsTarget: 1.5 }, /dom-search.flopsTarget: must be at most 1/],
+    [{ ...search, flops: { ...search.flops, dom: -1 } }, /dom-search.flops.dom: must be at least 0/],
+    [{ ...search, accuracy: { aom: 0.9, dom: 'x', stochasticDom: null } }, /dom-search.accuracy.dom: expected a number/],
+    [{ ...search, layers: [{ ...domLayers[0], kernel: [2] }] }, /dom-search.layers\[0\].kernel: expected \[height, width\]/],
+    [{ ...search, layers: [{ ...domLayers[0], dy: 0.5 }] }, /dom-search.layers\[0\].dy/],
+    [{ ...flopsEvents[2], flops: { aom: 1, dom: { target: 2, flops: 1, accuracy: 0.5, test: null, layers: [] } } }, /run-end.flops.dom.target: must be at most 1/],
+    [{ ...flopsEvents[2], flops: { dom: null } }, /run-end.flops.aom/],
+    [{ ...flopsEvents[4], model: { name: 'lenet', parameters: 1, shadowLayers: [], flops: 'many' } }, /run-start.model.flops/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(() => parseTrainerEvent(value), (e: unknown) => e instanceof ValidationError && message.test(e.message), message.source);
+  }
 });
 
 test('NaN and infinite metrics survive the JSON round trip', () => {

@@ -1,19 +1,8 @@
 // Human-readable lines for events (log.txt, plain terminal output) and the final summary table.
 
 import type { RunEndEvent, TrainerEvent } from '../../shared/protocol';
-
-export function percent(x: number | null | undefined): string {
-  return x === null || x === undefined || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(2)}%`;
-}
-
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '-';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
-}
+import { domSearchLine, flopsRows } from '../dom/report';
+import { duration, percent, points } from '../../shared/format';
 
 /** A one-line description of an event, or null for events not worth a line. */
 export function formatEvent(event: TrainerEvent): string | null {
@@ -23,7 +12,8 @@ export function formatEvent(event: TrainerEvent): string | null {
         `run ${event.runId}: ${event.model.name} (${event.model.parameters.toLocaleString('en-US')} parameters, ` +
         `WAS ${event.config.was.transform} on ${event.model.shadowLayers.length} layers) on ${event.dataset.name} ` +
         `(${event.dataset.train} train / ${event.dataset.validation} validation / ${event.dataset.test} test), ` +
-        `backend ${event.backend.name}, seed ${event.seed}, ${event.epochs} epochs x ${event.stepsPerEpoch} steps`
+        `backend ${event.backend.name}, seed ${event.seed}, ${event.epochs} epochs x ${event.stepsPerEpoch} steps` +
+        (event.resumedFrom ? `, resumed after epoch ${event.resumedFrom.epoch}` : '')
       );
     case 'phase':
       return null;
@@ -42,7 +32,24 @@ export function formatEvent(event: TrainerEvent): string | null {
       return `${event.level}: ${event.message}`;
     case 'run-end':
       return `run ${event.status}${event.reason ? `: ${event.reason}` : ''}`;
+    case 'baseline': {
+      const line = formatEvent(event.event);
+      return line === null ? null : `baseline | ${line}`;
+    }
+    case 'dom-search':
+      return domSearchLine(event);
   }
+}
+
+
+function baselineRows(end: RunEndEvent): [string, string][] {
+  const b = end.baseline;
+  if (!b) return [];
+  const test = b.test ? `${percent(b.test.accuracy)} (epoch ${b.test.epoch})` : `- (${b.status})`;
+  return [
+    ['baseline test accuracy', test],
+    ['WAS gain AOM / DOM', b.gain ? `${points(b.gain.aom)} / ${points(b.gain.dom)}` : '-'],
+  ];
 }
 
 /** The table printed at the end of a run. */
@@ -54,6 +61,8 @@ export function summaryTable(end: RunEndEvent, runDir: string): string {
     ['best AOM (selection split)', percent(end.bestAomAccuracy)],
     ['test accuracy AOM', percent(end.test?.aom)],
     ['test accuracy DOM', percent(end.test?.dom)],
+    ...baselineRows(end),
+    ...flopsRows(end.flops),
     ['time', duration(end.durationSec)],
     ['samples/s', end.samplesPerSec > 0 ? String(Math.round(end.samplesPerSec)) : '-'],
     ['run folder', runDir],

@@ -2,7 +2,8 @@
 
 import { encodeEvent, type RunStartEvent, type TrainerEvent } from '../../shared/protocol';
 import type { OutputStyle } from '../args';
-import { duration, formatEvent, percent } from './format';
+import { duration, percent } from '../../shared/format';
+import { formatEvent } from './format';
 
 export function terminalSink(style: OutputStyle, stream: NodeJS.WriteStream): (event: TrainerEvent) => void {
   if (style === 'json') return (event) => stream.write(encodeEvent(event) + '\n');

@@ -1,31 +1,54 @@
 // One training run, top to bottom: backend, data, model, the epoch loop with AOM/DOM evaluation
-// after every epoch, and the test numbers at the selected epoch. Everything the run measures
-// leaves through `emit` (the run folder, IPC, the terminal all hang off it).
+// and a checkpoint after every epoch, the test numbers at the selected epoch, and (with
+// --baseline) the plain model trained beside it. Everything the run measures leaves through
+// `emit` (the run folder, IPC, the terminal all hang off it).
+//
+// A session either starts a run or resumes one from its last checkpoint. A resumed session
+// rebuilds everything the seed determines (data split, streams, model) exactly as the first
+// session did, then overwrites what training changed with the checkpoint: every variable, the
+// optimizer slots and step count, and the states of the order, augmentation and shadow-weight
+// streams. Evaluation draws are seeded per epoch. So a resumed run ends with the same numbers,
+// bit for bit, as the same run never interrupted (same backend).
 
 import { randomInt } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { learningRateFor, type TrainConfig } from '../../shared/config';
-import type { RunEndEvent, RunStartEvent, TrainerEvent } from '../../shared/protocol';
+import type { BaselineComparison, FlopsSummary, RunEndEvent, RunStartEvent, TrainerEvent } from '../../shared/protocol';
 import { selectBackend, type BackendChoice } from '../backend/select';
 import { BatchMaker, DEFAULT_CROP_PADDING, epochOrder, orderBatches, resolveAugment, splitTrainValidation } from '../data/batches';
 import { loadDataset } from '../data/index';
-import type { ImageSplit } from '../data/types';
+import type { ImageDataset, ImageSplit } from '../data/types';
+import { searchDomAfterTraining } from '../dom/after-training';
 import { buildModel, selectShadowLayers } from '../models/index';
 import type { ForwardContext } from '../nn/context';
 import type { Model } from '../nn/model';
 import { RunFolder } from '../output/run-folder';
 import { Rng } from '../rng';
 import { packageVersion } from '../version';
+import { countFlops } from '../was/flops';
 import { randomTransforms, transformParams } from '../was/sampler';
+import { CheckpointError, loadCheckpoint, restoreInto, restoreModel, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { evaluate, recalibrate, type EvalSetup } from './evaluate';
 import { Optimizer } from './optimizer';
+import { NothingToResumeError, planResume, readSummary } from './resume';
 import { learningRate } from './schedule';
 
 export interface TrainingIo {
   emit(event: TrainerEvent): void;
   /** Why a stop was requested, or null; checked at every step boundary. */
   stopRequested(): string | null;
+  /** Optional observer (tests): the initial weights and every training batch, per part of the run. */
+  trace?(point: TracePoint): void;
 }
+
+/** 'was': the run itself; 'baseline': the plain model trained beside it (--baseline). */
+export type RunPart = 'was' | 'baseline';
+
+export type TracePoint =
+  | { kind: 'initialized'; part: RunPart; weights: Map<string, Float32Array> }
+  | { kind: 'batch'; part: RunPart; epoch: number; step: number; indices: Int32Array };
 
 export interface RunResult {
   end: RunEndEvent;
@@ -35,13 +58,52 @@ export interface RunResult {
 /** A non-finite loss: the run stops instead of training on garbage. */
 export class DivergedError extends Error {}
 
+/** The baseline's run folder inside the WAS run's folder. */
+export const BASELINE_DIR = 'baseline';
+
+/** Start a new run in a new run folder. */
 export async function runTraining(requested: TrainConfig, io: TrainingIo): Promise<RunResult> {
-  const startTime = Date.now();
   const seed = requested.seed ?? randomInt(0, 2 ** 32);
   // Record what the run really uses: the seed and the learning rate are never left open.
   const config: TrainConfig = { ...requested, seed, optimizer: { ...requested.optimizer, lr: learningRateFor(requested) } };
-  const baseLr = config.optimizer.lr!;
   const folder = RunFolder.create(config.runsDir, config.runName, config.model, config.data.name);
+  return runSession({ folder, config, resume: null, part: 'was', shared: {} }, io);
+}
+
+/**
+ * Continue a stopped, failed or killed run from its last checkpoint, appending to its
+ * metrics.jsonl. Throws NothingToResumeError for a completed run, ResumeError or
+ * CheckpointError when the folder cannot be resumed (nothing is written then).
+ */
+export async function resumeTraining(runDir: string, io: TrainingIo): Promise<RunResult> {
+  const plan = await planResume(runDir);
+  return runSession(
+    { folder: plan.folder, config: plan.config, resume: { checkpoint: plan.checkpoint, originalBackend: plan.originalBackend, notes: plan.notes }, part: 'was', shared: {} },
+    io,
+  );
+}
+
+/** The baseline of a WAS config: the same run with no weight augmentation, in <run>/baseline. */
+export function baselineConfig(config: TrainConfig, runDir: string): TrainConfig {
+  // A plain model has no DOM to search; its AOM FLOPs are still counted.
+  return { ...config, was: { ...config.was, transform: 'none' }, dom: { ...config.dom, flopsTarget: null }, baseline: false, runsDir: runDir, runName: BASELINE_DIR };
+}
+
+interface Session {
+  folder: RunFolder;
+  /** Seed and learning rate resolved. */
+  config: TrainConfig;
+  resume: { checkpoint: LoadedCheckpoint; originalBackend: string | null; notes: string[] } | null;
+  part: RunPart;
+  /** Already loaded by the WAS part, handed to its baseline. */
+  shared: { backend?: BackendChoice; dataset?: ImageDataset };
+}
+
+async function runSession(session: Session, io: TrainingIo): Promise<RunResult> {
+  const { folder, config, resume, part } = session;
+  const seed = config.seed!;
+  const baseLr = config.optimizer.lr!;
+  const sessionStart = Date.now();
   const emit = (event: TrainerEvent): void => {
     folder.append(event);
     io.emit(event);
@@ -49,11 +111,16 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info'): void =>
     emit({ type: 'log', time: Date.now(), level, message });
 
-  let epochsCompleted = 0;
-  let best: { epoch: number; accuracy: number } | null = null;
+  const prior = resume?.checkpoint.manifest.training ?? null;
+  let epochsCompleted = resume?.checkpoint.manifest.epoch ?? 0;
+  let best = prior?.best ?? null;
   let test: RunEndEvent['test'] = null;
-  let trainSamples = 0;
-  let trainSeconds = 0;
+  let trainSamples = prior?.trainSamples ?? 0;
+  let trainSeconds = prior?.trainSeconds ?? 0;
+  let baseline: BaselineComparison | null = null;
+  let flops: FlopsSummary | null = null;
+  // Durations add up over sessions: the time lost to a kill after the last checkpoint is not counted.
+  const durationSec = (): number => (prior?.durationSec ?? 0) + (Date.now() - sessionStart) / 1000;
   const finish = (status: RunEndEvent['status'], reason: string | null): RunResult => {
     const end: RunEndEvent = {
       type: 'run-end',
@@ -64,8 +131,10 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
       bestEpoch: best?.epoch ?? null,
       bestAomAccuracy: best?.accuracy ?? null,
       test,
-      durationSec: (Date.now() - startTime) / 1000,
+      durationSec: durationSec(),
       samplesPerSec: trainSeconds > 0 ? trainSamples / trainSeconds : 0,
+      ...(flops ? { flops } : {}),
+      ...(baseline ? { baseline } : {}),
     };
     emit(end);
     folder.writeJson('summary.json', end);
@@ -74,28 +143,39 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
 
   let model: Model | null = null;
   let optimizer: Optimizer | null = null;
-  let snapshot: Map<tf.Variable, tf.Tensor> | null = null;
   try {
-    const backend = await selectBackend(config.backend, { searchPaths: config.backendPaths, log });
+    for (const note of resume?.notes ?? []) log(note);
+    if (config.baseline && config.was.transform === 'none') log('--baseline with transform none trains the same plain model twice', 'warn');
+    const backend = session.shared.backend ?? (await selectBackend(config.backend, { searchPaths: config.backendPaths, log }));
     const versions = {
       'was-lab': packageVersion(),
       tfjs: tf.version_core,
       node: process.version,
       ...(backend.packagePath ? { backendPackage: backend.packagePath } : {}),
     };
-    folder.writeJson('config.json', { runId: folder.id, createdAt: new Date(startTime).toISOString(), seed, config, backend: backendInfo(backend), versions });
+    if (!resume) {
+      folder.writeJson('config.json', { runId: folder.id, createdAt: new Date(sessionStart).toISOString(), seed, config, backend: backendInfo(backend), versions });
+    } else if (resume.originalBackend !== null && resume.originalBackend !== backend.name) {
+      log(`the run started on ${resume.originalBackend} and resumes on ${backend.name}: its numbers will not match an uninterrupted run bit for bit`, 'warn');
+    }
 
     // Independent streams, so that e.g. changing the augmentation does not change the init.
+    // The WAS run and its baseline derive them alike: same split, init, order and augmentation.
     const root = new Rng(seed);
     const initRng = root.fork();
     const splitRng = root.fork();
-    const orderRng = root.fork();
-    const augmentRng = root.fork();
-    const shadowRng = root.fork();
+    let orderRng = root.fork();
+    let augmentRng = root.fork();
+    let shadowRng = root.fork();
     const evalSeed = root.nextUint32();
+    if (prior) {
+      orderRng = Rng.fromState(prior.rng.order);
+      augmentRng = Rng.fromState(prior.rng.augment);
+      shadowRng = Rng.fromState(prior.rng.shadow);
+    }
 
     emit({ type: 'phase', time: Date.now(), phase: 'loading-data', epoch: null });
-    const dataset = await loadDataset(config.data, { seed, onProgress: (m) => log(m) });
+    const dataset = session.shared.dataset ?? (await loadDataset(config.data, { seed, onProgress: (m) => log(m) }));
     const { train, validation } = splitTrainValidation(dataset.train, config.data.validationSize, splitRng);
     const selection = config.selectOn === 'test' ? dataset.test : validation;
     if (!selection)
@@ -106,9 +186,17 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
     emit({ type: 'phase', time: Date.now(), phase: 'building-model', epoch: null });
     const spec = { height: dataset.height, width: dataset.width, channels: dataset.channels, numClasses: dataset.numClasses };
     model = buildModel(config.model, spec, { rng: initRng, bnEpsilon: config.bn.epsilon });
+    // Alphas are created last, so every other parameter's init is the same with or without WAS.
     const shadowLayers = selectShadowLayers(model.store.convs, config.was.transform, config.was.layers);
     const trainable = [...model.store.trainable.values()];
     optimizer = new Optimizer(config.optimizer, new Map(trainable.map((v) => [v.name, v])));
+    if (io.trace && !resume) io.trace({ kind: 'initialized', part, weights: readWeights(model) });
+    if (resume) {
+      const saved = resume.checkpoint.manifest.model;
+      if (saved.shadowLayers.join(',') !== shadowLayers.join(','))
+        throw new CheckpointError(`${resume.checkpoint.dir} has shadow layers [${saved.shadowLayers}], the run's config gives [${shadowLayers}]`, 'mismatch');
+      restoreInto(model, optimizer, resume.checkpoint);
+    }
     const family = config.was.transform === 'none' ? 'shift' : config.was.transform;
     const params = transformParams(config);
 
@@ -125,7 +213,7 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
       seed,
       backend: backendInfo(backend),
       versions,
-      model: { name: model.name, parameters: model.store.countTrainable(), shadowLayers },
+      model: { name: model.name, parameters: model.store.countTrainable(), shadowLayers, flops: countFlops(model).total },
       dataset: {
         name: dataset.name,
         source: dataset.source,
@@ -136,18 +224,21 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
       },
       stepsPerEpoch,
       epochs: config.epochs,
+      ...(resume ? { resumedFrom: { epoch: epochsCompleted, step: prior!.step } } : {}),
     };
     emit(start);
 
     const trainBatches = new BatchMaker(dataset, config.batchSize, { padding: DEFAULT_CROP_PADDING, flip: true });
-    const evalSetup: EvalSetup = {
-      model,
+    const evalBatches = new BatchMaker(dataset, config.evalBatchSize);
+    // Each evaluation draws its DOM transforms from its own seeded stream (see epochEvalSeed).
+    const evalSetup = (drawSeed: number): EvalSetup => ({
+      model: model!,
       bn: config.bn,
-      batches: new BatchMaker(dataset, config.evalBatchSize),
+      batches: evalBatches,
       calibration: train,
       calibrationBatches: trainBatches,
-      domTransforms: randomTransforms(family, params, new Rng(evalSeed)),
-    };
+      domTransforms: randomTransforms(family, params, new Rng(drawSeed)),
+    });
     const trainCtx: ForwardContext = {
       weights: 'shadow',
       bn: 'batch',
@@ -158,9 +249,9 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
     const imageShape: [number, number, number] = [dataset.height, dataset.width, dataset.channels];
     const hasShadow = shadowLayers.length > 0;
 
-    let step = 0;
+    let step = prior?.step ?? 0;
     let stopReason: string | null = null;
-    for (let epoch = 1; epoch <= config.epochs && stopReason === null; epoch++) {
+    for (let epoch = epochsCompleted + 1; epoch <= config.epochs && stopReason === null; epoch++) {
       emit({ type: 'phase', time: Date.now(), phase: 'training', epoch });
       const epochStart = Date.now();
       const order = epochOrder(train.count, orderRng);
@@ -173,6 +264,7 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
       for (const indices of orderBatches(order, config.batchSize, dropLast)) {
         if (stepInEpoch >= stepsPerEpoch) break;
         lr = learningRate(baseLr, config.schedule, epoch - 1, step / totalSteps);
+        io.trace?.({ kind: 'batch', part, epoch, step: step + 1, indices: indices.slice() });
         const batch = trainBatches.make(train, indices, augment ? augmentRng : null);
         const { loss, correct } = trainStep(model, optimizer, trainCtx, trainable, batch.pixels, batch.labels, imageShape, lr);
         step++;
@@ -210,18 +302,17 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
       trainSamples += epochSeen;
       trainSeconds += epochTrainSeconds;
       if (stopReason !== null) {
-        log(`stop requested (${stopReason}) at epoch ${epoch}, step ${stepInEpoch}; the partial epoch is not evaluated`);
+        log(`stop requested (${stopReason}) at epoch ${epoch}, step ${stepInEpoch}; the partial epoch is not evaluated (a resume redoes it)`);
         break;
       }
 
       emit({ type: 'phase', time: Date.now(), phase: 'evaluating', epoch });
-      const aom = evaluateMode('aom', selection, evalSetup);
-      const dom = hasShadow ? evaluateMode('dom', selection, evalSetup) : aom;
+      // DOM draws seeded per epoch: an epoch's numbers do not depend on earlier sessions.
+      const epochSetup = evalSetup(epochEvalSeed(evalSeed, epoch));
+      const aom = evaluateMode('aom', selection, epochSetup);
+      const dom = hasShadow ? evaluateMode('dom', selection, epochSetup) : aom;
       const isBest = best === null || aom > best.accuracy;
-      if (isBest) {
-        best = { epoch, accuracy: aom };
-        snapshot = takeSnapshot(model, snapshot);
-      }
+      if (isBest) best = { epoch, accuracy: aom };
       epochsCompleted = epoch;
       emit({
         type: 'epoch',
@@ -239,27 +330,134 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
         best: isBest,
         numTensors: tf.memory().numTensors,
       });
+      // After the epoch event: a kill between the two makes the resumed session redo this
+      // epoch, and its run-start's resumedFrom tells readers the earlier event is superseded.
+      await saveCheckpoint(folder.dir, {
+        runId: folder.id,
+        epoch,
+        seed,
+        config,
+        model,
+        shadowLayers,
+        optimizer,
+        training: {
+          step,
+          rng: { order: orderRng.state(), augment: augmentRng.state(), shadow: shadowRng.state() },
+          best,
+          trainSamples,
+          trainSeconds,
+          durationSec: durationSec(),
+        },
+      });
     }
 
-    if (best !== null && snapshot !== null) {
+    if (best !== null) {
       emit({ type: 'phase', time: Date.now(), phase: 'testing', epoch: best.epoch });
-      restoreSnapshot(snapshot);
+      // The best weights come back from the best checkpoint, in a resumed session as in the first.
+      restoreModel(model, await loadCheckpoint(folder.dir, 'best'));
       // DOM test draws are seeded on their own so the test number does not depend on history.
-      const testSetup = { ...evalSetup, domTransforms: randomTransforms(family, params, new Rng(evalSeed ^ 0x5bd1e995)) };
+      const testSetup = evalSetup(evalSeed ^ 0x5bd1e995);
       const aom = evaluateMode('aom', dataset.test, testSetup);
       const dom = hasShadow ? evaluateMode('dom', dataset.test, testSetup) : aom;
       test = { aom, dom, epoch: best.epoch };
+      // FLOPs, and the deterministic DOM for a FLOPs target (not after a stop: a resume does it).
+      if (stopReason === null) {
+        flops = searchDomAfterTraining({
+          model,
+          config,
+          // The stochastic reference DOM from the stream `was-train dom` uses (export/run-source.ts).
+          setup: evalSetup((seed ^ 0x27d4eb2f) >>> 0),
+          selection,
+          test: dataset.test,
+          bestEpoch: best.epoch,
+          runDir: folder.dir,
+          emit,
+          log,
+        });
+      }
     }
-    return stopReason !== null ? finish('stopped', stopReason) : finish('completed', null);
+    if (stopReason !== null) return finish('stopped', stopReason);
+    if (!config.baseline) return finish('completed', null);
+
+    // The WAS model's memory is not needed while the baseline trains.
+    optimizer.dispose();
+    optimizer = null;
+    model.store.dispose();
+    model = null;
+    const plain = await runBaseline(folder, config, { backend, dataset }, emit, io);
+    baseline = compareWithBaseline(test, plain, path.join(folder.dir, BASELINE_DIR));
+    if (plain.status !== 'completed') return finish(plain.status, `baseline: ${plain.reason ?? plain.status}`);
+    return finish('completed', null);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(message, 'error');
     return finish('failed', message);
   } finally {
-    if (snapshot) for (const t of snapshot.values()) t.dispose();
     optimizer?.dispose();
     model?.store.dispose();
   }
+}
+
+/**
+ * Train (or resume, or reuse) the baseline in <run>/baseline. Its events reach the parent's
+ * stream inside 'baseline' envelopes; its own folder gets them plain.
+ */
+async function runBaseline(
+  parent: RunFolder,
+  config: TrainConfig,
+  shared: Session['shared'],
+  emit: (event: TrainerEvent) => void,
+  io: TrainingIo,
+): Promise<RunEndEvent> {
+  const dir = path.join(parent.dir, BASELINE_DIR);
+  const inner: TrainingIo = {
+    emit: (event) => emit({ type: 'baseline', time: event.time, event }),
+    stopRequested: () => io.stopRequested(),
+    ...(io.trace ? { trace: (point: TracePoint) => io.trace!({ ...point, part: 'baseline' }) } : {}),
+  };
+  const log = (message: string): void => emit({ type: 'log', time: Date.now(), level: 'info', message });
+  if (fs.existsSync(dir)) {
+    const done = readSummary(dir);
+    if (done?.status === 'completed') {
+      log(`the baseline in ${dir} already completed; reusing its result`);
+      return done;
+    }
+    try {
+      const plan = await planResume(dir);
+      const session: Session = {
+        folder: plan.folder,
+        config: plan.config,
+        resume: { checkpoint: plan.checkpoint, originalBackend: plan.originalBackend, notes: plan.notes },
+        part: 'baseline',
+        shared,
+      };
+      return (await runSession(session, inner)).end;
+    } catch (error) {
+      if (error instanceof NothingToResumeError) return error.summary;
+      if (!(error instanceof CheckpointError && error.code === 'missing')) throw error;
+      // Killed before its first checkpoint: start it again.
+      log(`the baseline in ${dir} has no checkpoint; starting it again`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const plainConfig = baselineConfig(config, parent.dir);
+  const folder = RunFolder.create(plainConfig.runsDir, plainConfig.runName, plainConfig.model, plainConfig.data.name);
+  return (await runSession({ folder, config: plainConfig, resume: null, part: 'baseline', shared }, inner)).end;
+}
+
+function compareWithBaseline(was: RunEndEvent['test'], plain: RunEndEvent, runDir: string): BaselineComparison {
+  const plainTest = plain.test ? { accuracy: plain.test.aom, epoch: plain.test.epoch } : null;
+  return {
+    runDir,
+    status: plain.status,
+    test: plainTest,
+    gain: was && plainTest ? { aom: 100 * (was.aom - plainTest.accuracy), dom: 100 * (was.dom - plainTest.accuracy) } : null,
+  };
+}
+
+/** The seed of an epoch's evaluation draws (recalibration and DOM), independent of history. */
+export function epochEvalSeed(evalSeed: number, epoch: number): number {
+  return (evalSeed + Math.imul(epoch, 0x9e3779b9)) >>> 0;
 }
 
 /** One optimizer step; returns the batch's mean loss and number of correct predictions. */
@@ -301,16 +499,11 @@ function readAlphas(model: Model): Record<string, number> {
   return out;
 }
 
-/** Copies of every variable (weights and BN statistics) at the best epoch. */
-function takeSnapshot(model: Model, previous: Map<tf.Variable, tf.Tensor> | null): Map<tf.Variable, tf.Tensor> {
-  if (previous) for (const t of previous.values()) t.dispose();
-  const snap = new Map<tf.Variable, tf.Tensor>();
-  for (const v of [...model.store.trainable.values(), ...model.store.state.values()]) snap.set(v, tf.clone(v));
-  return snap;
-}
-
-function restoreSnapshot(snapshot: Map<tf.Variable, tf.Tensor>): void {
-  for (const [v, t] of snapshot) v.assign(t);
+/** Copies of every variable by store name (for TrainingIo.trace). */
+function readWeights(model: Model): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of [...model.store.trainable, ...model.store.state]) out.set(name, Float32Array.from(v.dataSync() as Float32Array));
+  return out;
 }
 
 function backendInfo(choice: BackendChoice): RunStartEvent['backend'] {
