@@ -6,10 +6,10 @@ import { DOM_SEARCH_ALGORITHMS, BACKEND_NAMES } from '../../shared/config';
 import { encodeEvent } from '../../shared/protocol';
 import { UsageError } from '../args';
 import { domSearchRows, table } from '../dom/report';
-import { runDomSearch, saveSearch } from '../dom/run-search';
+import { saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
 import { flopsBudget, UnreachableTargetError } from '../dom/search';
-import { openRun } from '../export/run-source';
+import { openRun, searchSavedRun } from '../export/run-source';
 import { choice, flopsTarget, parseCommandArgs, processIo, type CommandIo } from './flags';
 
 const USAGE = `Usage: was-train dom <run-folder> --flops-target F [options]
@@ -57,19 +57,7 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
       beforeData: (model, config) => flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate)),
     });
     try {
-      const { event } = runDomSearch({
-        model: source.model,
-        setup: source.setup,
-        split: source.selection,
-        splitName: source.selectionName,
-        test: args.switches.has('no-test') ? null : source.test,
-        flopsTarget: target,
-        algorithm,
-        translate: source.config.was.translate,
-        checkpoint: which,
-        epoch: source.run.epoch,
-        onProgress: say,
-      });
+      const { event } = searchSavedRun(source, { flopsTarget: target, algorithm, withTest: !args.switches.has('no-test'), onProgress: say });
       const file = saveSearch(args.runDir, event);
       if (json) io.out(encodeEvent(event) + '\n');
       else io.out(`\n${table([...domSearchRows(event), ['saved', file]])}\n`);

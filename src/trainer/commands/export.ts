@@ -6,12 +6,12 @@ import * as path from 'node:path';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
 import { UsageError } from '../args';
 import { layersText, table } from '../dom/report';
-import { planOf, readSavedSearch, runDomSearch, saveSearch } from '../dom/run-search';
+import { planOf, readSavedSearch, saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
 import { flopsBudget, UnreachableTargetError } from '../dom/search';
 import { exportModel, type ExportRequest } from '../export/export-model';
 import { checkDestination, DestinationExistsError } from '../export/folder';
-import { openRun } from '../export/run-source';
+import { openRun, searchSavedRun } from '../export/run-source';
 import { choice, flopsTarget, parseCommandArgs, processIo, type CommandIo } from './flags';
 
 const USAGE = `Usage: was-train export <run-folder> --mode aom|dom [options]
@@ -93,19 +93,7 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
         if (saved) say(`reusing the DOM search saved for ${which} epoch ${saved.epoch}, target ${target}: ${layersText(saved.layers)}`);
         const search =
           saved ??
-          runDomSearch({
-            model: source.model,
-            setup: source.setup,
-            split: source.selection,
-            splitName: source.selectionName,
-            test: source.test,
-            flopsTarget: target,
-            algorithm,
-            translate: source.config.was.translate,
-            checkpoint: which,
-            epoch: source.run.epoch,
-            onProgress: say,
-          }).event;
+          searchSavedRun(source, { flopsTarget: target, algorithm, withTest: true, onProgress: say }).event;
         if (!saved) saveSearch(runDir, search);
         dom = { plan: planOf(search), search };
       }

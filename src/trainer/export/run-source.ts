@@ -4,11 +4,12 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BackendName, TrainConfig } from '../../shared/config';
+import type { BackendName, DomSearchAlgorithm, TrainConfig } from '../../shared/config';
 import { parseTrainerEvent, type RunEndEvent } from '../../shared/protocol';
 import { selectBackend } from '../backend/select';
 import { BatchMaker, DEFAULT_CROP_PADDING, splitTrainValidation } from '../data/batches';
 import { loadDataset } from '../data/index';
+import { runDomSearch, type DomSearchOutcome } from '../dom/run-search';
 import type { ImageDataset, ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
 import { Rng } from '../rng';
@@ -110,4 +111,24 @@ function readSummary(runDir: string): RunEndEvent | null {
   } catch {
     return null;
   }
+}
+
+/** The DOM search on a saved run's weights and data (the `dom` and `export` commands). */
+export function searchSavedRun(
+  source: RunSource,
+  options: { flopsTarget: number; algorithm: DomSearchAlgorithm; withTest: boolean; onProgress: (line: string) => void },
+): DomSearchOutcome {
+  return runDomSearch({
+    model: source.model,
+    setup: source.setup,
+    split: source.selection,
+    splitName: source.selectionName,
+    test: options.withTest ? source.test : null,
+    flopsTarget: options.flopsTarget,
+    algorithm: options.algorithm,
+    translate: source.config.was.translate,
+    checkpoint: source.run.checkpoint,
+    epoch: source.run.epoch,
+    onProgress: options.onProgress,
+  });
 }
