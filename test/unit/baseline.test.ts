@@ -12,6 +12,7 @@ import { currentHistory, parseEventLines, type BaselineEvent, type TrainerEvent 
 import { selectBackend } from '../../src/trainer/backend/select';
 import { summaryTable } from '../../src/trainer/output/format';
 import { resumeTraining, runTraining, type RunResult, type TracePoint } from '../../src/trainer/train/loop';
+import { runNumbers } from '../support/run-numbers';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-baseline-'));
 
@@ -53,15 +54,6 @@ async function run(start: (io: { emit(e: TrainerEvent): void; stopRequested(): s
   return { ...result, events, trace };
 }
 
-function numbers(events: readonly TrainerEvent[]): unknown[] {
-  return events
-    .filter((e) => e.type === 'step' || e.type === 'epoch' || e.type === 'run-end')
-    .map((e) => {
-      const { time: _t, ...rest } = e as unknown as Record<string, unknown>;
-      for (const k of ['samplesPerSec', 'durationSec', 'numTensors']) delete rest[k];
-      return rest;
-    });
-}
 
 before(async () => {
   await selectBackend('wasm', { searchPaths: [] });
@@ -137,6 +129,6 @@ test('a stop applies to the baseline part; resuming finishes it with the same nu
 
   const history = (dir: string) => currentHistory(parseEventLines(fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).events);
   const inner = (events: TrainerEvent[]) => events.filter((e): e is BaselineEvent => e.type === 'baseline').map((e) => e.event);
-  assert.deepEqual(numbers(inner(history(stopped.runDir))), numbers(inner(history(paired.runDir))));
-  assert.deepEqual(numbers(history(path.join(stopped.runDir, 'baseline'))), numbers(history(path.join(paired.runDir, 'baseline'))));
+  assert.deepEqual(runNumbers(inner(history(stopped.runDir))), runNumbers(inner(history(paired.runDir))));
+  assert.deepEqual(runNumbers(history(path.join(stopped.runDir, 'baseline'))), runNumbers(history(path.join(paired.runDir, 'baseline'))));
 });

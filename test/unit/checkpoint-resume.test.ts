@@ -17,6 +17,7 @@ import { CheckpointError, loadCheckpoint, modelFromCheckpoint, restoreInto } fro
 import { resumeTraining, runTraining, type RunResult } from '../../src/trainer/train/loop';
 import { Optimizer } from '../../src/trainer/train/optimizer';
 import { NothingToResumeError } from '../../src/trainer/train/resume';
+import { runNumbers } from '../support/run-numbers';
 
 const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-resume-'));
@@ -56,16 +57,6 @@ async function run(start: (io: { emit(e: TrainerEvent): void; stopRequested(): s
   return { ...result, events };
 }
 
-/** The numbers of a run: step, epoch and run-end events without times, speeds and tensor counts. */
-function numbers(events: readonly TrainerEvent[]): unknown[] {
-  return events
-    .filter((e) => e.type === 'step' || e.type === 'epoch' || e.type === 'run-end')
-    .map((e) => {
-      const { time: _t, ...rest } = e as unknown as Record<string, unknown>;
-      for (const k of ['samplesPerSec', 'durationSec', 'numTensors']) delete rest[k];
-      return rest;
-    });
-}
 
 function readEvents(runDir: string): { events: TrainerEvent[]; tornLastLine: boolean } {
   return parseEventLines(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'));
@@ -195,7 +186,7 @@ test('a run stopped in epoch 2 and resumed ends with the same numbers as the run
   const { events, tornLastLine } = readEvents(stopped.runDir);
   assert.equal(tornLastLine, false);
   assert.equal(events.filter((e) => e.type === 'run-end').length, 2, 'both sessions appended to the same metrics.jsonl');
-  assert.deepEqual(numbers(currentHistory(events)), numbers(completed.events));
+  assert.deepEqual(runNumbers(currentHistory(events)), runNumbers(completed.events));
   assert.equal(resumed.end.durationSec > stopped.end.durationSec * 0.5, true, 'durations add up over sessions');
 
   await assert.rejects(resumeTraining(stopped.runDir, { emit: () => {}, stopRequested: () => null }), (e: unknown) =>
@@ -252,9 +243,9 @@ test('a trainer killed with SIGKILL in epoch 2 resumes in a new process to the s
   const afterResume = readEvents(killedDir);
   assert.equal(afterResume.tornLastLine, false, 'metrics.jsonl is whole again');
   const reference = readEvents(path.join(runsDir, 'uninterrupted')).events;
-  const got = numbers(currentHistory(afterResume.events));
+  const got = runNumbers(currentHistory(afterResume.events));
   assert.equal(got.filter((e) => (e as { type: string }).type === 'epoch').length, 3);
-  assert.deepEqual(got, numbers(reference));
+  assert.deepEqual(got, runNumbers(reference));
   const summary = (dir: string) => JSON.parse(fs.readFileSync(path.join(runsDir, dir, 'summary.json'), 'utf8'));
   assert.deepEqual(summary('killed').test, summary('uninterrupted').test);
   assert.equal(summary('killed').status, 'completed');

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../src/shared/config';
 import type { TrainerEvent } from '../../src/shared/protocol';
 import { runTraining } from '../../src/trainer/train/loop';
+import { runNumbers } from '../support/run-numbers';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-cpu-'));
 
@@ -35,13 +36,7 @@ async function metrics(seed: number): Promise<unknown[]> {
   const { end } = await runTraining(config, { emit: (e) => events.push(e), stopRequested: () => null });
   assert.equal(end.status, 'completed', end.reason ?? '');
   assert.equal(tf.getBackend(), 'cpu');
-  return events
-    .filter((e) => e.type === 'step' || e.type === 'epoch' || e.type === 'run-end')
-    .map((e) => {
-      const { time: _t, ...rest } = e as unknown as Record<string, unknown>;
-      for (const k of ['samplesPerSec', 'durationSec', 'numTensors']) delete rest[k];
-      return rest;
-    });
+  return runNumbers(events);
 }
 
 test('cpu backend: same seed and config give bit-identical metrics; another seed does not', async () => {

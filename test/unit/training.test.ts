@@ -18,6 +18,7 @@ import { makeSyntheticDataset } from '../../src/trainer/data/synthetic';
 import { randomTransforms } from '../../src/trainer/was/sampler';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 import { Rng } from '../../src/trainer/rng';
+import { runNumbers } from '../support/run-numbers';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-runs-'));
 
@@ -92,19 +93,11 @@ test('a WAS run writes config.json, metrics.jsonl, log.txt and summary.json with
 });
 
 test('same seed, same backend, same config: the same metrics bit for bit', async () => {
-  const strip = (events: TrainerEvent[]) =>
-    events
-      .filter((e) => e.type === 'step' || e.type === 'epoch' || e.type === 'run-end')
-      .map((e) => {
-        const { time: _t, ...rest } = e as unknown as Record<string, unknown>;
-        for (const k of ['samplesPerSec', 'durationSec', 'numTensors']) delete rest[k];
-        return rest;
-      });
   const a = await run(config({ was: { transform: 'mixed' } }));
   const b = await run(config({ was: { transform: 'mixed' } }));
-  assert.deepEqual(strip(a.events), strip(b.events));
+  assert.deepEqual(runNumbers(a.events), runNumbers(b.events));
   const c = await run(config({ was: { transform: 'mixed' }, seed: 4 }));
-  assert.notDeepEqual(strip(a.events), strip(c.events));
+  assert.notDeepEqual(runNumbers(a.events), runNumbers(c.events));
 });
 
 test('a stop request ends the run at a step boundary as stopped, keeping what was measured', async () => {
