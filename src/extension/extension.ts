@@ -31,10 +31,6 @@ export interface WasLabApi {
   mode(): InferenceMode;
 }
 
-/** How long deactivate() lets running trainers stop cleanly (write their summary) before they are killed. */
-const SHUTDOWN_STOP_MS = 3000;
-let shutdown: (() => Promise<void>) | undefined;
-
 export function activate(context: vscode.ExtensionContext): WasLabApi {
   const started = performance.now();
   const root = new DisposableStore();
@@ -54,7 +50,6 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
       log: (line) => output.info(line),
     }),
   );
-  shutdown = () => supervisor.shutdown(SHUTDOWN_STOP_MS);
   const runs = new LabRuns(new RunStore(), supervisor, runsDir);
   const state = root.add(new LabState(context.workspaceState));
   const pageDeps = {
@@ -119,8 +114,5 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
   };
 }
 
-/** Running trainers get a clean stop (their summary written) before the root store kills what is left. */
-export async function deactivate(): Promise<void> {
-  await shutdown?.();
-  shutdown = undefined;
-}
+// No deactivate(): disposing the supervisor (with the subscriptions) lets running trainers go,
+// and each ends its run itself, cleanly, when it loses its parent (src/trainer/commands/drive.ts).

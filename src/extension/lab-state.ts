@@ -12,6 +12,9 @@ export interface StateStore {
 }
 
 const MODE_KEY = 'was.mode';
+// The followed and overlaid runs outlive a window reload, so a restored panel shows them again.
+const ACTIVE_KEY = 'was.activeRun';
+const COMPARE_KEY = 'was.compare';
 
 export class LabState implements Disposable {
   private currentMode: InferenceMode;
@@ -33,6 +36,10 @@ export class LabState implements Disposable {
   constructor(private readonly store: StateStore) {
     const saved = store.get(MODE_KEY);
     this.currentMode = saved === 'dom' ? 'dom' : 'aom';
+    const active = store.get(ACTIVE_KEY);
+    this.active = typeof active === 'string' ? active : null;
+    const compared = store.get(COMPARE_KEY);
+    this.compared = Array.isArray(compared) ? compared.filter((id): id is string => typeof id === 'string' && id !== this.active) : [];
   }
 
   get mode(): InferenceMode {
@@ -57,6 +64,7 @@ export class LabState implements Disposable {
   setActiveRun(runId: string | null): void {
     if (runId === this.active) return;
     this.active = runId;
+    void this.store.update(ACTIVE_KEY, runId);
     this.activeChanged.fire(runId);
   }
 
@@ -65,6 +73,7 @@ export class LabState implements Disposable {
     const next = [...new Set(runIds)].filter((id) => id !== this.active);
     if (next.length === this.compared.length && next.every((id, i) => id === this.compared[i])) return;
     this.compared = next;
+    void this.store.update(COMPARE_KEY, next);
     this.compareChanged.fire(next);
   }
 

@@ -121,6 +121,9 @@ export class PanelConnection implements Disposable {
       case 'ready':
         if (message.protocolVersion !== PANEL_PROTOCOL_VERSION)
           this.options.log(`metrics page speaks panel protocol ${message.protocolVersion}, the host ${PANEL_PROTOCOL_VERSION}`);
+        // Nothing (or a deleted run) followed, as after a window reload: follow what the panel
+        // command would, before this page counts as ready (the snapshot carries it).
+        if (state.activeRunId === null || !this.options.runs.get(state.activeRunId)) state.setActiveRun(this.options.runs.defaultRunId());
         this.ready = true;
         this.sendSnapshot();
         return;

@@ -111,12 +111,6 @@ export class TrainerSupervisor implements Disposable {
     this.changed.fire(job);
   }
 
-  /** Stop everything: the queue is emptied, running trainers are asked to stop, then killed after `timeoutMs`. */
-  async shutdown(timeoutMs: number): Promise<void> {
-    for (const job of this.queue.splice(0)) this.settle(job, 'stopped', 'VS Code shut down before the run started');
-    await Promise.all(this.list().map((job) => job.process?.running ? job.process.requestStop(timeoutMs) : undefined));
-  }
-
   dispose(): void {
     this.disposed = true;
     this.queue.splice(0);

@@ -1,5 +1,5 @@
 // One forked trainer (dist/trainer.js) with an IPC channel: events come up and are parsed from
-// `unknown`, a stop request goes down. Disposing it kills the process. How it ended (a run-end,
+// `unknown`, a stop request goes down. Disposing it lets go (the trainer then stops itself). How it ended (a run-end,
 // an exit code, a signal, a kill after a stop timeout) is reduced to one status and reason.
 
 import { fork, type ChildProcess } from 'node:child_process';
@@ -46,6 +46,7 @@ export class TrainerProcess implements Disposable {
   private stderrTail: string[] = [];
   private stopTimer: NodeJS.Timeout | undefined;
   private done = false;
+  private released = false;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -84,6 +85,8 @@ export class TrainerProcess implements Disposable {
         }
       });
       child.on('close', finish);
+      // After we let go of its IPC channel Node may never emit 'close': its exit has to do.
+      child.on('exit', (code, signal) => this.released && finish(code, signal));
     });
   }
 
@@ -135,8 +138,17 @@ export class TrainerProcess implements Disposable {
     this.child.kill('SIGKILL');
   }
 
+  /**
+   * The window is going away (VS Code disposes without waiting for deactivate): let go of the
+   * trainer instead of killing it. Losing its parent is a stop request to the trainer, which ends
+   * the run itself at its next step, with its summary written and its checkpoint resumable.
+   */
   dispose(): void {
-    this.kill('VS Code closed the window or the extension while the run was going');
+    if (this.done) return;
+    clearTimeout(this.stopTimer);
+    this.released = true;
+    if (this.child.connected) this.child.disconnect();
+    else this.child.kill('SIGTERM');
   }
 
   private keepStderr(line: string): void {

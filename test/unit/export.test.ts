@@ -22,6 +22,7 @@ import { planOf } from '../../src/trainer/dom/run-search';
 import { exportModel, type ExportMetadata } from '../../src/trainer/export/export-model';
 import { openRun } from '../../src/trainer/export/run-source';
 import { runTraining } from '../../src/trainer/train/loop';
+import { layersFolder } from '../support/layers-folder';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-export-'));
 const config = resolveConfig([
@@ -64,19 +65,6 @@ async function command(run: (argv: string[], io: CommandIo) => Promise<number>, 
 }
 
 // ---- plain tfjs only from here: what a user of the export does ----
-
-/** A LayersModel folder read from disk: model.json and its weight files, in manifest order. */
-function fileHandler(dir: string): tf.io.IOHandler {
-  return {
-    load: async () => {
-      const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON;
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const data = Buffer.concat(manifest.flatMap((group) => group.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
-        return [manifest.flatMap((group) => group.weights), data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)];
-      });
-    },
-  };
-}
 
 /** Top-1 accuracy of a loaded export on MNIST test images, normalised as was-export.json says. */
 function accuracyOf(model: tf.LayersModel, meta: ExportMetadata, split: ImageSplit): number {
@@ -138,7 +126,7 @@ test('AOM export: plain tfjs loads it and gets our evaluation and the run\'s rep
   assert.equal(meta.source?.epoch, 1);
   assert.equal(meta.flops.model, meta.flops.aom);
   assert.deepEqual(Object.keys(meta.alphas), ['conv2']);
-  const model = await tf.loadLayersModel(fileHandler(dir));
+  const model = await tf.loadLayersModel(layersFolder(dir));
   const accuracy = accuracyOf(model, meta, testSplit);
   t.diagnostic(`plain tfjs ${accuracy}, our evaluation ${meta.accuracy.test}, the run reported ${summary.test?.aom}`);
   assert.ok(Math.abs(accuracy - meta.accuracy.test) <= 0.001);
@@ -161,7 +149,7 @@ test('DOM export: the saved search is reused, kernels are really smaller, counte
   assert.equal(meta.flops.target, 0.7);
   assert.deepEqual(meta.transforms, dom.layers);
 
-  const model = await tf.loadLayersModel(fileHandler(dir));
+  const model = await tf.loadLayersModel(layersFolder(dir));
   // FLOPs from the loaded model's own layer shapes: the search's count, within the target.
   const counted = countedFlops(model);
   assert.equal(counted, dom.flops);

@@ -96,6 +96,34 @@ test('malformed and unknown messages are logged and dropped: no action, nothing 
   h.connection.dispose();
 });
 
+test('after a window reload the page shows the run followed before it, or else the newest run', () => {
+  // The state lives in the workspace's memento, which survives the reload.
+  const memento = new Map<string, unknown>();
+  const store = { get: (k: string) => memento.get(k), update: async (k: string, v: unknown) => void memento.set(k, v) };
+  const before = new LabState(store);
+  before.setActiveRun('disk-a');
+  before.setCompare(['disk-b']);
+  const h = harness({ state: new LabState(store), supervisor: new TrainerSupervisor({ maxConcurrent: () => 1, stopTimeoutMs: () => 30_000, log: () => {} }) });
+  h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  const snapshot = h.posted[0];
+  assert.ok(snapshot?.type === 'snapshot');
+  assert.equal(snapshot.activeRunId, 'disk-a');
+  assert.deepEqual(snapshot.compare, ['disk-b']);
+  h.connection.dispose();
+
+  // Nothing followed (or a deleted run): the newest run, not an empty page.
+  for (const followed of [null, 'deleted-run']) {
+    const fresh = harness();
+    fresh.state.setActiveRun(followed);
+    fresh.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+    const shown = fresh.posted[0];
+    assert.ok(shown?.type === 'snapshot');
+    assert.ok(shown.activeRunId === 'disk-a' || shown.activeRunId === 'disk-b', `followed ${followed}: showed ${shown.activeRunId}`);
+    assert.equal(shown.runs.length, 1);
+    fresh.connection.dispose();
+  }
+});
+
 test('ready gets a snapshot: the followed and compared runs with their events from disk, the mode, the settings', () => {
   const h = harness();
   h.state.setActiveRun('disk-a');
@@ -135,7 +163,8 @@ test('the page\'s buttons reach their actions; selection, compare and mode chang
   h.state.setMode('dom');
   assert.deepEqual(
     h.posted.map((m) => m.type + ('runId' in m ? ` ${m.runId}` : 'run' in m ? ` ${m.run.runId}` : 'runIds' in m ? ` ${m.runIds.join()}` : 'mode' in m ? ` ${m.mode}` : '')),
-    ['run-added disk-a', 'active-run disk-a', 'run-added disk-b', 'compare disk-b', 'mode dom'],
+    // disk-b, the newest run, came with the snapshot (nothing was followed), so it is not added again.
+    ['run-added disk-a', 'active-run disk-a', 'compare disk-b', 'mode dom'],
   );
   h.state.runRemoved('disk-b');
   assert.deepEqual(h.posted.slice(-2).map((m) => m.type), ['compare', 'run-removed']);

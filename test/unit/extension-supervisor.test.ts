@@ -167,15 +167,17 @@ test('a runtime that cannot start: failed with the reason, no exception', async 
   sup.dispose();
 });
 
-test('dispose kills running trainers', async () => {
+test('dispose (the window going away) lets the trainer end its run itself: stopped, summary written, resumable', async () => {
   const { sup } = supervisor();
   const job = sup.enqueue(spec('disposed', ['--epochs', '50']));
-  await new Promise<void>((resolve) => onFirstEvent(sup, 'disposed', (e) => e.type === 'run-start', () => resolve()));
+  await new Promise<void>((resolve) => onFirstEvent(sup, 'disposed', (e) => e.type === 'step', () => resolve()));
   const exited = job.process!.exited;
   sup.dispose();
   const exit = await exited;
-  assert.equal(exit.signal, 'SIGKILL');
-  assert.match(exit.reason ?? '', /VS Code closed/);
+  assert.equal(exit.code, 0, `exit ${exit.code} ${exit.signal}`);
+  const record = readRun(job.spec.runDir)!;
+  assert.equal(record.status, 'stopped');
+  assert.match(record.reason ?? '', /window that started it went away/);
 });
 
 test('classifyExit: how each ending reads (pure)', () => {

@@ -31,11 +31,22 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // The extension's window went away (closed, reloaded, crashed): end the run cleanly, resumable,
+  // rather than train on unsupervised or die on the next send.
+  const onDisconnect = (): void => {
+    stopReason ??= 'the VS Code window that started it went away (closed or reloaded)';
+  };
   const sinks: ((event: TrainerEvent) => void)[] = [terminalSink(output, process.stdout)];
   if (process.send) {
     // Forked by the extension: events go up over IPC, stop requests come down.
-    sinks.push((event) => process.send!(event));
+    sinks.push((event) => {
+      // With a callback, a send that loses the race with a closing channel is not an uncaught error.
+      if (process.connected) process.send!(event, undefined, {}, () => undefined);
+    });
     process.on('message', onMessage);
+    process.on('disconnect', onDisconnect);
+    // The parent's pipes close with it: finish the run rather than die of EPIPE on a progress line.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   }
   try {
     const { end, runDir } = await session({
@@ -49,7 +60,8 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
     process.off('SIGTERM', onSignal);
     if (process.send) {
       process.off('message', onMessage);
-      process.disconnect();
+      process.off('disconnect', onDisconnect);
+      if (process.connected) process.disconnect();
     }
   }
 }

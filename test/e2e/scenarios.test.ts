@@ -1,0 +1,220 @@
+// WAS Lab in a real VS Code: the packaged .vsix installed into code-server, driven through the
+// command palette, the status bar, the Runs tree and the metrics panel by Chromium, with real
+// training on the bundled MNIST. One code-server session for the whole file (the scenarios are a
+// user's day in order: later ones use the runs earlier ones made). Run it with `npm run test:e2e`,
+// which packages the extension and sets code-server up first.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Browser } from 'playwright-core';
+import { layersFolder } from '../support/layers-folder';
+import { ensureCodeServer, ROOT, startCodeServer, type CodeServerSession } from './code-server';
+import { launchBrowser, until, Workbench, type Panel } from './workbench';
+
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
+const SCENARIO_TIMEOUT_MS = 5 * 60_000;
+/** The tree label of the tiny-mnist.was.json run. */
+const TINY = 'lenet · mnist · shift';
+
+let session: CodeServerSession;
+let browser: Browser;
+let wb: Workbench;
+
+interface RunFolder {
+  id: string;
+  dir: string;
+  config: { config: { model: string; epochs: number; data: { name: string } } };
+  summary: { status: string; epochsDone?: number } | null;
+}
+
+function runsDir(): string {
+  return path.join(session.workspace, '.was', 'runs');
+}
+
+function runFolders(): RunFolder[] {
+  if (!fs.existsSync(runsDir())) return [];
+  return fs
+    .readdirSync(runsDir())
+    .filter((id) => fs.existsSync(path.join(runsDir(), id, 'config.json')))
+    .map((id) => {
+      const dir = path.join(runsDir(), id);
+      const summaryFile = path.join(dir, 'summary.json');
+      return {
+        id,
+        dir,
+        config: JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')),
+        summary: fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, 'utf8')) : null,
+      };
+    });
+}
+
+/** A test that always leaves its screenshots and logs in test-artifacts/e2e/<name>/. */
+function scenario(name: string, body: (artifacts: string) => Promise<void>): void {
+  test(name, { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+    const artifacts = path.join(ARTIFACTS, name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase());
+    fs.rmSync(artifacts, { recursive: true, force: true });
+    fs.mkdirSync(artifacts, { recursive: true });
+    try {
+      await body(artifacts);
+    } finally {
+      await wb.screenshot(path.join(artifacts, 'end.png')).catch(() => undefined);
+      saveLogs(artifacts);
+    }
+  });
+}
+
+function saveLogs(artifacts: string): void {
+  fs.copyFileSync(session.logFile, path.join(artifacts, 'code-server.log'));
+  // VS Code's own logs: the extension host, and our output channel ("WAS Lab").
+  const logs = path.join(session.dir, 'd', 'logs');
+  if (fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, 'vscode-logs'), { recursive: true });
+  for (const run of runFolders()) {
+    for (const file of ['log.txt', 'metrics.jsonl', 'summary.json']) {
+      const from = path.join(run.dir, file);
+      if (fs.existsSync(from)) fs.cpSync(from, path.join(artifacts, 'runs', run.id, file));
+    }
+  }
+}
+
+/** Start Training from the palette with an experiment file of the sample workspace. */
+async function startFromPalette(file: string): Promise<RunFolder> {
+  const before = new Set(runFolders().map((r) => r.id));
+  await wb.command('WAS: Start Training');
+  await wb.pick(file);
+  return until(`a new run folder for ${file}`, () => runFolders().find((r) => !before.has(r.id)), 30_000);
+}
+
+async function lossPoints(panel: Panel): Promise<number> {
+  return panel.points('loss', /train loss$/);
+}
+
+/** The Runs tree's row for the only run of `label` ("lenet · mnist · shift"): its text and icon. */
+async function treeRow(label: string): Promise<{ text: string; icon: string }> {
+  const row = (await wb.runsTree()).filter({ hasText: label }).first();
+  return {
+    text: await row.innerText(),
+    icon: (await row.locator('.custom-view-tree-node-item-icon, .codicon').first().getAttribute('class')) ?? '',
+  };
+}
+
+describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
+  before(async () => {
+    const install = ensureCodeServer((line) => console.log(line));
+    session = await startCodeServer(install);
+    browser = await launchBrowser();
+    wb = await Workbench.open(browser, session.url);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await session?.stop();
+  });
+
+  scenario('1 start training from the palette', async (artifacts) => {
+    const run = await startFromPalette('tiny-mnist.was.json');
+    assert.equal(run.config.config.data.name, 'mnist');
+    const panel = await wb.panel('full');
+    await until('loss points in the panel', async () => (await lossPoints(panel)) > 0);
+    await wb.screenshot(path.join(artifacts, 'training.png'));
+    await until('an AOM and a DOM validation point', async () => (await panel.points('accuracy', /^AOM val/)) > 0 && (await panel.points('accuracy', /^DOM val/)) > 0, 120_000);
+    await until('the run completed', async () => (await panel.status()) === 'completed', 180_000);
+    const test = await panel.text('fact-test');
+    assert.match(test, /AOM \d+\.\d+%/);
+    assert.match(test, /DOM \d+\.\d+%/);
+    await until('the Runs tree shows the run done', async () => /codicon-pass/.test((await treeRow(TINY)).icon), 30_000);
+    assert.equal(runFolders().find((r) => r.id === run.id)?.summary?.status, 'completed');
+  });
+
+  scenario('2 switch mode from the status bar and the panel', async () => {
+    const panel = await wb.panel('full');
+    assert.match(await wb.modeText(), /AOM/);
+    await wb.modeItem().click();
+    await until('DOM in the status bar', async () => /DOM/.test(await wb.modeText()));
+    await until('DOM in the panel', async () => (await panel.mode()) === 'dom');
+    await until('DOM leading in the Runs tree', async () => /DOM \d+\.\d+% · AOM/.test((await treeRow(TINY)).text));
+
+    await panel.button('switch-mode').click();
+    await until('AOM in the status bar', async () => /AOM/.test(await wb.modeText()));
+    await until('AOM in the panel', async () => (await panel.mode()) === 'aom');
+    await until('AOM leading in the Runs tree', async () => /AOM \d+\.\d+% · DOM/.test((await treeRow(TINY)).text));
+  });
+
+  scenario('3 export weights in each mode', async () => {
+    const [run] = runFolders();
+    const exported: Record<string, string> = {};
+    for (const mode of ['aom', 'dom'] as const) {
+      if (!new RegExp(mode, 'i').test(await wb.modeText())) await wb.modeItem().click();
+      await until(`${mode} mode`, async () => new RegExp(mode, 'i').test(await wb.modeText()));
+      await wb.command('WAS: Export Weights');
+      await wb.pick(run!.id);
+      await wb.answerInput(`Export ${mode.toUpperCase()} weights`);
+      const dir = path.join(session.workspace, '.was', 'exports', `${run!.id}-${mode}`);
+      await until(`${dir}/model.json`, () => fs.existsSync(path.join(dir, 'was-export.json')), 120_000);
+      exported[mode] = dir;
+    }
+    // Plain TensorFlow.js, no WAS code: both load and classify MNIST-shaped input.
+    const outputs: number[][] = [];
+    for (const dir of Object.values(exported)) {
+      const model = await tf.loadLayersModel(layersFolder(dir));
+      const input = tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 1);
+      const out = model.predict(input) as tf.Tensor;
+      assert.deepEqual(out.shape, [2, 10]);
+      outputs.push(Array.from(await out.data()));
+      tf.dispose([input, out]);
+      model.dispose();
+    }
+    assert.notDeepEqual(outputs[0], outputs[1], 'the DOM export holds other weights than the AOM one');
+  });
+
+  scenario('5 a broken experiment file', async (artifacts) => {
+    const before = runFolders().length;
+    await wb.command('WAS: Start Training');
+    await wb.pick('broken.was.json');
+    const toast = wb.notification(/no run started/);
+    await toast.waitFor({ timeout: 20_000 });
+    assert.match(await toast.innerText(), /lenet-9000|model/);
+    await wb.page.waitForTimeout(1000);
+    assert.equal(runFolders().length, before, 'no run folder was made');
+    // The schema flags the field in the editor.
+    await wb.openFile('broken.was.json');
+    await wb.page.keyboard.press('Control+Shift+M');
+    const marker = wb.page.locator('.markers-panel .monaco-list-row', { hasText: /lenet|Value is not accepted/ }).first();
+    await marker.waitFor({ timeout: 30_000 });
+    await wb.screenshot(path.join(artifacts, 'problems.png'));
+  });
+
+  scenario('4 stop from the panel, then resume', async (artifacts) => {
+    const run = await startFromPalette('long-mnist.was.json');
+    const panel = await wb.panel('full');
+    await until('the first epoch', async () => (await panel.points('accuracy', /^AOM val/)) > 0, 180_000);
+    await panel.button('stop').click();
+    await until('the run stopped', async () => (await panel.status()) === 'stopped', 120_000);
+    const kept = await lossPoints(panel);
+    assert.ok(kept > 0, 'the stopped run keeps its metrics');
+    assert.equal(runFolders().find((r) => r.id === run.id)?.summary?.status, 'stopped');
+    await wb.screenshot(path.join(artifacts, 'stopped.png'));
+
+    await wb.command('WAS: Resume Run');
+    await wb.pick(run.id);
+    await until('the resumed run completed', async () => (await panel.status()) === 'completed', 240_000);
+    assert.ok((await lossPoints(panel)) > kept, 'resumed training added points');
+    assert.equal(await panel.points('accuracy', /^AOM val/), run.config.config.epochs);
+  });
+
+  scenario('6 reload the window during a run', async (artifacts) => {
+    const run = await startFromPalette('long-mnist.was.json');
+    let panel = await wb.panel('full');
+    await until('loss points', async () => (await lossPoints(panel)) > 0, 60_000);
+    await wb.command('Developer: Reload Window');
+    await wb.ready();
+    panel = await wb.panel('full', 60_000);
+    await until('the panel restored with its charts', async () => (await lossPoints(panel)) > 0, 60_000);
+    // The trainer of the window that went away ended its run cleanly, resumable.
+    await until('the run stopped', async () => (await panel.status()) === 'stopped', 60_000);
+    assert.match(runFolders().find((r) => r.id === run.id)?.summary?.status ?? '', /stopped/);
+    await wb.screenshot(path.join(artifacts, 'restored.png'));
+  });
+});

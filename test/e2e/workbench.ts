@@ -1,0 +1,193 @@
+// Drives code-server's workbench in Chromium the way a user does: the command palette, quick
+// picks, input boxes, notifications, the status bar, the Runs tree and the metrics webviews.
+
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
+import { PANEL_TEST_HOOK, type TestChartInfo } from '../../webview/test-hook';
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, url: string): Promise<Workbench> {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(url);
+    const wb = new Workbench(page);
+    await wb.ready();
+    return wb;
+  }
+
+  /** The workbench is up and our extension's status bar item is showing (it activated). */
+  async ready(): Promise<void> {
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await this.modeItem().waitFor({ timeout: 60_000 });
+  }
+
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await this.ready();
+  }
+
+  /** Runs a palette command by its full title (`WAS: Start Training`). */
+  async command(title: string): Promise<void> {
+    await this.closeQuickInput();
+    await this.page.locator('.monaco-workbench').click({ position: { x: 800, y: 400 }, trial: true }).catch(() => undefined);
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await this.pick(title, { exact: true });
+  }
+
+  /** Opens a workspace file in an editor with Quick Open. */
+  async openFile(name: string): Promise<void> {
+    await this.closeQuickInput();
+    await this.page.keyboard.press('Control+P');
+    await this.page.locator('.quick-input-widget .quick-input-box input').fill(name);
+    await this.pick(name);
+    await this.page.locator(`.tab[aria-label^="${name}"]`).first().waitFor();
+  }
+
+  /** Chooses the quick-pick row whose label is `label` (exact), or whose text contains it. */
+  async pick(label: string, options: { exact?: boolean } = {}): Promise<void> {
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    const row = options.exact ? rows.filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) }) : rows.filter({ hasText: label });
+    await row.first().waitFor({ timeout: 20_000 });
+    // Keys, not a click: a quick pick that is still settling moves under the mouse.
+    const index = Number(await row.first().getAttribute('data-index'));
+    const focused = await rows.evaluateAll((els) => Number(els.find((e) => e.classList.contains('focused'))?.getAttribute('data-index') ?? 0));
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    for (let i = focused; i < index; i++) await input.press('ArrowDown');
+    await input.press('Enter');
+  }
+
+  /** The open quick pick's title (`WAS: Start Training`), or null when none is open. */
+  async quickInputTitle(): Promise<string | null> {
+    const widget = this.page.locator('.quick-input-widget');
+    if (!(await widget.isVisible())) return null;
+    return (await widget.locator('.quick-input-title').textContent())?.trim() ?? null;
+  }
+
+  /** Answers an input box: waits for one whose title contains `title`, types `value`, Enter. */
+  async answerInput(title: string, value?: string): Promise<void> {
+    await this.page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: 20_000 });
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    if (value !== undefined) await input.fill(value);
+    await input.press('Enter');
+  }
+
+  async closeQuickInput(): Promise<void> {
+    if (await this.page.locator('.quick-input-widget').isVisible()) await this.page.keyboard.press('Escape');
+  }
+
+  /** A notification toast whose message matches. */
+  notification(text: string | RegExp): Locator {
+    return this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+  }
+
+  /** Text of every notification shown so far (the notification center keeps them). */
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notification-list-item-message').allInnerTexts();
+  }
+
+  modeItem(): Locator {
+    return this.page.locator('.statusbar-item[id$="was.mode"]');
+  }
+
+  async modeText(): Promise<string> {
+    return ((await this.modeItem().innerText()) ?? '').trim();
+  }
+
+  /** Opens the WAS Lab view container and returns the Runs tree's rows. */
+  async runsTree(): Promise<Locator> {
+    const view = this.page.locator('.pane-body[aria-label*="Runs"], .pane:has(.pane-header[aria-label*="Runs"]) .pane-body').first();
+    if (!(await view.isVisible())) {
+      await this.page.locator('.activitybar .action-item a[aria-label^="WAS Lab"], .activitybar .action-item [aria-label^="WAS Lab"]').first().click();
+      await view.waitFor();
+    }
+    return view.locator('.monaco-list-row');
+  }
+
+  /**
+   * The metrics webview with this layout ('full': the editor panel, 'compact': the bottom view).
+   * Webviews are nested frames; the page's test hook tells ours apart.
+   */
+  async panel(layout: 'full' | 'compact' = 'full', timeoutMs = 30_000): Promise<Panel> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const frame of this.page.frames()) {
+        const found = await frame
+          .evaluate(([hook, want]) => hook in globalThis && (globalThis as unknown as PageGlobals).document?.body?.dataset.layout === want, [PANEL_TEST_HOOK, layout] as const)
+          .catch(() => false);
+        if (found) return new Panel(frame);
+      }
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`no ${layout} WAS Lab metrics webview within ${timeoutMs} ms`);
+  }
+
+  async screenshot(file: string): Promise<void> {
+    await this.page.screenshot({ path: file });
+  }
+}
+
+export class Panel {
+  constructor(readonly frame: Frame) {}
+
+  charts(): Promise<TestChartInfo[]> {
+    return this.frame.evaluate((hook) => (globalThis as unknown as Record<string, { charts(): TestChartInfo[] }>)[hook]!.charts(), PANEL_TEST_HOOK);
+  }
+
+  /** Points in the named chart's series whose label matches. */
+  async points(chartId: string, label: RegExp): Promise<number> {
+    const chart = (await this.charts()).find((c) => c.id === chartId);
+    return chart?.series.filter((s) => label.test(s.label)).reduce((n, s) => n + s.rawCount, 0) ?? 0;
+  }
+
+  text(id: string): Promise<string> {
+    return this.frame.locator(`#${id}`).innerText();
+  }
+
+  button(id: 'stop' | 'switch-mode' | 'export-weights'): Locator {
+    return this.frame.locator(`#${id}`);
+  }
+
+  /** The run status the page shows (data-status of #run-status). */
+  async status(): Promise<string | undefined> {
+    return (await this.frame.locator('#run-status').getAttribute('data-status')) ?? undefined;
+  }
+
+  async mode(): Promise<string | undefined> {
+    return this.frame.evaluate(() => (globalThis as unknown as PageGlobals).document?.body?.dataset.mode);
+  }
+}
+
+/** The page globals these callbacks read, typed without the DOM library (this file runs in Node;
+ *  the callbacks run in the page, so they cannot call helpers from here). */
+type PageGlobals = { document?: { body?: { dataset: Record<string, string | undefined> } } };
+
+function exactText(text: string): RegExp {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+}
+
+/** Polls `probe` until it returns a truthy value; the error names what was awaited. */
+export async function until<T>(what: string, probe: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 250): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
