@@ -130,15 +130,19 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
 
   scenario('2 switch mode from the status bar and the panel', async () => {
     const panel = await wb.panel('full');
+    // The compact view in the bottom panel follows the same run and mode.
+    await wb.command('WAS Metrics: Focus on Metrics View');
+    const compact = await wb.panel('compact');
+    await until('the compact view charts the run', async () => (await lossPoints(compact)) > 0);
     assert.match(await wb.modeText(), /AOM/);
     await wb.modeItem().click();
     await until('DOM in the status bar', async () => /DOM/.test(await wb.modeText()));
-    await until('DOM in the panel', async () => (await panel.mode()) === 'dom');
+    await until('DOM in the panel and the compact view', async () => (await panel.mode()) === 'dom' && (await compact.mode()) === 'dom');
     await until('DOM leading in the Runs tree', async () => /DOM \d+\.\d+% · AOM/.test((await treeRow(TINY)).text));
 
     await panel.button('switch-mode').click();
     await until('AOM in the status bar', async () => /AOM/.test(await wb.modeText()));
-    await until('AOM in the panel', async () => (await panel.mode()) === 'aom');
+    await until('AOM in the panel and the compact view', async () => (await panel.mode()) === 'aom' && (await compact.mode()) === 'aom');
     await until('AOM leading in the Runs tree', async () => /AOM \d+\.\d+% · DOM/.test((await treeRow(TINY)).text));
   });
 
