@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { InferenceMode } from '../shared/protocol';
 import { installedBackends } from './backend-install';
 import { panelActions, registerCommands } from './commands';
+import { Emitter } from './emitter';
 import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider } from './experiment-codelens';
 import type { Lab } from './lab';
 import { LabRuns } from './lab-runs';
@@ -52,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
   );
   const runs = new LabRuns(new RunStore(), supervisor, runsDir);
   const state = root.add(new LabState(context.workspaceState));
+  const settingsChanged = root.add(new Emitter<void>());
   const pageDeps = {
     extensionUri: context.extensionUri,
     runs,
@@ -59,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
     supervisor,
     actions: panelActions(() => lab),
     settings: () => settings.panel,
+    onDidChangeSettings: settingsChanged.event,
     log: (line: string) => output.info(line),
   };
   const panel = root.add(new MetricsPanelHost(pageDeps));
@@ -101,6 +104,7 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
       settings = loadSettings();
       if (runsDir() !== before) tree.watch(runsDir());
       else tree.refresh();
+      settingsChanged.fire();
     }),
   );
 

@@ -16,6 +16,7 @@ import {
 } from '../shared/panel-protocol';
 import type { InferenceMode, TrainerEvent } from '../shared/protocol';
 import type { LabRun, LabRuns } from './lab-runs';
+import type { Event } from './emitter';
 import type { LabState } from './lab-state';
 import { DisposableStore, type Disposable } from './lifecycle';
 import type { TrainerSupervisor } from './supervisor';
@@ -38,6 +39,8 @@ export interface PanelConnectionOptions {
   supervisor: TrainerSupervisor;
   actions: PanelActions;
   settings: () => PanelSettings;
+  /** The `was.*` settings changed: an open page gets a fresh snapshot (new defaults, runs folder). */
+  onDidChangeSettings: Event<void>;
   log: (line: string) => void;
   /** How long events wait to travel together. */
   batchMs?: number;
@@ -80,6 +83,7 @@ export class PanelConnection implements Disposable {
       }),
     );
     this.disposables.add(state.onDidChangeMode((mode) => this.ready && this.post({ type: 'mode', mode })));
+    this.disposables.add(options.onDidChangeSettings(() => this.ready && this.sendSnapshot()));
     this.disposables.add(
       state.onDidChangeActiveRun((runId) => {
         if (!this.ready) return;

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Emitter } from '../../src/extension/emitter';
 import { LabRuns } from '../../src/extension/lab-runs';
 import { LabState } from '../../src/extension/lab-state';
 import { PanelConnection, type PanelActions } from '../../src/extension/panel-connection';
@@ -35,6 +36,8 @@ interface Harness {
   log: string[];
   state: LabState;
   supervisor: TrainerSupervisor;
+  settings: { smoothing: number; lossLogScale: boolean };
+  settingsChanged: Emitter<void>;
 }
 
 function harness(shared?: { state: LabState; supervisor: TrainerSupervisor }): Harness {
@@ -50,6 +53,8 @@ function harness(shared?: { state: LabState; supervisor: TrainerSupervisor }): H
     exportWeights: (runId, mode) => actions.push(`export ${runId} ${mode}`),
     saveFile: (kind, name, content) => actions.push(`save ${kind} ${name} ${content.length}`),
   };
+  const settings = { smoothing: 0.5, lossLogScale: true };
+  const settingsChanged = new Emitter<void>();
   const connection = new PanelConnection({
     layout: 'full',
     // As a webview receives it: JSON, then the page's parser.
@@ -58,11 +63,12 @@ function harness(shared?: { state: LabState; supervisor: TrainerSupervisor }): H
     state,
     supervisor,
     actions: recorder,
-    settings: () => ({ smoothing: 0.5, lossLogScale: true }),
+    settings: () => ({ ...settings }),
+    onDidChangeSettings: settingsChanged.event,
     log: (line) => log.push(line),
     batchMs: 20,
   });
-  return { connection, posted, actions, log, state, supervisor };
+  return { connection, posted, actions, log, state, supervisor, settings, settingsChanged };
 }
 
 test('malformed and unknown messages are logged and dropped: no action, nothing posted', () => {
@@ -141,6 +147,22 @@ test('ready gets a snapshot: the followed and compared runs with their events fr
   assert.deepEqual(snapshot.runs.map((r) => [r.runId, r.status, r.label]), [['disk-a', 'completed', 'small-cnn · synthetic · shift'], ['disk-b', 'completed', 'small-cnn · synthetic · shift']]);
   assert.equal(snapshot.runs[0].events.length, readRunEvents(path.join(runsDir, 'disk-a')).events.length);
   h.connection.dispose();
+});
+
+test('changed settings reach an open page as a fresh snapshot (nothing before it is ready)', () => {
+  const h = harness();
+  h.settingsChanged.fire();
+  assert.equal(h.posted.length, 0, 'not ready yet: its ready gets the snapshot');
+  h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  h.settings.smoothing = 0.9;
+  h.settingsChanged.fire();
+  const last = h.posted.at(-1);
+  assert.ok(last?.type === 'snapshot');
+  assert.deepEqual(last.settings, { smoothing: 0.9, lossLogScale: true });
+  assert.equal(h.posted.length, 2);
+  h.connection.dispose();
+  h.settingsChanged.fire();
+  assert.equal(h.posted.length, 2, 'a disposed connection posts nothing');
 });
 
 test('the page\'s buttons reach their actions; selection, compare and mode changes come back to the page', () => {
