@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Browser } from 'playwright-core';
+import { listRuns, type RunRecord } from '../../src/extension/run-store';
 import { layersFolder } from '../support/layers-folder';
 import { ensureCodeServer, ROOT, startCodeServer, type CodeServerSession } from './code-server';
 import { launchBrowser, until, Workbench, type Panel } from './workbench';
@@ -23,32 +24,9 @@ let session: CodeServerSession;
 let browser: Browser;
 let wb: Workbench;
 
-interface RunFolder {
-  id: string;
-  dir: string;
-  config: { config: { model: string; epochs: number; data: { name: string } } };
-  summary: { status: string; epochsDone?: number } | null;
-}
-
-function runsDir(): string {
-  return path.join(session.workspace, '.was', 'runs');
-}
-
-function runFolders(): RunFolder[] {
-  if (!fs.existsSync(runsDir())) return [];
-  return fs
-    .readdirSync(runsDir())
-    .filter((id) => fs.existsSync(path.join(runsDir(), id, 'config.json')))
-    .map((id) => {
-      const dir = path.join(runsDir(), id);
-      const summaryFile = path.join(dir, 'summary.json');
-      return {
-        id,
-        dir,
-        config: JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')),
-        summary: fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, 'utf8')) : null,
-      };
-    });
+/** The runs on disk, read as the extension reads them. */
+function runFolders(): RunRecord[] {
+  return listRuns(path.join(session.workspace, '.was', 'runs'));
 }
 
 /** A test that always leaves its screenshots and logs in test-artifacts/e2e/<name>/. */
@@ -74,17 +52,17 @@ function saveLogs(artifacts: string): void {
   for (const run of runFolders()) {
     for (const file of ['log.txt', 'metrics.jsonl', 'summary.json']) {
       const from = path.join(run.dir, file);
-      if (fs.existsSync(from)) fs.cpSync(from, path.join(artifacts, 'runs', run.id, file));
+      if (fs.existsSync(from)) fs.cpSync(from, path.join(artifacts, 'runs', run.runId, file));
     }
   }
 }
 
 /** Start Training from the palette with an experiment file of the sample workspace. */
-async function startFromPalette(file: string): Promise<RunFolder> {
-  const before = new Set(runFolders().map((r) => r.id));
+async function startFromPalette(file: string): Promise<RunRecord> {
+  const before = new Set(runFolders().map((r) => r.runId));
   await wb.command('WAS: Start Training');
   await wb.pick(file);
-  return until(`a new run folder for ${file}`, () => runFolders().find((r) => !before.has(r.id)), 30_000);
+  return until(`a new run folder for ${file}`, () => runFolders().find((r) => !before.has(r.runId)), 30_000);
 }
 
 async function lossPoints(panel: Panel): Promise<number> {
@@ -115,7 +93,7 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
 
   scenario('1 start training from the palette', async (artifacts) => {
     const run = await startFromPalette('tiny-mnist.was.json');
-    assert.equal(run.config.config.data.name, 'mnist');
+    assert.equal(run.dataset, 'mnist');
     const panel = await wb.panel('full');
     await until('loss points in the panel', async () => (await lossPoints(panel)) > 0);
     await wb.screenshot(path.join(artifacts, 'training.png'));
@@ -125,7 +103,7 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     assert.match(test, /AOM \d+\.\d+%/);
     assert.match(test, /DOM \d+\.\d+%/);
     await until('the Runs tree shows the run done', async () => /codicon-pass/.test((await treeRow(TINY)).icon), 30_000);
-    assert.equal(runFolders().find((r) => r.id === run.id)?.summary?.status, 'completed');
+    assert.equal(runFolders().find((r) => r.runId === run.runId)?.status, 'completed');
   });
 
   scenario('2 switch mode from the status bar and the panel', async () => {
@@ -153,9 +131,9 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
       if (!new RegExp(mode, 'i').test(await wb.modeText())) await wb.modeItem().click();
       await until(`${mode} mode`, async () => new RegExp(mode, 'i').test(await wb.modeText()));
       await wb.command('WAS: Export Weights');
-      await wb.pick(run!.id);
+      await wb.pick(run!.runId);
       await wb.answerInput(`Export ${mode.toUpperCase()} weights`);
-      const dir = path.join(session.workspace, '.was', 'exports', `${run!.id}-${mode}`);
+      const dir = path.join(session.workspace, '.was', 'exports', `${run!.runId}-${mode}`);
       await until(`${dir}/model.json`, () => fs.existsSync(path.join(dir, 'was-export.json')), 120_000);
       exported[mode] = dir;
     }
@@ -198,14 +176,14 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     await until('the run stopped', async () => (await panel.status()) === 'stopped', 120_000);
     const kept = await lossPoints(panel);
     assert.ok(kept > 0, 'the stopped run keeps its metrics');
-    assert.equal(runFolders().find((r) => r.id === run.id)?.summary?.status, 'stopped');
+    assert.equal(runFolders().find((r) => r.runId === run.runId)?.status, 'stopped');
     await wb.screenshot(path.join(artifacts, 'stopped.png'));
 
     await wb.command('WAS: Resume Run');
-    await wb.pick(run.id);
+    await wb.pick(run.runId);
     await until('the resumed run completed', async () => (await panel.status()) === 'completed', 240_000);
     assert.ok((await lossPoints(panel)) > kept, 'resumed training added points');
-    assert.equal(await panel.points('accuracy', /^AOM val/), run.config.config.epochs);
+    assert.equal(await panel.points('accuracy', /^AOM val/), run.epochs);
   });
 
   scenario('6 reload the window during a run', async (artifacts) => {
@@ -218,7 +196,9 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     await until('the panel restored with its charts', async () => (await lossPoints(panel)) > 0, 60_000);
     // The trainer of the window that went away ended its run cleanly, resumable.
     await until('the run stopped', async () => (await panel.status()) === 'stopped', 60_000);
-    assert.match(runFolders().find((r) => r.id === run.id)?.summary?.status ?? '', /stopped/);
+    const ended = runFolders().find((r) => r.runId === run.runId);
+    assert.equal(ended?.status, 'stopped');
+    assert.match(ended?.reason ?? '', /window that started it went away/);
     await wb.screenshot(path.join(artifacts, 'restored.png'));
   });
 });

@@ -28,15 +28,9 @@ export class Workbench {
     await this.modeItem().waitFor({ timeout: 60_000 });
   }
 
-  async reload(): Promise<void> {
-    await this.page.reload();
-    await this.ready();
-  }
-
   /** Runs a palette command by its full title (`WAS: Start Training`). */
   async command(title: string): Promise<void> {
     await this.closeQuickInput();
-    await this.page.locator('.monaco-workbench').click({ position: { x: 800, y: 400 }, trial: true }).catch(() => undefined);
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor();
@@ -66,13 +60,6 @@ export class Workbench {
     await input.press('Enter');
   }
 
-  /** The open quick pick's title (`WAS: Start Training`), or null when none is open. */
-  async quickInputTitle(): Promise<string | null> {
-    const widget = this.page.locator('.quick-input-widget');
-    if (!(await widget.isVisible())) return null;
-    return (await widget.locator('.quick-input-title').textContent())?.trim() ?? null;
-  }
-
   /** Answers an input box: waits for one whose title contains `title`, types `value`, Enter. */
   async answerInput(title: string, value?: string): Promise<void> {
     await this.page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: 20_000 });
@@ -88,11 +75,6 @@ export class Workbench {
   /** A notification toast whose message matches. */
   notification(text: string | RegExp): Locator {
     return this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
-  }
-
-  /** Text of every notification shown so far (the notification center keeps them). */
-  async notifications(): Promise<string[]> {
-    return this.page.locator('.notification-list-item-message').allInnerTexts();
   }
 
   modeItem(): Locator {
