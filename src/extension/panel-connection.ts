@@ -204,7 +204,7 @@ export class PanelConnection implements Disposable {
   private panelRun(run: LabRun): PanelRun {
     return {
       runId: run.runId,
-      label: runTreeItem(run, this.options.state.mode).label,
+      label: panelLabel(run, this.options.state.mode),
       ...panelStatus(run),
       events: this.options.runs.events(run),
     };
@@ -221,6 +221,12 @@ export class PanelConnection implements Disposable {
   private post(message: HostMessage): void {
     void Promise.resolve(this.options.post(message)).catch((error: unknown) => this.options.log(`could not post to the metrics page: ${String(error)}`));
   }
+}
+
+/** The tree's label and when the run started, so that overlaid runs of one setup tell apart in a legend. */
+export function panelLabel(run: LabRun, mode: InferenceMode): string {
+  const started = /^\d{8}-(\d\d)(\d\d)(\d\d)(?:-|$)/.exec(run.runId);
+  return `${runTreeItem(run, mode).label} · ${started ? `${started[1]}:${started[2]}:${started[3]}` : run.runId}`;
 }
 
 /** The panel has no "incomplete": a silent folder without a summary is a failed run, a fresh one a running one. */

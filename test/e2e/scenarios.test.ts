@@ -186,6 +186,24 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     assert.equal(await panel.points('accuracy', /^AOM val/), run.epochs);
   });
 
+  scenario('compare runs from the palette', async (artifacts) => {
+    await wb.command('WAS: Compare Runs');
+    // A multi-select pick: tick every finished run, then OK.
+    await wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor();
+    const all = wb.page.locator('.quick-input-widget .quick-input-header').getByRole('checkbox').first();
+    await all.click();
+    await until('every run ticked', async () => (await all.getAttribute('aria-checked')) === 'true', 10_000);
+    await wb.screenshot(path.join(artifacts, 'picked.png'));
+    await wb.page.locator('.quick-input-widget .quick-input-box input').focus();
+    await wb.page.keyboard.press('Enter');
+    const panel = await wb.panel('full');
+    const runsCharted = async (): Promise<number> => new Set((await panel.charts()).find((c) => c.id === 'loss')?.series.map((s) => s.runId)).size;
+    await until('two runs overlaid on the loss chart', async () => (await runsCharted()) >= 2);
+    const table = await panel.text('compare-table');
+    assert.match(table, /long-mnist|12000|lenet/);
+    await wb.screenshot(path.join(artifacts, 'compare.png'));
+  });
+
   scenario('6 reload the window during a run', async (artifacts) => {
     const run = await startFromPalette('long-mnist.was.json');
     let panel = await wb.panel('full');
