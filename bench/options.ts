@@ -1,0 +1,223 @@
+// What `npm run bench` measures and how long: models, backends, step counts, flags. Pure.
+
+import { learningRateFor, resolveConfig, type TrainConfig } from '../src/shared/config';
+
+export const BENCH_MODELS = ['small-cnn', 'lenet', 'resnet18', 'vgg16', 'mobilenetv2'] as const;
+export type BenchModel = (typeof BENCH_MODELS)[number];
+
+/** Backends the bench can measure; 'auto' is not one (the bench names what it measures). */
+export const BENCH_BACKENDS = ['wasm', 'tensorflow-cpu', 'tensorflow-gpu', 'cpu'] as const;
+export type BenchBackend = (typeof BENCH_BACKENDS)[number];
+
+/** 'plain': transform none (the baseline's step); the others: WAS with that transform family. */
+export const VARIANTS = ['plain', 'shift', 'crop', 'mixed'] as const;
+export type Variant = (typeof VARIANTS)[number];
+export const WAS_FAMILIES = ['shift', 'crop', 'mixed'] as const satisfies readonly Variant[];
+
+/** The pure-JS cpu backend needs minutes per step for the big models (NOTES.md). */
+export const CPU_BACKEND_MODELS: readonly BenchModel[] = ['lenet', 'small-cnn'];
+
+export interface InputShape {
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** LeNet on MNIST's shape, the rest on CIFAR's. */
+export function inputShapeFor(model: BenchModel): InputShape {
+  return model === 'lenet' ? { height: 28, width: 28, channels: 1 } : { height: 32, width: 32, channels: 3 };
+}
+
+/** The trainer's config for this model: the sound preset's SGD (momentum 0.9, L2 5e-4 on kernels). */
+export function benchConfig(model: BenchModel, batchSize: number): TrainConfig {
+  const config = resolveConfig([{ patch: { model, batchSize }, where: 'bench' }]);
+  return { ...config, optimizer: { ...config.optimizer, lr: learningRateFor(config) } };
+}
+
+export interface BenchOptions {
+  models: BenchModel[];
+  backends: BenchBackend[];
+  /** Whether --backends was given: a default backend that will not load is skipped quietly. */
+  backendsGiven: boolean;
+  /** Timed steps per variant per round; null: as many as fit in `blockSeconds` (at least minSteps). */
+  steps: number | null;
+  minSteps: number;
+  maxSteps: number;
+  /** Target seconds per variant per round when `steps` is null. */
+  blockSeconds: number;
+  /** Untimed steps of the plain and the WAS model, once per model and backend, before its first round. */
+  warmup: number;
+  rounds: number;
+  /** null: 64 (the trainer's default batch); lower for a model that does not fit. */
+  batch: number | null;
+  torch: boolean;
+  memoryModel: BenchModel;
+  memorySteps: number;
+  pipelineSeconds: number;
+  /** Seconds without a finished step after which a worker is killed as hung. */
+  stepTimeout: number;
+  quick: boolean;
+  outDir: string;
+  help: boolean;
+}
+
+/**
+ * The trainer's default batch, for every model. A worker that runs out of memory is retried at
+ * half the batch: MobileNetV2 at 64 needs over 3 GB of the 4 GB wasm heap.
+ */
+export const DEFAULT_BATCH = 64;
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  models: [...BENCH_MODELS],
+  backends: ['wasm', 'tensorflow-cpu'],
+  backendsGiven: false,
+  steps: null,
+  minSteps: 1,
+  maxSteps: 20,
+  blockSeconds: 3,
+  warmup: 1,
+  rounds: 3,
+  batch: null,
+  torch: true,
+  memoryModel: 'lenet',
+  memorySteps: 1000,
+  pipelineSeconds: 1,
+  stepTimeout: 600,
+  quick: false,
+  outDir: 'bench-results',
+  help: false,
+};
+
+/** --quick: every model and code path once, small batches, in about a minute. */
+const QUICK: Partial<BenchOptions> = {
+  steps: 1,
+  warmup: 0,
+  rounds: 1,
+  batch: 2,
+  memorySteps: 50,
+  pipelineSeconds: 0.2,
+};
+
+export const USAGE = `npm run bench -- [flags]
+
+  --models a,b       ${BENCH_MODELS.join(', ')} (default: all)
+  --backends a,b     ${BENCH_BACKENDS.join(', ')} (default: wasm, tensorflow-cpu when it loads;
+                     cpu runs ${CPU_BACKEND_MODELS.join(' and ')} only)
+  --steps N          timed steps per variant per round (default: as many as fit in
+                     ${DEFAULT_OPTIONS.blockSeconds} s, at least ${DEFAULT_OPTIONS.minSteps}, at most ${DEFAULT_OPTIONS.maxSteps})
+  --warmup N         untimed steps of each model (plain, WAS) before the first round (default ${DEFAULT_OPTIONS.warmup})
+  --rounds N         rounds; each round alternates ours and PyTorch model by model (default ${DEFAULT_OPTIONS.rounds})
+  --batch N          batch for every model (default ${DEFAULT_BATCH}; halved for a model that runs out of memory)
+  --memory-model M   model of the tensor-count check (default ${DEFAULT_OPTIONS.memoryModel})
+  --memory-steps N   steps of the tensor-count check (default ${DEFAULT_OPTIONS.memorySteps}; 0: skip)
+  --step-timeout S   kill a model's worker after S seconds without a finished step (default ${DEFAULT_OPTIONS.stepTimeout})
+  --out DIR          result folder (default ${DEFAULT_OPTIONS.outDir})
+  --no-torch         skip the PyTorch peer
+  --quick            smoke mode (~1 min): batch 2, no warm-up, one step, one round, 50 memory steps
+  --help
+
+Environment: WAS_BENCH_PYTHON, a python with torch (default: python3, then /usr/bin/python3).
+docs/benchmarks.md is rewritten only by a full run (all models, not --quick).`;
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const out: BenchOptions = { ...DEFAULT_OPTIONS, models: [...DEFAULT_OPTIONS.models], backends: [...DEFAULT_OPTIONS.backends] };
+  const explicit = new Set<keyof BenchOptions>();
+  const set = <K extends keyof BenchOptions>(key: K, value: BenchOptions[K]): void => {
+    out[key] = value;
+    explicit.add(key);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const value = (): string => {
+      if (eq >= 0) return arg.slice(eq + 1);
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`--${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case 'models':
+        set('models', parseList(value(), BENCH_MODELS, 'model'));
+        break;
+      case 'backends':
+        set('backends', parseList(value(), BENCH_BACKENDS, 'backend'));
+        set('backendsGiven', true);
+        break;
+      case 'steps':
+        set('steps', parseCount(flag, value(), 1));
+        break;
+      case 'warmup':
+        set('warmup', parseCount(flag, value(), 0));
+        break;
+      case 'rounds':
+        set('rounds', parseCount(flag, value(), 1));
+        break;
+      case 'batch':
+        set('batch', parseCount(flag, value(), 1));
+        break;
+      case 'memory-model':
+        set('memoryModel', parseList(value(), BENCH_MODELS, 'model')[0]);
+        break;
+      case 'memory-steps':
+        set('memorySteps', parseCount(flag, value(), 0));
+        break;
+      case 'step-timeout':
+        set('stepTimeout', parseCount(flag, value(), 1));
+        break;
+      case 'out':
+        set('outDir', value());
+        break;
+      case 'no-torch':
+        set('torch', false);
+        break;
+      case 'quick':
+        out.quick = true;
+        break;
+      case 'help':
+        out.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown flag --${flag}`);
+    }
+  }
+  // --quick sets what the other flags did not.
+  if (out.quick) {
+    for (const [key, value] of Object.entries(QUICK) as [keyof BenchOptions, never][]) if (!explicit.has(key)) out[key] = value;
+  }
+  return out;
+}
+
+function parseList<T extends string>(text: string, allowed: readonly T[], what: string): T[] {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new UsageError(`no ${what} named; choose from ${allowed.join(', ')}`);
+  for (const name of names) {
+    if (!(allowed as readonly string[]).includes(name)) throw new UsageError(`unknown ${what} '${name}'; choose from ${allowed.join(', ')}`);
+  }
+  return [...new Set(names as T[])];
+}
+
+function parseCount(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got '${text}'`);
+  return n;
+}
+
+/** How many timed steps a block takes: fixed, or until `blockSeconds` per variant have passed. */
+export interface BlockSpec {
+  warmup: number;
+  steps: number | null;
+  minSteps: number;
+  maxSteps: number;
+  /** Seconds per variant (a block of our 4 variants runs about 4x this). */
+  blockSeconds: number;
+}
+
+/** Whether a block is done after `iterations` (one step of each variant) and `secondsPerVariant`. */
+export function blockDone(spec: BlockSpec, iterations: number, secondsPerVariant: number): boolean {
+  if (spec.steps !== null) return iterations >= spec.steps;
+  return iterations >= spec.maxSteps || (iterations >= spec.minSteps && secondsPerVariant >= spec.blockSeconds);
+}
