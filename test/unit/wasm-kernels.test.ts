@@ -440,23 +440,37 @@ test('each registered kernel, called directly outside any tidy, allocates only i
   const pooled = tf.maxPool(x as tf.Tensor4D, 3, 2, 'same');
   const convAttrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
   const dwAttrs = { strides: 2, dilations: 1, pad: 'same', dimRoundingMode: undefined };
-  const calls: [string, tf.NamedTensorMap, object][] = [
-    ['Conv2DBackpropFilter', { x, dy: dyConv }, { ...convAttrs, filterShape: [3, 3, 3, 4] }],
-    ['Conv2DBackpropInput', { dy: dyConv, filter: w }, { ...convAttrs, inputShape: [2, 8, 8, 3] }],
-    ['DepthwiseConv2dNativeBackpropFilter', { x, dy: dyDw }, { ...dwAttrs, filterShape: [3, 3, 3, 1] }],
-    ['DepthwiseConv2dNativeBackpropInput', { dy: dyDw, filter: dw }, { ...dwAttrs, inputShape: [2, 8, 8, 3] }],
-    ['BatchMatMul', { a, b }, { transposeA: false, transposeB: true }],
-    ['MaxPoolGrad', { dy: dyDw, input: x, output: pooled }, { filterSize: 3, strides: 2, pad: 'same', dimRoundingMode: undefined }],
-    ['Tile', { x: a }, { reps: [2, 3] }],
+  const gamma = seededTensor([3], 67), beta = seededTensor([3], 68), mean = seededTensor([3], 69);
+  const variance = tf.abs(seededTensor([3], 70));
+  const bnAttrs = { epsilon: 1e-5 };
+  // name, inputs, attrs, outputs, new backend buffers (Identity shares its input's buffer)
+  const calls: [string, tf.NamedTensorMap, object, number, number][] = [
+    ['Conv2DBackpropFilter', { x, dy: dyConv }, { ...convAttrs, filterShape: [3, 3, 3, 4] }, 1, 1],
+    ['Conv2DBackpropInput', { dy: dyConv, filter: w }, { ...convAttrs, inputShape: [2, 8, 8, 3] }, 1, 1],
+    ['DepthwiseConv2dNativeBackpropFilter', { x, dy: dyDw }, { ...dwAttrs, filterShape: [3, 3, 3, 1] }, 1, 1],
+    ['DepthwiseConv2dNativeBackpropInput', { dy: dyDw, filter: dw }, { ...dwAttrs, inputShape: [2, 8, 8, 3] }, 1, 1],
+    ['BatchMatMul', { a, b }, { transposeA: false, transposeB: true }, 1, 1],
+    ['MaxPoolGrad', { dy: dyDw, input: x, output: pooled }, { filterSize: 3, strides: 2, pad: 'same', dimRoundingMode: undefined }, 1, 1],
+    ['Tile', { x: a }, { reps: [2, 3] }, 1, 1],
+    ['Identity', { x }, {}, 1, 0],
+    ['Conv2D', { x, filter: w }, { ...convAttrs, dilations: 1 }, 1, 1],
+    ['Transpose', { x: w }, { perm: [0, 1, 3, 2] }, 1, 1],
+    ['Sum', { x }, { axis: [0, 1, 2], keepDims: false }, 1, 1],
+    ['Mean', { x }, { axis: [1, 2], keepDims: true }, 1, 1],
+    ['WasLabBatchNormTrain', { x, gamma, beta }, bnAttrs, 3, 3],
+    ['WasLabBatchNormTrainGrad', { dy: x, x, mean, variance, gamma }, bnAttrs, 3, 3],
   ];
   assert.deepEqual(calls.map(([name]) => name).sort(), [...WASM_TRAINING_KERNELS].sort());
-  for (const [name, inputs, attrs] of calls) {
+  for (const [name, inputs, attrs, outputs, buffers] of calls) {
     const tensors = tf.memory().numTensors;
     const dataIds = tf.engine().backend.numDataIds();
-    const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-    assert.equal(tf.memory().numTensors, tensors + 1, `${name}: tensors`);
-    assert.equal(tf.engine().backend.numDataIds(), dataIds + 1, `${name}: backend buffers`);
-    out.dispose();
+    const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+    assert.equal(tf.memory().numTensors, tensors + outputs, `${name}: tensors`);
+    assert.equal(tf.engine().backend.numDataIds(), dataIds + buffers, `${name}: backend buffers`);
+    tf.dispose(out);
+    assert.equal(tf.memory().numTensors, tensors, `${name}: tensors after dispose`);
+    assert.equal(tf.engine().backend.numDataIds(), dataIds, `${name}: backend buffers after dispose`);
   }
+  tf.dispose([gamma, beta, mean, variance]);
   tf.dispose([x, dyConv, dyDw, w, dw, a, b, pooled]);
 });

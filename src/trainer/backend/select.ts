@@ -28,6 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../../shared/config';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 
 export type ChosenBackend = Exclude<BackendName, 'auto'>;
 
@@ -40,7 +41,7 @@ export interface BackendChoice {
   skipped: { name: string; reason: string }[];
   /** Folder of the tfjs-node package in use (TensorFlow backends only). */
   packagePath?: string;
-  /** wasm only: threads the wasm backend runs (1 in Node without threaded wasm). */
+  /** wasm only: threads the wasm backend runs (XNNPACK's pool; 1 when the threaded build could not start). */
   threads?: number;
 }
 
@@ -204,6 +205,9 @@ async function tryTensorflow(name: TensorflowBackend, searchPaths: readonly stri
 
 let wasmKernelsRegistered = false;
 
+/** How long the threaded wasm build may take to start before we fall back to one thread. */
+const THREADED_START_TIMEOUT_MS = 60_000;
+
 async function tryWasm(): Promise<Attempt> {
   try {
     if (!wasmKernelsRegistered) {
@@ -215,17 +219,63 @@ async function tryWasm(): Promise<Attempt> {
   } catch (error) {
     return { ok: false, reason: `wasm backend setup failed: ${oneLine(error)}` };
   }
+  // Multithreading first (see wasm-threads.ts), unless the backend already runs or one thread is
+  // all there is; on any failure, the single-threaded build with the reason in the log line.
+  let threadNote = '';
+  const running = hasBackend('wasm') && tf.findBackend('wasm') != null;
+  const want = wantedWasmThreads();
+  if ('error' in want) {
+    threadNote = `; one thread: ${want.error}`;
+  } else if (want.threads > 1 && !running) {
+    const threaded = await startThreadedWasm(want.threads);
+    if (threaded.ok) {
+      unrefPoolWorkers();
+      const threads = getThreadsCount();
+      // tfjs falls back to its single-threaded SIMD-less build where wasm has no SIMD.
+      return wasmChoice(threads, threads > 1 ? `, threaded build, ${want.why}` : '; no threaded build here (no wasm SIMD)');
+    }
+    threadNote = `; the threaded build failed (${threaded.reason}), so one thread`;
+  }
   const init = await setBackendQuietly('wasm');
   if (!init.ok) return { ok: false, reason: `wasm backend failed to initialise: ${init.reason}` };
-  const threads = getThreadsCount();
+  return wasmChoice(getThreadsCount(), threadNote);
+}
+
+function wasmChoice(threads: number, note: string): Attempt {
   const choice: BackendChoice = {
     name: 'wasm',
     tfBackend: tf.getBackend(),
-    reason: `@tensorflow/tfjs-backend-wasm (${threads} thread${threads === 1 ? '' : 's'})`,
+    reason: `@tensorflow/tfjs-backend-wasm (${threads} thread${threads === 1 ? '' : 's'}${note})`,
     skipped: [],
     threads,
   };
   return { ok: true, choice };
+}
+
+/** Starts the threaded build; on failure leaves 'wasm' registered afresh for a single-threaded start. */
+async function startThreadedWasm(threads: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const factory = tf.findBackendFactory('wasm');
+  const registry = (tf.engine() as unknown as { registryFactory: Record<string, { priority?: number }> }).registryFactory;
+  const priority = registry.wasm?.priority ?? 2;
+  let timer: NodeJS.Timeout | undefined;
+  let result: { ok: true } | { ok: false; reason: string };
+  try {
+    const timeout = new Promise<{ ok: false; reason: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, reason: `no start within ${THREADED_START_TIMEOUT_MS / 1000} s` }), THREADED_START_TIMEOUT_MS);
+    });
+    result = await Promise.race([startThreaded(threads, () => setBackendQuietly('wasm')), timeout]);
+  } catch (error) {
+    result = { ok: false, reason: oneLine(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+  if (result.ok) return result;
+  disableThreads();
+  // A failed (or abandoned) start leaves the engine without a usable 'wasm': register the same
+  // factory again so that the next setBackend starts from scratch.
+  if (hasBackend('wasm')) tf.removeBackend('wasm');
+  tf.registerBackend('wasm', factory, priority);
+  return result;
 }
 
 async function tryCpu(): Promise<Attempt> {

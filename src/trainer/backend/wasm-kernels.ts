@@ -11,17 +11,22 @@
  *  - runs pathologically slowly: Conv2DBackpropInput (naive loop, ~25x the
  *    forward conv), BatchMatMul with transposeA/B (every dense gradient,
  *    ~10x an explicit transpose + plain matMul), Tile (every BatchNorm
- *    backward, ~13x a broadcast multiply).
+ *    backward, ~13x a broadcast multiply), Sum/Mean over leading axes (a
+ *    generic transpose first: ~15x an elementwise op), Identity (copies every
+ *    tensor the engine saves for the backward pass), Conv2D on 1-4 input
+ *    channels (the stem conv: as slow as a layer with 5x its arithmetic).
  *
- * The replacements are compositions of a few large, fast wasm ops (XNNPACK
- * convs/matMuls, transposes, pads, 4D slices, reshapes): no per-element JS
- * loops, transposed matMuls, strided or >4D slices, reverse or gather (all
- * slow generic code on wasm). Filter gradients are ONE convolution with the
- * batch as the reduction axis and dy as the (stride-dilated) filter; input
- * gradients convolve dy with the flipped filter, strided ones via a sub-pixel
- * decomposition. Sizes and padding come from backend_util.computeConv2DInfo /
- * computePool2DInfo with the engine's attrs, as on cpu.
- * test/unit/wasm-kernels.test.ts checks every kernel here against cpu.
+ * The replacements here are compositions of a few large, fast wasm ops
+ * (XNNPACK convs/matMuls, pads, 4D slices, reshapes) for the input gradients
+ * (dy convolved with the flipped filter; strided ones via a sub-pixel
+ * decomposition) and the depthwise gradients; the rest work on the heap
+ * directly (wasm-heap.ts: the filter gradient as blocked GEMMs on an im2col
+ * block, the max-pool gradient, Sum/Mean, Identity, a fused training-mode
+ * BatchNorm and its gradient, the few-channel conv), some through our own
+ * SIMD wasm kernels (wasm-simd.ts). Sizes and padding come from
+ * backend_util.computeConv2DInfo / computePool2DInfo with the engine's attrs,
+ * as on cpu. test/unit/wasm-kernels.test.ts, wasm-heap.test.ts and
+ * wasm-simd.test.ts check every kernel here against cpu.
  *
  * Call registerWasmTrainingKernels() (idempotent) before training on 'wasm';
  * it may run before tf.setBackend('wasm').
@@ -31,9 +36,27 @@ import * as tf from '@tensorflow/tfjs';
 // override some of them (a later import would silently win otherwise).
 import '@tensorflow/tfjs-backend-wasm';
 import {
+  asWasm,
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+  convFewChannels,
+  convFilterGrad,
+  identityKernel,
+  makeBatchNormTrainGradKernel,
+  makeBatchNormTrainKernel,
+  maxPoolBackprop,
+  reduceOuter,
+  registerBatchNormTrainGradient,
+  selectRowsHeap,
+  transposeLastTwo,
+} from './wasm-heap';
+import {
+  Add,
   backend_util,
   BatchMatMul,
   BatchMatMulAttrs,
+  Conv2D,
+  Conv2DAttrs,
   Conv2DBackpropFilter,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInput,
@@ -42,13 +65,18 @@ import {
   DepthwiseConv2dNativeBackpropFilterAttrs,
   DepthwiseConv2dNativeBackpropInput,
   DepthwiseConv2dNativeBackpropInputAttrs,
+  Identity,
   KernelConfig,
   KernelFunc,
   MaxPoolGrad,
+  Mean,
+  Sum,
   MaxPoolGradAttrs,
   TensorInfo,
   Tile,
   TileAttrs,
+  Transpose,
+  TransposeAttrs,
 } from '@tensorflow/tfjs';
 
 const BACKEND = 'wasm';
@@ -110,33 +138,9 @@ function zeroDilate(dy: T4, sH: number, sW: number): T4 {
   return tf.reshape(spread, [n, oh * sH, ow * sW, c]);
 }
 
-/**
- * x[:, o*sH - top, q*sW - left, :] for o < oh, q < ow (zero outside x), as
- * [N, oh, ow, C]. Uses reshape + a contiguous slice: wasm strided slices are
- * a slow generic loop.
- */
-function subsample(x: T4, sh: number, sw: number, top: number, left: number, oh: number, ow: number): T4 {
-  const [n, h, w, c] = x.shape;
-  const [xc, pads] = cropForPads(x, top, oh * sh - h - top, left, ow * sw - w - left);
-  const xp = hasPadding(pads) ? tf.pad(xc, pads) : xc; // [N, oh*sh, ow*sw, C]
-  if (sh === 1 && sw === 1) return xp;
-  const rows = tf.reshape(xp, [n * oh, sh, ow, sw * c]);
-  return tf.reshape(tf.slice(rows, [0, 0, 0, 0], [n * oh, 1, ow, c]), [n, oh, ow, c]);
-}
-
-/**
- * Row gather as a product with a 0/1 selection matrix: out[i] = x[rows[i]],
- * or zeros where rows[i] < 0. Used on filters only: exact for finite values
- * (a non-finite weight would smear NaN over its column) and several times
- * faster than wasm's reverse/gather kernels.
- */
+/** Row gather: out[i] = x[rows[i]], or zeros where rows[i] < 0 (heap block copies). */
 function selectRows(x: tf.Tensor2D, rows: readonly number[]): tf.Tensor2D {
-  const n = x.shape[0];
-  const sel = new Float32Array(rows.length * n);
-  rows.forEach((r, i) => {
-    if (r >= 0) sel[i * n + r] = 1;
-  });
-  return tf.matMul(tf.tensor2d(sel, [rows.length, n]), x);
+  return tf.engine().makeTensorFromTensorInfo(selectRowsHeap(asWasm(tf.backend()), x, rows)) as tf.Tensor2D;
 }
 
 /** Spatially flipped filter: out[kh,kw,...] = f[KH-1-kh, KW-1-kw, ...]. */
@@ -145,37 +149,6 @@ function flipSpatial(f: T4): T4 {
   const taps = kh * kw;
   const rows = Array.from({ length: taps }, (_, i) => taps - 1 - i);
   return tf.reshape(selectRows(tf.reshape(f, [taps, a * b]), rows), [kh, kw, a, b]);
-}
-
-/**
- * Weight gradient of y = conv2d(x, w) (NHWC, dilation 1):
- *   dw[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, oh*sH+kh, ow*sW+kw, ci] * dy[n,oh,ow,co]
- * which is itself a convolution: input x^T [Ci,H,W,N] (batch=Ci, channels=N),
- * filter dy^T [OH,OW,N,Co] dilated by the forward stride, output [Ci,KH,KW,Co].
- */
-function convFilterGrad(x: T4, dy: T4, info: ConvInfo): T4 {
-  const [n, h, w, ci] = x.shape;
-  const co = dy.shape[3];
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  if (kh === 1 && kw === 1) {
-    // Pointwise conv: dw = xs^T dy over the pixels the forward pass read,
-    // with an explicit transpose of the narrower operand (transposed matMuls
-    // are slow on wasm).
-    const m = n * oh * ow;
-    const xs = tf.reshape(subsample(x, sh, sw, top, left, oh, ow), [m, ci]);
-    const dy2 = tf.reshape(dy, [m, co]);
-    const g = ci <= co ? tf.matMul(tf.transpose(xs), dy2) : tf.transpose(tf.matMul(tf.transpose(dy2), xs));
-    return tf.reshape(g, [1, 1, ci, co]);
-  }
-  // Rows/cols of the padded input the forward pass actually read.
-  const bottom = (oh - 1) * sh + kh - h - top;
-  const right = (ow - 1) * sw + kw - w - left;
-  const [xc, pads] = cropForPads(x, top, bottom, left, right);
-  const xt = tf.transpose(xc, [3, 1, 2, 0]); // [Ci, H, W, N]
-  const dyt = tf.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Co]
-  const r = tf.conv2d(xt, dyt, 1, pads, 'NHWC', [sh, sw]); // [Ci, KH, KW, Co]
-  return tf.transpose(r, [1, 2, 0, 3]);
 }
 
 /**
@@ -279,89 +252,24 @@ function depthwiseInputGrad(dy: T4, filter: T4, info: ConvInfo): T4 {
   return m === 1 ? z : (tf.sum(tf.reshape(z, [n, h, w, c, m]), 4) as T4);
 }
 
-/**
- * Input gradient of maxPool: dy goes to the FIRST maximum of each window in
- * row-major order (the cpu backend's rule; padding never wins). The stock wasm
- * kernel starts its running max at FLT_MIN (the smallest positive float), so
- * windows whose maximum is <= 0 send their gradient nowhere, and it breaks
- * ties towards the last maximum.
- *
- * Per window tap (i, j): mask = (x at that tap == y) and no earlier tap
- * matched; the masked dy is scattered back. Taps are grouped by stride phase
- * (i mod s, j mod s): within a phase they overlap on the low-resolution grid,
- * where shifted copies are summed; the phases are then interleaved.
- */
-function maxPoolBackprop(dy: T4, x: T4, y: T4, info: ConvInfo): T4 {
-  const [n, h, w, c] = x.shape;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  const ah = Math.ceil(kh / sh), aw = Math.ceil(kw / sw); // taps per phase
-  const qh = oh + ah - 1, qw = ow + aw - 1; // low-resolution grid of each phase
-  // Padded input (padding = -inf, never a maximum) laid out as
-  // [N, QH, sh, QW*sw*C]: padded row q*sh + rh.
-  const [xc, pads] = cropForPads(x, top, qh * sh - h - top, left, qw * sw - w - left);
-  const xp = hasPadding(pads) ? tf.pad(xc, pads, -Infinity) : xc;
-  const rows = tf.reshape(xp, [n, qh, sh, qw * sw * c]);
-  /** x at tap (a*sh + rh, b*sw + rw) of every window: [N, OH, OW, C] (4D slices only: wasm's 5D+ slice is slow). */
-  const tap = (a: number, rh: number, b: number, rw: number): T4 => {
-    const r = tf.slice(rows, [0, a, rh, 0], [n, oh, 1, qw * sw * c]);
-    const cols = tf.slice(tf.reshape(r, [n * oh, qw, sw, c]), [0, b, rw, 0], [n * oh, ow, 1, c]);
-    return tf.reshape(cols, [n, oh, ow, c]);
-  };
-  // Masked gradients, taps in row-major order so the first maximum wins.
-  const grads = new Map<number, T4>();
-  let taken: tf.Tensor | null = null;
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const eq = tf.equal(tap(Math.floor(i / sh), i % sh, Math.floor(j / sw), j % sw), y);
-      const first: tf.Tensor = taken ? tf.logicalAnd(eq, tf.logicalNot(taken)) : eq;
-      taken = taken ? tf.logicalOr(taken, eq) : eq;
-      grads.set(i * kw + j, tf.mul(dy, tf.cast(first, 'float32')));
-    }
-  }
-  // Per phase: tap (a*sh + rh) puts window o's gradient at grid row o + a.
-  const phase = (rh: number, rw: number): T4 => {
-    let acc: T4 | null = null;
-    for (let a = 0; a * sh + rh < kh; a++) {
-      for (let b = 0; b * sw + rw < kw; b++) {
-        const g = grads.get((a * sh + rh) * kw + (b * sw + rw)) as T4;
-        const placed = ah === 1 && aw === 1 ? g : tf.pad(g, [[0, 0], [a, ah - 1 - a], [b, aw - 1 - b], [0, 0]]);
-        acc = acc ? (tf.add(acc, placed) as T4) : placed;
-      }
-    }
-    return acc ?? (tf.zeros([n, qh, qw, c]) as T4);
-  };
-  let full: T4; // gradient in padded coordinates, [N, QH*sh, QW*sw, C]
-  if (sh === 1 && sw === 1) {
-    full = phase(0, 0);
-  } else {
-    const phaseRows: tf.Tensor[] = [];
-    for (let rh = 0; rh < sh; rh++) {
-      const phaseCols: T4[] = [];
-      for (let rw = 0; rw < sw; rw++) phaseCols.push(phase(rh, rw));
-      phaseRows.push(tf.stack(phaseCols, 3)); // [N, QH, QW, sw, C]
-    }
-    full = tf.reshape(tf.stack(phaseRows, 2), [n, qh * sh, qw * sw, c]); // [N, QH, sh, QW, sw, C]
-  }
-  const [dxc, dxPads] = cropForPads(full, -top, h + top - qh * sh, -left, w + left - qw * sw);
-  return hasPadding(dxPads) ? tf.pad(dxc, dxPads) : dxc;
-}
-
 // ---------------------------------------------------------------- kernels
 
-const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs }) => {
+const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-  return tf.tidy(() => {
-    let x = as4(inputs.x, 'x'), dy = as4(inputs.dy, 'dy');
-    const fmt = backend_util.convertConv2DDataFormat(dataFormat);
-    const info = backend_util.computeConv2DInfo(
-      x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
-    if (fmt === 'channelsFirst') {
-      x = nchwToNhwc(x);
-      dy = nchwToNhwc(dy);
-    }
-    return convFilterGrad(x, dy, info);
-  });
+  const fmt = backend_util.convertConv2DDataFormat(dataFormat);
+  const wasm = asWasm(backend);
+  if (fmt === 'channelsFirst') {
+    // Rare (our models are NHWC): transposed copies, then the NHWC kernel.
+    return tf.tidy(() => {
+      const x = nchwToNhwc(as4(inputs.x, 'x')), dy = nchwToNhwc(as4(inputs.dy, 'dy'));
+      const info = backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+      return tf.engine().makeTensorFromTensorInfo(convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info));
+    });
+  }
+  const x = inputs.x as TensorInfo, dy = inputs.dy as TensorInfo;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+  return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info);
 };
 
 const conv2DBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
@@ -400,14 +308,45 @@ const depthwiseBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
   });
 };
 
-const maxPoolGradKernel: KernelFunc = ({ inputs, attrs }) => {
+const maxPoolGradKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
-  return tf.tidy(() => {
-    const dy = as4(inputs.dy, 'dy'), x = as4(inputs.input, 'input'), y = as4(inputs.output, 'output');
-    const info = backend_util.computePool2DInfo(x.shape, filterSize, strides, 1, pad, dimRoundingMode);
-    return maxPoolBackprop(dy, x, y, info);
-  });
+  const dy = inputs.dy as TensorInfo, x = inputs.input as TensorInfo;
+  if (dy == null || x == null) throw new Error('wasm training kernel: MaxPoolGrad needs dy and input');
+  const info = backend_util.computePool2DInfo(x.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+  return maxPoolBackprop(asWasm(backend), dy, x, info);
 };
+
+/** Conv2D wrapper: inputs with few channels as im2col + GEMM (see convFewChannels); the rest stock. */
+function makeConv2DKernel(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
+    const x = args.inputs.x as TensorInfo, filter = args.inputs.filter as TensorInfo;
+    if (!x || !filter || x.shape.length !== 4 || backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') return stock(args);
+    const info = backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+    return convFewChannels(asWasm(args.backend), stockKernel(BatchMatMul), x, filter, info) ?? stock(args);
+  };
+}
+
+/** Transpose wrapper: swaps of the last two axes on our wasm kernel (see transposeLastTwo). */
+function makeTransposeKernel(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const { perm } = args.attrs as unknown as TransposeAttrs;
+    if (!x || x.shape.some((d) => d === 0)) return stock(args);
+    return transposeLastTwo(asWasm(args.backend), x, [...perm]) ?? stock(args);
+  };
+}
+
+/** Sum and Mean over non-innermost axes in one pass (see reduceOuter); the rest to the stock kernel. */
+function makeReduceKernel(stock: KernelFunc, mean: boolean): KernelFunc {
+  return (args) => {
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[] | null; keepDims: boolean };
+    const x = args.inputs.x as TensorInfo;
+    if (axis == null || x == null) return stock(args); // all axes: innermost
+    const axes = Array.isArray(axis) ? axis : [axis];
+    return reduceOuter(asWasm(args.backend), stockKernel(Add), x, axes, keepDims, mean) ?? stock(args);
+  };
+}
 
 function lastTwoSwapped(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -488,6 +427,14 @@ function makeTileKernel(stock: KernelFunc): KernelFunc {
 
 /** Kernel functions installed by this module, to keep registration idempotent. */
 const ours = new WeakSet<KernelFunc>();
+/** The stock wasm kernels our wrappers replaced (our kernels call some of them directly). */
+const stockKernels = new Map<string, KernelFunc>();
+
+function stockKernel(name: string): KernelFunc {
+  const k = stockKernels.get(name) ?? tf.getKernel(name, BACKEND)?.kernelFunc;
+  if (!k) throw new Error(`wasm training kernel: no stock ${name} kernel`);
+  return k;
+}
 
 function install(config: KernelConfig): void {
   const existing = tf.getKernel(config.kernelName, config.backendName);
@@ -508,8 +455,12 @@ export function registerWasmTrainingKernels(): void {
     [DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterKernel],
     [DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputKernel],
     [MaxPoolGrad, maxPoolGradKernel],
+    [Identity, identityKernel],
+    [BATCH_NORM_TRAIN, makeBatchNormTrainKernel(() => stockKernel(Add))],
+    [BATCH_NORM_TRAIN_GRAD, makeBatchNormTrainGradKernel(() => stockKernel(Add))],
   ];
   for (const [kernelName, kernelFunc] of simple) install({ kernelName, backendName: BACKEND, kernelFunc });
+  registerBatchNormTrainGradient();
 
   // Wrappers around stock kernels, which they call for the cases they leave
   // alone. They keep the stock setup/dispose hooks: the engine runs the
@@ -517,10 +468,15 @@ export function registerWasmTrainingKernels(): void {
   const wrappers: [string, (stock: KernelFunc) => KernelFunc][] = [
     [BatchMatMul, makeBatchMatMulKernel],
     [Tile, makeTileKernel],
+    [Conv2D, makeConv2DKernel],
+    [Transpose, makeTransposeKernel],
+    [Sum, (stock) => makeReduceKernel(stock, false)],
+    [Mean, (stock) => makeReduceKernel(stock, true)],
   ];
   for (const [kernelName, wrap] of wrappers) {
     const stock = tf.getKernel(kernelName, BACKEND);
     if (!stock || ours.has(stock.kernelFunc)) continue;
+    stockKernels.set(kernelName, stock.kernelFunc);
     install({
       kernelName,
       backendName: BACKEND,
@@ -538,6 +494,13 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
   MaxPoolGrad,
+  Identity,
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
   BatchMatMul,
   Tile,
+  Sum,
+  Mean,
+  Conv2D,
+  Transpose,
 ];

@@ -3,6 +3,7 @@
 // (WAS.md, "BatchNorm pitfall").
 
 import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM_TRAIN } from '../backend/wasm-heap';
 import type { ForwardContext, StatSet } from './context';
 import type { ParamStore } from './params';
 
@@ -35,21 +36,42 @@ export class BatchNorm {
     const mean = this.means.get(ctx.statSet)!;
     const variance = this.variances.get(ctx.statSet)!;
     if (ctx.bn === 'running') return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.epsilon) as T;
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const moments = tf.moments(x, axes);
+    const { y, mean: batchMean, variance: batchVariance } = normalizeWithBatchStatistics(x, this.gamma, this.beta, this.epsilon);
     if (ctx.statMomentum !== null) {
       // Running variance is the unbiased estimate (PyTorch); normalisation uses the biased one.
       // assign() is not recorded on the gradient tape, so no gradient flows into the statistics.
       const n = x.size / this.channels;
       const m = ctx.statMomentum;
       const unbiased = n / Math.max(n - 1, 1);
-      mean.assign(tf.tidy(() => mean.mul(1 - m).add(moments.mean.mul(m))));
-      variance.assign(tf.tidy(() => variance.mul(1 - m).add(moments.variance.mul(m * unbiased))));
+      mean.assign(tf.tidy(() => mean.mul(1 - m).add(batchMean.mul(m))));
+      variance.assign(tf.tidy(() => variance.mul(1 - m).add(batchVariance.mul(m * unbiased))));
     }
-    return tf.batchNorm(x, moments.mean, moments.variance, this.beta, this.gamma, this.epsilon) as T;
+    return y as T;
   }
 
   statistics(set: StatSet): { mean: tf.Variable; variance: tf.Variable } {
     return { mean: this.means.get(set)!, variance: this.variances.get(set)! };
   }
+}
+
+/**
+ * Training-mode BatchNorm: y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's mean
+ * and (biased) variance over every axis but the last, which are returned too (for the running
+ * statistics; no gradient flows through those outputs). On wasm this is one fused kernel with a
+ * fused gradient (backend/wasm-heap.ts: two passes forward, two backward, instead of ~20 generic
+ * ops); elsewhere tf.moments + tf.batchNorm, differentiated by tfjs.
+ */
+export function normalizeWithBatchStatistics(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  if (x.dtype === 'float32' && tf.getBackend() === 'wasm' && tf.getKernel(BATCH_NORM_TRAIN, 'wasm')) {
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+    return { y, mean, variance };
+  }
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const moments = tf.moments(x, axes);
+  return { y: tf.batchNorm(x, moments.mean, moments.variance, beta, gamma, epsilon), mean: moments.mean, variance: moments.variance };
 }
