@@ -45,11 +45,14 @@ export function ensureCodeServer(log: Log): CodeServerInstall {
     fs.closeSync(fd);
     if (result.status !== 0) throw new Error(`npm install ${pkg} failed (exit ${result.status ?? result.signal}); see ${npmLog}`);
   };
-  npm('node', NODE_PACKAGE, process.env);
+  // Not the npm_* settings of an outer `npm run` (its user agent names the Node it runs on, and
+  // code-server's postinstall checks that for Node 24).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  npm('node', NODE_PACKAGE, env);
   // code-server builds native modules for Node 24 in its postinstall (which npm 11 only runs
   // when scripts are allowed): that Node first on PATH, and its headers for node-gyp.
   npm('code-server', CODE_SERVER_PACKAGE, {
-    ...process.env,
+    ...env,
     PATH: `${path.dirname(install.node)}${path.delimiter}${process.env.PATH ?? ''}`,
     npm_config_nodedir: nodeDir,
     npm_config_dangerously_allow_all_scripts: 'true',
