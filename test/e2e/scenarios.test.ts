@@ -13,7 +13,8 @@ import type { Browser } from 'playwright-core';
 import { listRuns, type RunRecord } from '../../src/extension/run-store';
 import { layersFolder } from '../support/layers-folder';
 import { ensureCodeServer, ROOT, startCodeServer, type CodeServerSession } from './code-server';
-import { launchBrowser, until, Workbench, type Panel } from './workbench';
+import { launchChromium } from '../support/chromium';
+import { until, Workbench, type Panel } from './workbench';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'e2e');
 const SCENARIO_TIMEOUT_MS = 5 * 60_000;
@@ -82,7 +83,7 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
   before(async () => {
     const install = ensureCodeServer((line) => console.log(line));
     session = await startCodeServer(install);
-    browser = await launchBrowser();
+    browser = await launchChromium();
     wb = await Workbench.open(browser, session.url);
   });
 
@@ -206,14 +207,16 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
 
   scenario('6 reload the window during a run', async (artifacts) => {
     const run = await startFromPalette('long-mnist.was.json');
-    let panel = await wb.panel('full');
+    const panel = await wb.panel('full');
     await until('loss points', async () => (await lossPoints(panel)) > 0, 60_000);
     await wb.command('Developer: Reload Window');
     await wb.ready();
-    panel = await wb.panel('full', 60_000);
-    await until('the panel restored with its charts', async () => (await lossPoints(panel)) > 0, 60_000);
+    // The restored webview may be rendered more than once while the extension comes up: find it
+    // afresh on every look.
+    const restored = async (): Promise<Panel> => wb.panel('full', 60_000);
+    await until('the panel restored with its charts', async () => (await lossPoints(await restored())) > 0, 60_000);
     // The trainer of the window that went away ended its run cleanly, resumable.
-    await until('the run stopped', async () => (await panel.status()) === 'stopped', 60_000);
+    await until('the run stopped', async () => (await (await restored()).status()) === 'stopped', 60_000);
     const ended = runFolders().find((r) => r.runId === run.runId);
     assert.equal(ended?.status, 'stopped');
     assert.match(ended?.reason ?? '', /window that started it went away/);

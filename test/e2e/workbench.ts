@@ -1,15 +1,8 @@
 // Drives code-server's workbench in Chromium the way a user does: the command palette, quick
 // picks, input boxes, notifications, the status bar, the Runs tree and the metrics webviews.
 
-import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { PANEL_TEST_HOOK, type TestChartInfo } from '../../webview/test-hook';
-
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 export class Workbench {
   constructor(readonly page: Page) {}

@@ -9,7 +9,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createNonce, renderPanelHtml } from '../../src/shared/panel-html';
 import {
   DEFAULT_PANEL_SETTINGS,
@@ -29,22 +29,6 @@ export const ARTIFACTS = path.join(ROOT, 'test-artifacts/webview');
 /** The page's origin; stands in for VS Code's webview resource origin (webview.cspSource). */
 export const ORIGIN = 'https://was-lab-webview.test';
 const FIXTURES = path.join(ROOT, 'test/fixtures/webview');
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 export function fixtureEvents(name: string): TrainerEvent[] {
   const { events, tornLastLine } = parseEventLines(fs.readFileSync(path.join(FIXTURES, `${name}.metrics.jsonl`), 'utf8'));

@@ -14,7 +14,8 @@ import type { HostMessage, PanelRun } from '../../src/shared/panel-protocol';
 import type { EpochEvent, RunEndEvent, RunStartEvent, StepEvent, TrainerEvent } from '../../src/shared/protocol';
 import { CSV_HEADER } from '../../webview/csv';
 import { PANEL_TEST_HOOK } from '../../webview/test-hook';
-import { ARTIFACTS, PanelPage, ROOT, fixtureEvents, launchChromium, run, snapshot } from './harness';
+import { launchChromium } from '../support/chromium';
+import { ARTIFACTS, PanelPage, ROOT, fixtureEvents, run, snapshot } from './harness';
 
 const WAS = fixtureEvents('was-shift');
 const WAS_WITH_BASELINE = fixtureEvents('was-shift-baseline');
