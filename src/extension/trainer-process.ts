@@ -1,6 +1,7 @@
 // One forked trainer (dist/trainer.js) with an IPC channel: events come up and are parsed from
-// `unknown`, a stop request goes down. Disposing it lets go (the trainer then stops itself). How it ended (a run-end,
-// an exit code, a signal, a kill after a stop timeout) is reduced to one status and reason.
+// `unknown`, a stop request goes down. Disposing it lets go (the trainer then stops itself). How
+// it ended (a run-end, an exit code, a signal, a kill after a stop timeout) is reduced to one
+// status and reason.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { parseTrainerEvent, type RunEndEvent, type RunStatus, type TrainerCommand, type TrainerEvent } from '../shared/protocol';
