@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../src/trainer/backend/wasm-kernels';
+import { relErr, seeded, seededTensor } from '../support/numeric';
 
 // Stock kernels, captured before registration, to check that they really get replaced.
 const STOCK_CONV_INPUT = tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc;
@@ -16,33 +17,6 @@ const STOCK_MATMUL = tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc;
 const STOCK_MAXPOOL_GRAD = tf.getKernel('MaxPoolGrad', 'wasm')?.kernelFunc;
 const STOCK_TILE = tf.getKernel('Tile', 'wasm')?.kernelFunc;
 registerWasmTrainingKernels();
-
-/** Max |got - ref| / max |ref| (Infinity when got has a non-finite value or a length mismatch). */
-function relErr(ref: ArrayLike<number>, got: ArrayLike<number>): number {
-  if (ref.length !== got.length) return Infinity;
-  let diff = 0, scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    if (!Number.isFinite(got[i])) return Infinity;
-    diff = Math.max(diff, Math.abs(got[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
-
-/** Deterministic uniform values in [-1, 1) (LCG), the same on every backend. */
-function seeded(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function seededTensor(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed), shape);
-}
 
 /** Runs fn on a backend inside tidy and returns the values of the tensors it returns. */
 async function valuesOn(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float32Array[]> {

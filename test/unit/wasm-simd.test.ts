@@ -13,20 +13,9 @@ import { registerWasmTrainingKernels } from '../../src/trainer/backend/wasm-kern
 import { asWasm, heapTuning } from '../../src/trainer/backend/wasm-heap';
 import { isWasmMemory, simdKernels } from '../../src/trainer/backend/wasm-simd';
 import { normalizeWithBatchStatistics } from '../../src/trainer/nn/batch-norm';
+import { seededTensor } from '../support/numeric';
 
 registerWasmTrainingKernels();
-
-function seeded(n: number, seed: number, offset = 0): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1 + offset;
-  }
-  return out;
-}
-
-const seededTensor = (shape: number[], seed: number, offset = 0) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, offset), shape);
 
 async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
