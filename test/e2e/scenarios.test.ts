@@ -188,12 +188,19 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
   });
 
   scenario('compare runs from the palette', async (artifacts) => {
-    await wb.command('WAS: Compare Runs');
-    // A multi-select pick: tick every finished run, then OK.
-    await wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor();
+    // A multi-select pick: tick every run, then OK. The pick can close under us while the
+    // workbench settles after the previous run (focus moves): open it again, at most 3 times.
     const all = wb.page.locator('.quick-input-widget .quick-input-header').getByRole('checkbox').first();
-    await all.click();
-    await until('every run ticked', async () => (await all.getAttribute('aria-checked')) === 'true', 10_000);
+    for (let attempt = 1; ; attempt++) {
+      await wb.command('WAS: Compare Runs');
+      try {
+        await all.click({ timeout: 10_000 });
+        await until('every run ticked', async () => (await all.getAttribute('aria-checked')) === 'true', 10_000);
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
     await wb.screenshot(path.join(artifacts, 'picked.png'));
     await wb.page.locator('.quick-input-widget .quick-input-box input').focus();
     await wb.page.keyboard.press('Enter');
