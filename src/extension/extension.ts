@@ -6,22 +6,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { InferenceMode } from '../shared/protocol';
-import { installedBackends } from './backend-install';
-import { panelActions, registerCommands } from './commands';
-import { Emitter } from './emitter';
-import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider } from './experiment-codelens';
-import type { Lab } from './lab';
-import { LabRuns } from './lab-runs';
-import { LabState } from './lab-state';
-import { DisposableStore } from './lifecycle';
-import { METRICS_PANEL_VIEW_TYPE, MetricsPanelHost } from './metrics-panel';
-import { METRICS_VIEW_ID, MetricsViewProvider } from './metrics-view';
-import { announceRunEnds } from './run-notifications';
-import { RunStore } from './run-store';
-import { RunsTree } from './runs-tree';
-import { readSettings, resolveRunsDir, type WasSettings } from './settings';
-import { StatusBar } from './status-bar';
-import { TrainerSupervisor } from './supervisor';
+import { installedBackends } from './runs/backend-install';
+import { panelActions, registerCommands } from './commands/registry';
+import { Emitter } from './base/emitter';
+import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider } from './workbench/experiment-codelens';
+import type { Lab } from './workbench/lab';
+import { LabRuns } from './lab/lab-runs';
+import { LabState } from './lab/lab-state';
+import { DisposableStore } from './base/lifecycle';
+import { METRICS_PANEL_VIEW_TYPE, MetricsPanelHost } from './panel/metrics-panel';
+import { METRICS_VIEW_ID, MetricsViewProvider } from './panel/metrics-view';
+import { announceRunEnds } from './workbench/run-notifications';
+import { RunStore } from './runs/run-store';
+import { RunsTree } from './workbench/runs-tree';
+import { readSettings, resolveRunsDir, type WasSettings } from './runs/settings';
+import { StatusBar } from './workbench/status-bar';
+import { TrainerSupervisor } from './runs/supervisor';
 
 /** What activate() returns (the extension's `exports`): enough for an end-to-end test to check state. */
 export interface WasLabApi {

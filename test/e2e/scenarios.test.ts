@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Browser } from 'playwright-core';
-import { listRuns, type RunRecord } from '../../src/extension/run-store';
+import { listRuns, type RunRecord } from '../../src/extension/runs/run-store';
 import { layersFolder } from '../support/layers-folder';
 import { ensureCodeServer, ROOT, startCodeServer, type CodeServerSession } from './code-server';
 import { launchChromium } from '../support/chromium';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSettings, SETTING_DEFAULTS } from '../../src/extension/settings';
+import { readSettings, SETTING_DEFAULTS } from '../../src/extension/runs/settings';
 import { createVscodeStub } from '../fixtures/extension/vscode-stub';
 
 const ROOT = path.resolve(__dirname, '../..');

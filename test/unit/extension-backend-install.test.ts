@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { explainInstallFailure, installTensorflowBackend, installedBackends } from '../../src/extension/backend-install';
+import { explainInstallFailure, installTensorflowBackend, installedBackends } from '../../src/extension/runs/backend-install';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'was-backend-'));
 

@@ -11,12 +11,12 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Emitter } from '../../src/extension/emitter';
-import { LabRuns } from '../../src/extension/lab-runs';
-import { LabState } from '../../src/extension/lab-state';
-import { PanelConnection, panelLabel, type PanelActions } from '../../src/extension/panel-connection';
-import { RunStore, readRunEvents } from '../../src/extension/run-store';
-import { TrainerSupervisor, type Job } from '../../src/extension/supervisor';
+import { Emitter } from '../../src/extension/base/emitter';
+import { LabRuns } from '../../src/extension/lab/lab-runs';
+import { LabState } from '../../src/extension/lab/lab-state';
+import { PanelConnection, panelLabel, type PanelActions } from '../../src/extension/lab/panel-connection';
+import { RunStore, readRunEvents } from '../../src/extension/runs/run-store';
+import { TrainerSupervisor, type Job } from '../../src/extension/runs/supervisor';
 import { PANEL_PROTOCOL_VERSION, parseHostMessage, type HostMessage } from '../../src/shared/panel-protocol';
 import type { TrainerEvent } from '../../src/shared/protocol';
 

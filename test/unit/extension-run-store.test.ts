@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RunStore, listRuns, readRun, readRunEvents, writeMissingSummary } from '../../src/extension/run-store';
+import { RunStore, listRuns, readRun, readRunEvents, writeMissingSummary } from '../../src/extension/runs/run-store';
 
 const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'was-run-store-'));

@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RunEndEvent, RunStartEvent, TrainerEvent } from '../../src/shared/protocol';
-import { resumeJob } from '../../src/extension/job-specs';
-import { runProgress } from '../../src/extension/run-progress';
-import { SETTING_DEFAULTS } from '../../src/extension/settings';
-import { readRun, readRunEvents } from '../../src/extension/run-store';
-import { TrainerSupervisor, type Job, type JobSpec } from '../../src/extension/supervisor';
-import { classifyExit } from '../../src/extension/trainer-process';
+import { resumeJob } from '../../src/extension/runs/job-specs';
+import { runProgress } from '../../src/extension/lab/run-progress';
+import { SETTING_DEFAULTS } from '../../src/extension/runs/settings';
+import { readRun, readRunEvents } from '../../src/extension/runs/run-store';
+import { TrainerSupervisor, type Job, type JobSpec } from '../../src/extension/runs/supervisor';
+import { classifyExit } from '../../src/extension/runs/trainer-process';
 
 const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-supervisor-'));

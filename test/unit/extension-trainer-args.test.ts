@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CONFIG_FLAGS, parseArgs } from '../../src/trainer/args';
 import { FIELDS } from '../../src/shared/config';
-import { resumeJob, trainingJob, type LaunchContext } from '../../src/extension/job-specs';
-import { SETTING_DEFAULTS, readSettings, resolveRunsDir } from '../../src/extension/settings';
-import { FLAG_FOR_PATH, domSearchArgs, exportArgs, newRunName, parseExperiment, parseQuickChoices, resumeArgs, trainArgs, type QuickChoices } from '../../src/extension/trainer-args';
+import { resumeJob, trainingJob, type LaunchContext } from '../../src/extension/runs/job-specs';
+import { SETTING_DEFAULTS, readSettings, resolveRunsDir } from '../../src/extension/runs/settings';
+import { FLAG_FOR_PATH, domSearchArgs, exportArgs, newRunName, parseExperiment, parseQuickChoices, resumeArgs, trainArgs, type QuickChoices } from '../../src/extension/runs/trainer-args';
 
 const choices: QuickChoices = { model: 'resnet18', dataset: 'cifar10', transform: 'crop', preset: 'reference', epochs: 7 };
 const options = { settings: SETTING_DEFAULTS, runsDir: '/ws/.was/runs', runName: 'r1', backendPaths: [] as string[] };

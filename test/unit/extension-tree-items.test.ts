@@ -4,15 +4,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filePathOf, modeOf, runIdOf, runIdsOf } from '../../src/extension/command-args';
-import { mergeRuns, type LabRun } from '../../src/extension/lab-runs';
-import { panelStatus } from '../../src/extension/panel-connection';
-import { runProgress } from '../../src/extension/run-progress';
-import type { RunRecord } from '../../src/extension/run-store';
-import type { Job } from '../../src/extension/supervisor';
-import { accuracyText, runTreeItem } from '../../src/extension/tree-items';
+import { filePathOf, modeOf, runIdOf, runIdsOf } from '../../src/extension/lab/command-args';
+import { mergeRuns, type LabRun } from '../../src/extension/lab/lab-runs';
+import { panelStatus } from '../../src/extension/lab/panel-connection';
+import { runProgress } from '../../src/extension/lab/run-progress';
+import type { RunRecord } from '../../src/extension/runs/run-store';
+import type { Job } from '../../src/extension/runs/supervisor';
+import { accuracyText, runTreeItem } from '../../src/extension/lab/tree-items';
 import type { DomSearchEvent, EpochEvent, RunStartEvent, StepEvent, TrainerEvent } from '../../src/shared/protocol';
-import { domTestAccuracy, testGap } from '../../src/extension/mode-evaluation';
+import { domTestAccuracy, testGap } from '../../src/extension/runs/mode-evaluation';
 import { DEFAULTS } from '../../src/shared/config';
 
 function record(runId: string, extra: Partial<RunRecord> = {}): RunRecord {

@@ -1,0 +1,36 @@
+// WAS: Resume Run: continue a stopped, failed or killed run from its last checkpoint.
+
+import * as vscode from 'vscode';
+import type { LabRunStatus } from '../lab/lab-runs';
+import { resumeJob } from '../runs/job-specs';
+import { readRunEvents } from '../runs/run-store';
+import { isActive } from '../runs/supervisor';
+import { launchJob } from '../workbench/launch-job';
+import { showError, type Lab } from '../workbench/lab';
+import { resolveRun } from '../workbench/run-picker';
+
+const RESUMABLE: readonly LabRunStatus[] = ['stopped', 'failed', 'incomplete'];
+
+export async function resumeRun(lab: Lab, arg: unknown): Promise<void> {
+  const run = await resolveRun(lab, arg, 'Resume Run', (r) => RESUMABLE.includes(r.status));
+  if (!run) return;
+  if (run.status === 'completed') {
+    void vscode.window.showInformationMessage(`WAS: ${run.runId} completed all its epochs: nothing to resume`);
+    return;
+  }
+  if (isActive(run.status)) {
+    void vscode.window.showInformationMessage(`WAS: ${run.runId} is ${run.status}`);
+    return;
+  }
+  const record = run.record;
+  const spec = resumeJob(
+    { runId: run.runId, dir: run.dir, model: record?.model ?? null, dataset: record?.dataset ?? null, transform: record?.transform ?? null },
+    readRunEvents(run.dir).events,
+    lab.launchContext(),
+  );
+  try {
+    launchJob(lab, spec);
+  } catch (error) {
+    await showError(lab, `WAS: cannot resume ${run.runId}: ${(error as Error).message}`);
+  }
+}

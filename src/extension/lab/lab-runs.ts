@@ -1,0 +1,73 @@
+// The runs the extension shows: the run folders on disk merged with the trainers this window
+// started (queued ones have no folder yet; a live one's status is the supervisor's, not the disk's).
+
+import type { PanelRunStatus } from '../../shared/panel-protocol';
+import type { DomSearchEvent, TrainerEvent } from '../../shared/protocol';
+import { readRunEvents, type RunRecord, type RunStore } from '../runs/run-store';
+import { isActive, type Job, type TrainerSupervisor } from '../runs/supervisor';
+
+/** 'incomplete': a folder without a summary that no trainer of this window is writing. */
+export type LabRunStatus = PanelRunStatus | 'incomplete';
+
+export interface LabRun {
+  runId: string;
+  dir: string;
+  status: LabRunStatus;
+  reason: string | null;
+  /** The folder as read from disk; null while queued or when the trainer failed before creating it. */
+  record: RunRecord | null;
+  /** The trainer this window started for it, if any. */
+  job: Job | null;
+}
+
+export function mergeRuns(records: readonly RunRecord[], jobs: readonly Job[]): LabRun[] {
+  const byId = new Map(jobs.map((j) => [j.runId, j]));
+  const onDisk = new Set(records.map((r) => r.runId));
+  // The supervisor knows best how its own trainers ended (a kill, a crash after run-end).
+  const fromJob = (job: Job, record: RunRecord | null): LabRun => ({ runId: job.runId, dir: job.spec.runDir, status: job.state, reason: job.reason, record, job });
+  const withoutFolder = jobs.filter((j) => !onDisk.has(j.runId)).reverse().map((j) => fromJob(j, null));
+  const folders = records.map((record): LabRun => {
+    const job = byId.get(record.runId);
+    return job ? fromJob(job, record) : { runId: record.runId, dir: record.dir, status: record.status, reason: record.reason, record, job: null };
+  });
+  return [...withoutFolder, ...folders];
+}
+
+export class LabRuns {
+  constructor(
+    private readonly store: RunStore,
+    private readonly supervisor: TrainerSupervisor,
+    private readonly runsDir: () => string,
+  ) {}
+
+  list(): LabRun[] {
+    const jobs = this.supervisor.list();
+    const live = new Set(jobs.filter((j) => isActive(j.state)).map((j) => j.runId));
+    return mergeRuns(this.store.list(this.runsDir(), (runId) => live.has(runId)), jobs);
+  }
+
+  get(runId: string): LabRun | undefined {
+    return this.list().find((r) => r.runId === runId);
+  }
+
+  /**
+   * A run's whole event stream: the trainer's as received, or metrics.jsonl for other runs; then
+   * the DOM searches saved later by `was-train dom` (those of the run's end are in the stream).
+   */
+  events(run: LabRun): TrainerEvent[] {
+    const events = run.job ? [...run.job.events] : readRunEvents(run.dir).events;
+    const key = (e: DomSearchEvent): string => `${e.checkpoint}|${e.epoch}|${e.flopsTarget}|${e.algorithm}`;
+    const inStream = new Set(events.filter((e): e is DomSearchEvent => e.type === 'dom-search').map(key));
+    return [...events, ...(run.record?.domSearches ?? []).filter((s) => !inStream.has(key(s)))];
+  }
+
+  /** What to follow when nothing is followed yet: the newest live run, else the newest run. */
+  defaultRunId(): string | null {
+    return this.newestLive()?.runId ?? this.list()[0]?.runId ?? null;
+  }
+
+  /** The newest run a trainer of this window is working on, if any. */
+  newestLive(): LabRun | undefined {
+    return this.list().find((r) => r.job !== null && isActive(r.job.state) && r.job.state !== 'queued');
+  }
+}

@@ -1,0 +1,239 @@
+// The host side of one metrics webview (the editor panel or the bottom view): every message from
+// the page is parsed with the shared parser before anything happens (malformed or unknown ones are
+// logged and dropped); `ready` gets a full snapshot; afterwards runs, events, statuses, the mode
+// and the selection are sent as they change. Events are batched so a fast run cannot flood the page.
+
+import {
+  PANEL_PROTOCOL_VERSION,
+  parseWebviewMessage,
+  type HostMessage,
+  type PanelLayout,
+  type PanelRun,
+  type PanelRunStatus,
+  type PanelSettings,
+  type SaveFileKind,
+  type WebviewMessage,
+} from '../../shared/panel-protocol';
+import type { InferenceMode, TrainerEvent } from '../../shared/protocol';
+import type { LabRun, LabRuns } from './lab-runs';
+import type { Event } from '../base/emitter';
+import type { LabState } from './lab-state';
+import { DisposableStore, type Disposable } from '../base/lifecycle';
+import type { TrainerSupervisor } from '../runs/supervisor';
+import { runTreeItem } from './tree-items';
+
+/** What the page's buttons do; the API layer implements them (commands, dialogs). */
+export interface PanelActions {
+  stop(runId: string): void;
+  switchMode(mode: InferenceMode, runId: string | null): void;
+  exportWeights(runId: string, mode: InferenceMode): void;
+  saveFile(kind: SaveFileKind, suggestedName: string, content: string): void;
+}
+
+export interface PanelConnectionOptions {
+  layout: PanelLayout;
+  /** webview.postMessage. */
+  post: (message: HostMessage) => PromiseLike<boolean> | void;
+  runs: LabRuns;
+  state: LabState;
+  supervisor: TrainerSupervisor;
+  actions: PanelActions;
+  settings: () => PanelSettings;
+  /** The `was.*` settings changed: an open page gets a fresh snapshot (new defaults, runs folder). */
+  onDidChangeSettings: Event<void>;
+  log: (line: string) => void;
+  /** How long events wait to travel together. */
+  batchMs?: number;
+}
+
+/** A folder without a summary that was written to this recently is taken to be training elsewhere. */
+const RECENT_WRITE_MS = 120_000;
+
+export class PanelConnection implements Disposable {
+  private readonly disposables = new DisposableStore();
+  /** Runs the page holds (sent in the snapshot or since): events for others are not sent. */
+  private readonly held = new Set<string>();
+  private pending = new Map<string, TrainerEvent[]>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private ready = false;
+
+  constructor(private readonly options: PanelConnectionOptions) {
+    const { state, supervisor } = options;
+    this.disposables.add(
+      supervisor.onDidReceiveEvent(({ job, event }) => {
+        if (!this.ready || !this.held.has(job.runId)) return;
+        const list = this.pending.get(job.runId) ?? [];
+        list.push(event);
+        this.pending.set(job.runId, list);
+        this.flushTimer ??= setTimeout(() => this.flush(), options.batchMs ?? 100);
+      }),
+    );
+    this.disposables.add(
+      supervisor.onDidChangeJob((job) => {
+        const held = this.held.has(job.runId);
+        if (!this.ready || (!held && job.runId !== state.activeRunId)) return;
+        const run = options.runs.get(job.runId);
+        if (!run) return;
+        if (held) {
+          this.flush();
+          this.post({ type: 'run-status', runId: job.runId, ...panelStatus(run) });
+        } else {
+          this.add(run);
+        }
+      }),
+    );
+    this.disposables.add(state.onDidChangeMode((mode) => this.ready && this.post({ type: 'mode', mode })));
+    this.disposables.add(options.onDidChangeSettings(() => this.ready && this.sendSnapshot()));
+    this.disposables.add(
+      state.onDidChangeActiveRun((runId) => {
+        if (!this.ready) return;
+        if (runId !== null) this.ensureHeld(runId);
+        this.post({ type: 'active-run', runId: runId !== null && this.held.has(runId) ? runId : null });
+      }),
+    );
+    this.disposables.add(
+      state.onDidChangeCompare((runIds) => {
+        if (!this.ready) return;
+        for (const id of runIds) this.ensureHeld(id);
+        this.post({ type: 'compare', runIds: runIds.filter((id) => this.held.has(id)) });
+      }),
+    );
+    this.disposables.add(
+      state.onDidUpdateRun((runId) => {
+        const run = this.held.has(runId) ? options.runs.get(runId) : undefined;
+        if (run) this.add(run);
+      }),
+    );
+    this.disposables.add(
+      state.onDidRemoveRun((runId) => {
+        if (this.held.delete(runId)) this.post({ type: 'run-removed', runId });
+      }),
+    );
+  }
+
+  /** Everything the webview posts arrives here, as `unknown`. */
+  receive(raw: unknown): void {
+    let message: WebviewMessage;
+    try {
+      message = parseWebviewMessage(raw);
+    } catch (error) {
+      this.options.log(`metrics ${this.options.layout === 'full' ? 'panel' : 'view'}: dropped a malformed message: ${(error as Error).message}`);
+      return;
+    }
+    const { state, actions } = this.options;
+    switch (message.type) {
+      case 'ready':
+        if (message.protocolVersion !== PANEL_PROTOCOL_VERSION)
+          this.options.log(`metrics page speaks panel protocol ${message.protocolVersion}, the host ${PANEL_PROTOCOL_VERSION}`);
+        // Nothing (or a deleted run) followed, as after a window reload: follow what the panel
+        // command would, before this page counts as ready (the snapshot carries it).
+        if (state.activeRunId === null || !this.options.runs.get(state.activeRunId)) state.setActiveRun(this.options.runs.defaultRunId());
+        this.ready = true;
+        this.sendSnapshot();
+        return;
+      case 'stop':
+        actions.stop(message.runId);
+        return;
+      case 'switch-mode':
+        actions.switchMode(message.mode, message.runId);
+        return;
+      case 'export-weights':
+        actions.exportWeights(message.runId, message.mode);
+        return;
+      case 'save-file':
+        actions.saveFile(message.kind, message.suggestedName, message.content);
+        return;
+      case 'set-compare':
+        state.setCompare(message.runIds);
+        return;
+      case 'select-run':
+        state.setActiveRun(message.runId);
+        return;
+      case 'log':
+        this.options.log(`metrics page ${message.level}: ${message.message}`);
+        return;
+    }
+  }
+
+  /** A full snapshot (also after settings change); replaces everything the page holds. */
+  sendSnapshot(): void {
+    const { state, runs } = this.options;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    // The snapshot reads the runs' whole event lists, which already hold what is pending.
+    this.pending = new Map();
+    this.held.clear();
+    const ids = [state.activeRunId, ...state.compare].filter((id): id is string => id !== null);
+    const panelRuns: PanelRun[] = [];
+    for (const id of ids) {
+      const run = runs.get(id);
+      if (run && !this.held.has(id)) {
+        panelRuns.push(this.panelRun(run));
+        this.held.add(id);
+      }
+    }
+    this.post({
+      type: 'snapshot',
+      protocolVersion: PANEL_PROTOCOL_VERSION,
+      layout: this.options.layout,
+      runs: panelRuns,
+      activeRunId: state.activeRunId !== null && this.held.has(state.activeRunId) ? state.activeRunId : null,
+      compare: state.compare.filter((id) => this.held.has(id)),
+      mode: state.mode,
+      settings: this.options.settings(),
+    });
+  }
+
+  dispose(): void {
+    clearTimeout(this.flushTimer);
+    this.disposables.dispose();
+  }
+
+  private ensureHeld(runId: string): void {
+    if (this.held.has(runId)) return;
+    const run = this.options.runs.get(runId);
+    if (run) this.add(run);
+  }
+
+  private add(run: LabRun): void {
+    this.pending.delete(run.runId);
+    this.held.add(run.runId);
+    this.post({ type: 'run-added', run: this.panelRun(run) });
+  }
+
+  private panelRun(run: LabRun): PanelRun {
+    return {
+      runId: run.runId,
+      label: panelLabel(run, this.options.state.mode),
+      ...panelStatus(run),
+      events: this.options.runs.events(run),
+    };
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const [runId, events] of pending) if (this.held.has(runId)) this.post({ type: 'events', runId, events });
+  }
+
+  private post(message: HostMessage): void {
+    void Promise.resolve(this.options.post(message)).catch((error: unknown) => this.options.log(`could not post to the metrics page: ${String(error)}`));
+  }
+}
+
+/** The tree's label and when the run started, so that overlaid runs of one setup tell apart in a legend. */
+export function panelLabel(run: LabRun, mode: InferenceMode): string {
+  const started = /^\d{8}-(\d\d)(\d\d)(\d\d)(?:-|$)/.exec(run.runId);
+  return `${runTreeItem(run, mode).label} · ${started ? `${started[1]}:${started[2]}:${started[3]}` : run.runId}`;
+}
+
+/** The panel has no "incomplete": a silent folder without a summary is a failed run, a fresh one a running one. */
+export function panelStatus(run: LabRun, now = Date.now()): { status: PanelRunStatus; reason: string | null } {
+  if (run.status !== 'incomplete') return { status: run.status, reason: run.reason };
+  const recent = run.record !== null && now - run.record.lastWriteMs < RECENT_WRITE_MS;
+  return recent
+    ? { status: 'running', reason: 'written to by a trainer outside this window' }
+    : { status: 'failed', reason: 'no summary.json: its trainer was killed, or is still running outside this window' };
+}
