@@ -4,7 +4,8 @@
 
 import type { InferenceMode } from '../src/shared/protocol';
 import { learningRateFor, type TrainConfig } from '../src/shared/config';
-import { duration, metric, percent, rate } from './format';
+import { metric, percent, rate } from './format';
+import { duration } from './timing';
 import type { RunModel } from './run-model';
 
 export interface CompareCell {

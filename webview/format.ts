@@ -1,4 +1,4 @@
-// Number and time formatting for the panel. Pure.
+// Number and file-name formatting for the panel (durations: timing.ts). Pure.
 
 export function percent(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined) return '—';
@@ -18,16 +18,6 @@ export function metric(value: number | null | undefined): string {
 export function rate(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
-}
-
-/** 7 s, 3m 05s, 2h 04m */
-export function duration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
 /** A file name the host accepts (see panel-protocol's save-file): letters, digits, _ . ( ) + - and spaces. */

@@ -14,6 +14,9 @@ import {
   type TrainerEvent,
 } from '../src/shared/protocol';
 import { Series } from './series';
+import { etaSecondsOf, progressOf, type Progress } from './timing';
+
+export type { Progress } from './timing';
 
 /** The series every run has (alpha series are per layer, in `alphas`). */
 export type MetricName =
@@ -42,16 +45,6 @@ export const METRIC_NAMES: readonly MetricName[] = [
 ];
 
 const LOG_LIMIT = 500;
-
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  /** Global steps done and planned. */
-  step: number;
-  totalSteps: number;
-  /** 0..1 */
-  fraction: number;
-}
 
 export class RunModel {
   status: PanelRunStatus;
@@ -142,35 +135,14 @@ export class RunModel {
   }
 
   progress(): Progress | null {
-    if (!this.start) return null;
-    const epochs = this.start.epochs;
-    const perEpoch = this.start.stepsPerEpoch;
-    const totalSteps = epochs * perEpoch;
-    const lastEpoch = this.epochs.length > 0 ? this.epochs[this.epochs.length - 1].epoch : 0;
-    let step = lastEpoch * perEpoch;
-    let epoch = lastEpoch;
-    if (this.lastStep && this.lastStep.epoch > lastEpoch) {
-      step = this.lastStep.step;
-      epoch = this.lastStep.epoch;
-    } else if (this.isLive() && lastEpoch < epochs) {
-      epoch = lastEpoch + 1;
-    }
-    if (this.end && this.end.status === 'completed') step = totalSteps;
-    const fraction = totalSteps > 0 ? Math.min(1, step / totalSteps) : 0;
-    return { epoch: Math.min(Math.max(epoch, 1), epochs), epochs, step: Math.min(step, totalSteps), totalSteps, fraction };
+    return progressOf({ start: this.start, epochs: this.epochs, lastStep: this.lastStep, end: this.end, live: this.isLive() });
   }
 
-  /**
-   * Seconds left, from this session's pace so far (training and evaluation together), measured
-   * on event times up to the latest event; null when not measurable.
-   */
+  /** Seconds left at this session's pace (timing.ts); null when not measurable. */
   etaSeconds(): number | null {
     const p = this.progress();
     if (!p || !this.isLive() || this.sessionStart === null || this.lastTime === null) return null;
-    const done = p.step - this.sessionStart.step;
-    const elapsed = (this.lastTime - this.sessionStart.time) / 1000;
-    if (done <= 0 || p.step >= p.totalSteps || !(elapsed > 0)) return null;
-    return (elapsed * (p.totalSteps - p.step)) / done;
+    return etaSecondsOf(p, this.sessionStart, this.lastTime);
   }
 
   /** The epoch with the best accuracy on the selection split in a mode (AOM decides the selected epoch). */
