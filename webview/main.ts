@@ -10,11 +10,11 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { PanelApp } from './app';
-import { PANEL_TEST_HOOK } from './test-hook';
+import { installTestHook } from './test-hook';
 import { connectToHost } from './vscode-api';
 
 const root = document.getElementById('app');
 if (!root) throw new Error('WAS Lab panel: the page has no #app element');
 const app = new PanelApp(connectToHost(), root);
-(globalThis as Record<string, unknown>)[PANEL_TEST_HOOK] = app.testHook();
+installTestHook(app.testHook());
 app.start();

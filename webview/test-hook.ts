@@ -1,6 +1,6 @@
-// What the page exposes for its tests: a read-only view of what the charts hold, and render
-// timings. It is installed on every page (it only reads); tests reach it as
-// globalThis[PANEL_TEST_HOOK]. This file is DOM-free so Node-side tests can import its types.
+// What the page exposes for its tests: a read-only view of what the charts hold, and counts and
+// timings of messages and renders. It is installed on every page (it only reads); tests reach
+// it as globalThis[PANEL_TEST_HOOK]. This file is DOM-free so Node-side tests can import it.
 
 export const PANEL_TEST_HOOK = 'wasLabPanelTestHook';
 
@@ -42,4 +42,43 @@ export interface PanelTestHook {
   lastRenderMs(): number;
   /** Drop every cached smoothing/downsampling result, render everything now; returns the ms it took. */
   fullRender(): number;
+}
+
+/** The counts the hook reports; app.ts bumps them as it applies messages and renders. */
+export class PanelCounters {
+  private renderCount = 0;
+  private appliedMessages = 0;
+  private renderedMessages = 0;
+  private lastRenderMs = 0;
+
+  messageApplied(): void {
+    this.appliedMessages++;
+  }
+
+  /** A render that began at `startMs` (performance.now()) has ended, showing every message so far. */
+  rendered(startMs: number): void {
+    this.renderCount++;
+    this.renderedMessages = this.appliedMessages;
+    this.lastRenderMs = performance.now() - startMs;
+  }
+
+  /** The hook over these counts, the shown charts, and a full render. */
+  hook(charts: () => TestChartInfo[], fullRender: () => void): PanelTestHook {
+    return {
+      charts,
+      renders: () => this.renderCount,
+      messages: () => this.appliedMessages,
+      renderedMessages: () => this.renderedMessages,
+      lastRenderMs: () => this.lastRenderMs,
+      fullRender: () => {
+        const t0 = performance.now();
+        fullRender();
+        return performance.now() - t0;
+      },
+    };
+  }
+}
+
+export function installTestHook(hook: PanelTestHook): void {
+  (globalThis as Record<string, unknown>)[PANEL_TEST_HOOK] = hook;
 }

@@ -1,0 +1,48 @@
+// The page around the views: "Waiting for the extension…" / "No runs yet" until there is a run,
+// then the panel (toolbar, progress and facts, chart options, charts, compare, log). The body's
+// data-layout and data-mode attributes let media/panel.css lay out each layout and mode.
+
+import type { PanelLayout } from '../../src/shared/panel-protocol';
+import type { InferenceMode } from '../../src/shared/protocol';
+import { h, setChildren } from '../dom';
+
+/** The elements the page is built from, each made by its view. */
+export interface PageParts {
+  toolbar: HTMLElement;
+  progress: HTMLElement;
+  chartOptions: HTMLElement;
+  charts: HTMLElement;
+  comparePick: HTMLElement;
+  compareTable: HTMLElement;
+  log: HTMLElement;
+}
+
+export interface PageView {
+  /** Show the empty state, or the panel when there is a run to show. */
+  render(page: { received: boolean; hasRun: boolean; layout: PanelLayout; mode: InferenceMode }): void;
+}
+
+const WAITING = 'Waiting for the extension…';
+const NO_RUNS = 'No runs yet. Start one with “WAS: Start Training”.';
+
+export function pageView(root: HTMLElement, parts: PageParts): PageView {
+  const empty = h('p', { id: 'empty-state', class: 'empty-state' }, WAITING);
+  const compare = h(
+    'section',
+    { class: 'compare', 'aria-labelledby': 'compare-title' },
+    h('h2', { id: 'compare-title' }, 'Compare runs'),
+    parts.comparePick,
+    parts.compareTable,
+  );
+  const panel = h('div', { id: 'panel', class: 'panel' }, parts.toolbar, parts.progress, parts.chartOptions, parts.charts, compare, parts.log);
+  setChildren(root, empty, panel);
+  return {
+    render({ received, hasRun, layout, mode }): void {
+      document.body.dataset.layout = layout;
+      document.body.dataset.mode = mode;
+      empty.textContent = received ? NO_RUNS : WAITING;
+      empty.hidden = hasRun;
+      panel.hidden = !hasRun;
+    },
+  };
+}
