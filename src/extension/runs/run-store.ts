@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentHistory, parseEventLines, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
 import { ValidationError, isObject } from '../../shared/validate';
+import { writeFileAtomic } from '../../shared/node/atomic-file';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
 export type DiskRunStatus = RunStatus | 'incomplete';
@@ -188,9 +189,7 @@ export function writeMissingSummary(dir: string, status: RunStatus, reason: stri
     durationSec: start ? (now - start.time) / 1000 : 0,
     samplesPerSec: 0,
   };
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(end, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(end, null, 2) + '\n');
   return end;
 }
 

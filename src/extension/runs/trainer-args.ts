@@ -16,6 +16,7 @@ import {
   type TransformFamily,
 } from '../../shared/config';
 import type { InferenceMode } from '../../shared/protocol';
+import { defaultRunName, firstFreeRunName } from '../../shared/run-naming';
 import { ValidationError, expectNumber, expectOneOf, isObject, type JsonObject } from '../../shared/validate';
 import type { WasSettings } from './settings';
 
@@ -156,12 +157,7 @@ export function domSearchArgs(runDir: string, flopsTarget: number): string[] {
  * unique against `taken` (folders on disk and runs still queued).
  */
 export function newRunName(model: string, dataset: string, taken: (name: string) => boolean, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const base = `${stamp}-${model}-${dataset}`;
-  for (let i = 1; ; i++) {
-    const name = i === 1 ? base : `${base}-${i}`;
-    if (!taken(name)) return name;
-  }
+  return firstFreeRunName(defaultRunName(model, dataset, now), taken);
 }
 
 function flagArgs(path: FlagPath, value: unknown): string[] {
