@@ -15,6 +15,7 @@ import {
   type TrainConfig,
   type TransformFamily,
 } from '../../shared/config';
+import { errorMessage } from '../../shared/errors';
 import type { InferenceMode } from '../../shared/protocol';
 import { defaultRunName, firstFreeRunName } from '../../shared/run-naming';
 import { ValidationError, expectNumber, expectOneOf, isObject, type JsonObject } from '../../shared/validate';
@@ -87,7 +88,7 @@ export function parseExperiment(file: string, text: string): ExperimentFile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(file, `not valid JSON: ${(error as Error).message}`);
+    throw new ValidationError(file, `not valid JSON: ${errorMessage(error)}`);
   }
   if (!isObject(json)) throw new ValidationError(file, 'an experiment file must hold a JSON object of training options');
   const { $schema: _schema, ...options } = json;
