@@ -5,9 +5,6 @@
 import type { EpochEvent, Phase, TrainerEvent } from '../../shared/protocol';
 import { etaSeconds, foldProgress, progressOf } from '../../shared/progress';
 
-// The trainer's own formatting (a pure module), so the editor and the terminal print alike.
-export { duration as formatDuration, percent as formatPercent } from '../../shared/format';
-
 export interface RunProgress {
   model: string;
   dataset: string;
