@@ -89,7 +89,7 @@ export function etaSeconds(progress: Progress, session: { time: number; step: nu
   const done = progress.step - session.step;
   const elapsed = (nowMs - session.time) / 1000;
   if (done <= 0 || !(elapsed > 0)) return null;
-  return (elapsed / done) * Math.max(0, progress.totalSteps - progress.step);
+  return (elapsed * Math.max(0, progress.totalSteps - progress.step)) / done;
 }
 
 /** Training throughput: the run's own average once it ended, else the latest epoch's, else the latest step's; null before any. */
