@@ -1,11 +1,15 @@
-// Number formats shared by the terminal, log.txt and the extension's tree and status bar.
+// Number formats shared by the terminal, log.txt, the extension's tree and status bar, and the panel.
 
 export function percent(x: number | null | undefined): string {
   return x === null || x === undefined || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(2)}%`;
 }
 
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '-';
+/**
+ * A length of time: 7s, 3m05s, 2h04m (rounded to the second; hours and minutes past an hour).
+ * `missing` stands for no time: null, not finite, or negative.
+ */
+export function duration(seconds: number | null | undefined, missing = '-'): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return missing;
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

@@ -10,6 +10,7 @@
 // `events`, `run-added`, `run-status`, `mode`, ... as things change. A snapshot always replaces
 // everything the webview holds, so the host may send one at any time.
 
+import { errorMessage } from './errors';
 import { parseTrainerEvent, type InferenceMode, type RunStatus, type TrainerEvent } from './protocol';
 import {
   ValidationError,
@@ -277,7 +278,7 @@ function events(value: unknown, path: string): TrainerEvent[] {
     try {
       return parseTrainerEvent(e);
     } catch (error) {
-      throw new ValidationError(`${path}[${i}]`, (error as Error).message);
+      throw new ValidationError(`${path}[${i}]`, errorMessage(error));
     }
   });
 }

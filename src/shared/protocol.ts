@@ -2,6 +2,7 @@
 // when forked, sends them to its parent over IPC; the extension and the webview read them back.
 // Every reader parses `unknown` through parseTrainerEvent: nothing is trusted by shape alone.
 
+import { errorMessage } from './errors';
 import { DOM_SEARCH_ALGORITHMS, type BackendName, type DomSearchAlgorithm, type TrainConfig } from './config';
 import {
   ValidationError,
@@ -354,12 +355,12 @@ export function parseEventLines(text: string): { events: TrainerEvent[]; tornLas
         tornLastLine = true;
         return;
       }
-      throw new ValidationError(`line ${i + 1}`, `not JSON: ${(error as Error).message}`);
+      throw new ValidationError(`line ${i + 1}`, `not JSON: ${errorMessage(error)}`);
     }
     try {
       events.push(parseTrainerEvent(json));
     } catch (error) {
-      throw new ValidationError(`line ${i + 1}`, (error as Error).message);
+      throw new ValidationError(`line ${i + 1}`, errorMessage(error));
     }
   });
   return { events, tornLastLine };

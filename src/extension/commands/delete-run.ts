@@ -1,6 +1,7 @@
 // WAS: Delete Run: after a modal confirmation, delete a run's folder (never a live run's).
 
 import * as vscode from 'vscode';
+import { errorMessage } from '../../shared/errors';
 import { isActive } from '../runs/supervisor';
 import { showError, type Lab } from '../workbench/lab';
 import { resolveRun } from '../workbench/run-picker';
@@ -21,7 +22,7 @@ export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
   try {
     if (run.record !== null) await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: false });
   } catch (error) {
-    await showError(lab, `WAS: could not delete ${run.dir}: ${(error as Error).message}`);
+    await showError(lab, `WAS: could not delete ${run.dir}: ${errorMessage(error)}`);
     return;
   }
   lab.supervisor.forget(run.runId);

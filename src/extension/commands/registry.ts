@@ -2,6 +2,7 @@
 // lists the same ids (a test checks that the two agree).
 
 import * as vscode from 'vscode';
+import { errorMessage } from '../../shared/errors';
 import { pngDataUrlToBase64, type SaveFileKind } from '../../shared/panel-protocol';
 import { exportWeights } from './export-weights';
 import { installBackendCommand } from './install-backend';
@@ -41,7 +42,7 @@ export function registerCommands(lab: Lab, store: DisposableStore): void {
           return await handler(lab, ...args);
         } catch (error) {
           // A command never fails silently, and never takes the extension down.
-          await showError(lab, `WAS: ${id} failed: ${error instanceof Error ? error.message : String(error)}`);
+          await showError(lab, `WAS: ${id} failed: ${errorMessage(error)}`);
           return undefined;
         }
       }),
@@ -72,6 +73,6 @@ async function saveFile(lab: Lab, kind: SaveFileKind, suggestedName: string, con
     await vscode.workspace.fs.writeFile(target, bytes);
     lab.output.info(`saved ${target.fsPath} (${bytes.length} bytes)`);
   } catch (error) {
-    await showError(lab, `WAS: could not save ${target.fsPath}: ${(error as Error).message}`);
+    await showError(lab, `WAS: could not save ${target.fsPath}: ${errorMessage(error)}`);
   }
 }

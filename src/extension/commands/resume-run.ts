@@ -1,6 +1,7 @@
 // WAS: Resume Run: continue a stopped, failed or killed run from its last checkpoint.
 
 import * as vscode from 'vscode';
+import { errorMessage } from '../../shared/errors';
 import type { LabRunStatus } from '../lab/lab-runs';
 import { resumeJob } from '../runs/job-specs';
 import { readRunEvents } from '../runs/run-store';
@@ -31,6 +32,6 @@ export async function resumeRun(lab: Lab, arg: unknown): Promise<void> {
   try {
     launchJob(lab, spec);
   } catch (error) {
-    await showError(lab, `WAS: cannot resume ${run.runId}: ${(error as Error).message}`);
+    await showError(lab, `WAS: cannot resume ${run.runId}: ${errorMessage(error)}`);
   }
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DATASET_NAMES, DEFAULTS, MODEL_NAMES, PRESET_NAMES, PRESETS, TRANSFORM_FAMILIES } from '../../shared/config';
+import { errorMessage } from '../../shared/errors';
 import { filePathOf } from '../lab/command-args';
 import { trainingJob } from '../runs/job-specs';
 import { showError, type Lab } from '../workbench/lab';
@@ -53,7 +54,7 @@ export async function startTraining(lab: Lab, arg: unknown): Promise<Job | undef
   try {
     spec = trainingJob(source, lab.launchContext());
   } catch (error) {
-    await showError(lab, `WAS: cannot start training: ${(error as Error).message}`);
+    await showError(lab, `WAS: cannot start training: ${errorMessage(error)}`);
     return undefined;
   }
   return launchJob(lab, spec);
@@ -110,7 +111,7 @@ async function readExperiment(lab: Lab, file: string): Promise<ExperimentFile | 
   try {
     return parseExperiment(file, await fs.promises.readFile(file, 'utf8'));
   } catch (error) {
-    await showError(lab, `WAS: no run started: ${(error as Error).message}`);
+    await showError(lab, `WAS: no run started: ${errorMessage(error)}`);
     return undefined;
   }
 }

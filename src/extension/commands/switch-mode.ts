@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { parseTrainerEvent, type InferenceMode, type TrainerEvent } from '../../shared/protocol';
 import { modeOf, runIdOf } from '../lab/command-args';
 import type { LabRun } from '../lab/lab-runs';
-import { formatPercent } from '../lab/run-progress';
+import { percent as formatPercent } from '../../shared/format';
 import { testGap } from '../runs/mode-evaluation';
 import { isActive } from '../runs/supervisor';
 import { domSearchArgs } from '../runs/trainer-args';

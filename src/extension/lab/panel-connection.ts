@@ -3,6 +3,7 @@
 // logged and dropped); `ready` gets a full snapshot; afterwards runs, events, statuses, the mode
 // and the selection are sent as they change. Events are batched so a fast run cannot flood the page.
 
+import { errorMessage } from '../../shared/errors';
 import {
   PANEL_PROTOCOL_VERSION,
   parseWebviewMessage,
@@ -117,7 +118,7 @@ export class PanelConnection implements Disposable {
     try {
       message = parseWebviewMessage(raw);
     } catch (error) {
-      this.options.log(`metrics ${this.options.layout === 'full' ? 'panel' : 'view'}: dropped a malformed message: ${(error as Error).message}`);
+      this.options.log(`metrics ${this.options.layout === 'full' ? 'panel' : 'view'}: dropped a malformed message: ${errorMessage(error)}`);
       return;
     }
     const { state, actions } = this.options;
@@ -219,7 +220,7 @@ export class PanelConnection implements Disposable {
   }
 
   private post(message: HostMessage): void {
-    void Promise.resolve(this.options.post(message)).catch((error: unknown) => this.options.log(`could not post to the metrics page: ${String(error)}`));
+    void Promise.resolve(this.options.post(message)).catch((error: unknown) => this.options.log(`could not post to the metrics page: ${errorMessage(error)}`));
   }
 }
 

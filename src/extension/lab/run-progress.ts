@@ -1,10 +1,9 @@
 // Where a live run is, from its events: epoch and step, the phase, the last epoch's accuracies,
-// and an ETA from the pace of the latest session. Pure, for the status bar, tree and notifications.
+// and an ETA from the pace of the latest session. Pure, for the status bar, tree and notifications;
+// the fold and the ETA rule are shared with the terminal and the panel (shared/progress.ts).
 
-import { currentHistory, type EpochEvent, type Phase, type RunStartEvent, type StepEvent, type TrainerEvent } from '../../shared/protocol';
-
-// The trainer's own formatting (a pure module), so the editor and the terminal print alike.
-export { duration as formatDuration, percent as formatPercent } from '../../shared/format';
+import type { EpochEvent, Phase, TrainerEvent } from '../../shared/protocol';
+import { etaSeconds, foldProgress, progressOf } from '../../shared/progress';
 
 export interface RunProgress {
   model: string;
@@ -23,34 +22,21 @@ export interface RunProgress {
 
 /** Progress of the run's main stream (a --baseline run's envelope events are the baseline's own). */
 export function runProgress(events: readonly TrainerEvent[], now = Date.now()): RunProgress | null {
-  const history = currentHistory(events);
-  let start: RunStartEvent | null = null;
-  let step: StepEvent | null = null;
-  let lastEpoch: EpochEvent | null = null;
-  let phase: Phase | null = null;
-  for (const e of history) {
-    if (e.type === 'run-start') start = e;
-    else if (e.type === 'step') step = e;
-    else if (e.type === 'epoch') lastEpoch = e;
-    else if (e.type === 'phase') phase = e.phase;
-  }
-  if (start === null) return null;
-  const totalSteps = start.epochs * start.stepsPerEpoch;
-  const firstStep = start.resumedFrom?.step ?? 0;
-  const doneSteps = Math.max(step?.step ?? 0, (lastEpoch?.epoch ?? 0) * start.stepsPerEpoch, firstStep);
-  const sessionSteps = doneSteps - firstStep;
-  const elapsed = (now - start.time) / 1000;
+  const state = foldProgress(events);
+  const { start, lastStep, lastEpoch } = state;
+  const progress = progressOf(state, true);
+  if (start === null || progress === null) return null;
   return {
     model: start.model.name,
     dataset: start.dataset.name,
-    epoch: step?.epoch ?? lastEpoch?.epoch ?? start.resumedFrom?.epoch ?? 0,
+    // The latest step's epoch (0 before the first step), matching stepInEpoch beside it.
+    epoch: lastStep?.epoch ?? lastEpoch?.epoch ?? start.resumedFrom?.epoch ?? 0,
     epochs: start.epochs,
-    stepInEpoch: step?.stepInEpoch ?? 0,
+    stepInEpoch: lastStep?.stepInEpoch ?? 0,
     stepsPerEpoch: start.stepsPerEpoch,
-    fraction: totalSteps > 0 ? Math.min(1, doneSteps / totalSteps) : 0,
-    phase,
+    fraction: progress.fraction,
+    phase: state.phase,
     lastEpoch,
-    // Time per step so far (data loading and evaluation included) times the steps left.
-    etaSec: sessionSteps > 0 && elapsed > 0 ? (elapsed / sessionSteps) * Math.max(0, totalSteps - doneSteps) : null,
+    etaSec: etaSeconds(progress, state.session, now),
   };
 }

@@ -4,9 +4,9 @@
 
 import type { InferenceMode } from '../../shared/protocol';
 import type { LabRun, LabRunStatus } from './lab-runs';
-import { points } from '../../shared/format';
+import { percent, points } from '../../shared/format';
 import { domTestAccuracy } from '../runs/mode-evaluation';
-import { formatPercent, runProgress } from './run-progress';
+import { runProgress } from './run-progress';
 
 export interface RunTreeItemData {
   id: string;
@@ -46,8 +46,8 @@ export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now()):
     '',
     `Status: ${run.status}${run.reason ? ` (${run.reason})` : ''}`,
     accuracy ? `Accuracy: ${accuracy}` : '',
-    record?.baseline?.test ? `Baseline (plain model) test: ${formatPercent(record.baseline.test.accuracy)}${record.baseline.gain ? `; WAS gain AOM ${points(record.baseline.gain.aom)}, DOM ${points(record.baseline.gain.dom)}` : ''}` : '',
-    record && domTestAccuracy(record) !== null ? `Deterministic DOM (at most ${Math.round(100 * record.domFlopsTarget!)}% of the AOM FLOPs) test: ${formatPercent(domTestAccuracy(record))}` : '',
+    record?.baseline?.test ? `Baseline (plain model) test: ${percent(record.baseline.test.accuracy)}${record.baseline.gain ? `; WAS gain AOM ${points(record.baseline.gain.aom)}, DOM ${points(record.baseline.gain.dom)}` : ''}` : '',
+    record && domTestAccuracy(record) !== null ? `Deterministic DOM (at most ${Math.round(100 * record.domFlopsTarget!)}% of the AOM FLOPs) test: ${percent(domTestAccuracy(record))}` : '',
     record?.preset ? `Preset: ${record.preset}` : '',
     `Folder: \`${run.dir}\``,
     ...(record?.problems ?? []).map((p) => `⚠ ${p}`),
@@ -75,7 +75,7 @@ export function accuracyText(run: LabRun, mode: InferenceMode): string {
         : null;
   if (numbers === null) return '';
   const other: InferenceMode = mode === 'aom' ? 'dom' : 'aom';
-  return `${MODE_NAMES[mode]} ${formatPercent(numbers[mode])} · ${MODE_NAMES[other]} ${formatPercent(numbers[other])} (${numbers.where})`;
+  return `${MODE_NAMES[mode]} ${percent(numbers[mode])} · ${MODE_NAMES[other]} ${percent(numbers[other])} (${numbers.where})`;
 }
 
 function statusText(run: LabRun, now: number): string {

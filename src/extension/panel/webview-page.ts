@@ -3,6 +3,7 @@
 // asWebviewUri, a fresh nonce per render, and one PanelConnection that parses what the page says.
 
 import * as vscode from 'vscode';
+import { errorMessage } from '../../shared/errors';
 import { createNonce, renderPanelHtml } from '../../shared/panel-html';
 import type { PanelLayout } from '../../shared/panel-protocol';
 import { DisposableStore, type Disposable } from '../base/lifecycle';
@@ -33,7 +34,7 @@ export function showPage(webview: vscode.Webview, layout: PanelLayout, deps: Pag
     });
   } catch (error) {
     // Say so where the charts would be, rather than leave a blank page (nothing loads: default-src 'none').
-    const message = `The metrics page could not be rendered: ${(error as Error).message}`;
+    const message = `The metrics page could not be rendered: ${errorMessage(error)}`;
     deps.log(message);
     webview.html = `<!DOCTYPE html><html lang="en"><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head><body><p>${message.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</p></body></html>`;
   }

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { currentHistory, parseEventLines, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
 import { ValidationError, isObject } from '../../shared/validate';
+import { errorMessage } from '../../shared/errors';
+import { writeFileAtomic } from '../../shared/node/atomic-file';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
 export type DiskRunStatus = RunStatus | 'incomplete';
@@ -60,7 +62,7 @@ export function readRunEvents(dir: string): RunEvents {
   try {
     text = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
   } catch (error) {
-    return { events: [], problems: (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [`metrics.jsonl: ${(error as Error).message}`] };
+    return { events: [], problems: (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [`metrics.jsonl: ${errorMessage(error)}`] };
   }
   return parseMetricsText(text);
 }
@@ -188,9 +190,7 @@ export function writeMissingSummary(dir: string, status: RunStatus, reason: stri
     durationSec: start ? (now - start.time) / 1000 : 0,
     samplesPerSec: 0,
   };
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(end, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(end, null, 2) + '\n');
   return end;
 }
 
@@ -220,7 +220,7 @@ function readDomSearches(dir: string, problems: string[]): DomSearchEvent[] {
       if (event.type === 'dom-search') out.push(event);
       else problems.push(`dom/${name}: expected a dom-search event, got ${event.type}`);
     } catch (error) {
-      problems.push(`dom/${name}: ${(error as Error).message}`);
+      problems.push(`dom/${name}: ${errorMessage(error)}`);
     }
   }
   return out;
@@ -234,7 +234,7 @@ function readSummary(dir: string, problems: string[]): RunEndEvent | null {
     if (event.type === 'run-end') return event;
     problems.push(`summary.json: expected a run-end event, got ${event.type}`);
   } catch (error) {
-    problems.push(`summary.json: ${(error as Error).message}`);
+    problems.push(`summary.json: ${errorMessage(error)}`);
   }
   return null;
 }
@@ -245,13 +245,13 @@ function readJson(file: string, problems: string[]): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`${path.basename(file)}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`${path.basename(file)}: ${errorMessage(error)}`);
     return undefined;
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    problems.push(`${path.basename(file)}: not JSON (${(error as Error).message})`);
+    problems.push(`${path.basename(file)}: not JSON (${errorMessage(error)})`);
     return undefined;
   }
 }

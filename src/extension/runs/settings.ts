@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import { DATASET_NAMES, DEFAULTS, checkField, type BackendName, type DatasetName } from '../../shared/config';
+import { errorMessage } from '../../shared/errors';
 import { DEFAULT_PANEL_SETTINGS, type PanelSettings } from '../../shared/panel-protocol';
 import { ValidationError, expectBoolean, expectNumber, expectObject, expectOneOf, expectString } from '../../shared/validate';
 
@@ -51,7 +52,7 @@ export function readSettings(get: (key: string) => unknown, report: (problem: st
     try {
       return parse(value, `was.${key}`);
     } catch (error) {
-      report(`setting was.${key}: ${(error as Error).message}; using ${JSON.stringify(fallback)}`);
+      report(`setting was.${key}: ${errorMessage(error)}; using ${JSON.stringify(fallback)}`);
       return fallback;
     }
   };

@@ -3,6 +3,7 @@
 // has its key before its folder exists). A trainer that ends badly marks its job failed with the
 // reason and, when it wrote no summary, its folder too; nothing it does can throw into the host.
 
+import { errorMessage } from '../../shared/errors';
 import type { RunStatus, TrainerEvent } from '../../shared/protocol';
 import { Emitter } from '../base/emitter';
 import type { Disposable } from '../base/lifecycle';
@@ -149,7 +150,7 @@ export class TrainerSupervisor implements Disposable {
         try {
           writeMissingSummary(job.spec.runDir, exit.status, exit.reason ?? 'the trainer ended without a summary', job.events);
         } catch (error) {
-          this.options.log(`[${runId}] could not write summary.json: ${(error as Error).message}`);
+          this.options.log(`[${runId}] could not write summary.json: ${errorMessage(error)}`);
         }
       }
       this.settle(job, exit.status, exit.reason);

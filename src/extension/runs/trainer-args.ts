@@ -15,7 +15,9 @@ import {
   type TrainConfig,
   type TransformFamily,
 } from '../../shared/config';
+import { errorMessage } from '../../shared/errors';
 import type { InferenceMode } from '../../shared/protocol';
+import { defaultRunName, firstFreeRunName } from '../../shared/run-naming';
 import { ValidationError, expectNumber, expectOneOf, isObject, type JsonObject } from '../../shared/validate';
 import type { WasSettings } from './settings';
 
@@ -86,7 +88,7 @@ export function parseExperiment(file: string, text: string): ExperimentFile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(file, `not valid JSON: ${(error as Error).message}`);
+    throw new ValidationError(file, `not valid JSON: ${errorMessage(error)}`);
   }
   if (!isObject(json)) throw new ValidationError(file, 'an experiment file must hold a JSON object of training options');
   const { $schema: _schema, ...options } = json;
@@ -156,12 +158,7 @@ export function domSearchArgs(runDir: string, flopsTarget: number): string[] {
  * unique against `taken` (folders on disk and runs still queued).
  */
 export function newRunName(model: string, dataset: string, taken: (name: string) => boolean, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const base = `${stamp}-${model}-${dataset}`;
-  for (let i = 1; ; i++) {
-    const name = i === 1 ? base : `${base}-${i}`;
-    if (!taken(name)) return name;
-  }
+  return firstFreeRunName(defaultRunName(model, dataset, now), taken);
 }
 
 function flagArgs(path: FlagPath, value: unknown): string[] {

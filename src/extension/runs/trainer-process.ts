@@ -4,6 +4,7 @@
 // status and reason.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { errorMessage } from '../../shared/errors';
 import { parseTrainerEvent, type RunEndEvent, type RunStatus, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { Disposable } from '../base/lifecycle';
 
@@ -65,7 +66,7 @@ export class TrainerProcess implements Disposable {
       try {
         event = parseTrainerEvent(message);
       } catch (error) {
-        handlers.onDroppedMessage((error as Error).message);
+        handlers.onDroppedMessage(errorMessage(error));
         return;
       }
       if (event.type === 'run-end') this.runEnd = event;

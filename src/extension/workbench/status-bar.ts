@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import type { LabRuns } from '../lab/lab-runs';
 import type { LabState } from '../lab/lab-state';
 import { DisposableStore, type Disposable } from '../base/lifecycle';
-import { formatDuration, formatPercent, runProgress } from '../lab/run-progress';
+import { duration, percent } from '../../shared/format';
+import { runProgress } from '../lab/run-progress';
 import type { TrainerSupervisor } from '../runs/supervisor';
 import { isActive } from '../runs/supervisor';
 
@@ -71,10 +72,10 @@ export class StatusBar implements Disposable {
       this.progress.text = `$(loading~spin) WAS: ${run.status} ${run.runId}`;
       this.progress.tooltip = run.job?.spec.title;
     } else {
-      const eta = p.etaSec !== null ? ` · ETA ${formatDuration(p.etaSec)}` : '';
+      const eta = p.etaSec !== null ? ` · ETA ${duration(p.etaSec)}` : '';
       this.progress.text = `$(sync~spin) ${p.model} ${p.epoch}/${p.epochs} · ${p.stepInEpoch}/${p.stepsPerEpoch}${eta}`;
-      const last = p.lastEpoch ? `\n\nLast epoch: AOM ${formatPercent(p.lastEpoch.aomAccuracy)} · DOM ${formatPercent(p.lastEpoch.domAccuracy)} (${p.lastEpoch.selectionSplit})` : '';
-      this.progress.tooltip = new vscode.MarkdownString(`**${run.runId}** (${run.status})\n\n${p.model} on ${p.dataset}: epoch ${p.epoch} of ${p.epochs}, step ${p.stepInEpoch} of ${p.stepsPerEpoch}, ${Math.round(100 * p.fraction)}% done${eta ? `, ETA ${formatDuration(p.etaSec!)}` : ''}${last}\n\nClick to open the metrics panel.`);
+      const last = p.lastEpoch ? `\n\nLast epoch: AOM ${percent(p.lastEpoch.aomAccuracy)} · DOM ${percent(p.lastEpoch.domAccuracy)} (${p.lastEpoch.selectionSplit})` : '';
+      this.progress.tooltip = new vscode.MarkdownString(`**${run.runId}** (${run.status})\n\n${p.model} on ${p.dataset}: epoch ${p.epoch} of ${p.epochs}, step ${p.stepInEpoch} of ${p.stepsPerEpoch}, ${Math.round(100 * p.fraction)}% done${eta ? `, ETA ${duration(p.etaSec!)}` : ''}${last}\n\nClick to open the metrics panel.`);
     }
     this.progress.show();
     // Keep the ETA moving between events.

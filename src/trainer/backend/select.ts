@@ -27,6 +27,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../../shared/config';
+import { errorDetail, errorMessage } from '../../shared/errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 
@@ -365,7 +366,7 @@ async function captureWarnings<T>(fn: () => T | Promise<T>): Promise<Captured<T>
   const warnings: string[] = [];
   const original = console.warn;
   console.warn = (...args: unknown[]) => {
-    warnings.push(args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' '));
+    warnings.push(args.map(errorDetail).join(' '));
   };
   try {
     return { ok: true, value: await fn(), warnings };
@@ -408,12 +409,8 @@ function readPackageName(manifest: string): string | undefined {
 }
 
 function oneLine(value: unknown): string {
-  // The wasm loader rejects with a plain { message } object, not an Error.
-  const text =
-    typeof value === 'object' && value !== null && 'message' in value && typeof value.message === 'string'
-      ? value.message
-      : String(value);
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  // The wasm loader rejects with a plain { message } object, not an Error: errorMessage reads both.
+  return errorMessage(value).replace(/\s*\n\s*/g, ' ').trim();
 }
 
 function clip(text: string, max: number): string {

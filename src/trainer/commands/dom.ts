@@ -2,6 +2,7 @@
 // DOM for a FLOPs target on a saved checkpoint, print the result and save it in the run folder
 // (dom/<checkpoint>-flops-<target>.json, a dom-search event) for `was-train export --mode dom`.
 
+import { errorMessage } from '../../shared/errors';
 import { DOM_SEARCH_ALGORITHMS, BACKEND_NAMES } from '../../shared/config';
 import { encodeEvent } from '../../shared/protocol';
 import { UsageError } from '../args';
@@ -71,7 +72,7 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
       return 2;
     }
     // A missing checkpoint or dataset, a corrupt file: the message names it.
-    io.err(`was-train ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.err(`was-train ${command}: ${errorMessage(error)}\n`);
     return 1;
   }
 }

@@ -2,6 +2,7 @@
 // message become stop requests; events go to the terminal and, when forked, up to the parent;
 // the summary table ends it. Shared by `train` and `resume`.
 
+import { errorMessage } from '../../shared/errors';
 import { parseTrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { OutputStyle } from '../args';
 import { summaryTable } from '../output/format';
@@ -25,7 +26,7 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
     try {
       if (parseTrainerCommand(message).type === 'stop') stopReason = 'stop requested by the parent process';
     } catch (error) {
-      process.stderr.write(`was-train: ignored a malformed message from the parent: ${(error as Error).message}\n`);
+      process.stderr.write(`was-train: ignored a malformed message from the parent: ${errorMessage(error)}\n`);
     }
   };
   process.on('SIGINT', onSignal);

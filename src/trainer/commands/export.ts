@@ -3,6 +3,7 @@
 // (model.json, weight shards, was-export.json) that plain @tensorflow/tfjs loads.
 
 import * as path from 'node:path';
+import { errorMessage } from '../../shared/errors';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
 import { UsageError } from '../args';
 import { layersText, table } from '../dom/report';
@@ -121,7 +122,7 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
       io.err(`was-train ${command}: ${error.message}\n`);
       return 2;
     }
-    io.err(`was-train ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.err(`was-train ${command}: ${errorMessage(error)}\n`);
     return 1;
   }
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { downloadFile } from './download';
-import { errorMessage } from './files';
+import { errorMessage } from '../../shared/errors';
 import { checkLabels } from './idx';
 import { readTar } from './tar';
 import { DataError, type ImageDataset, type ImageSplit } from './types';

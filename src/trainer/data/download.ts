@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { errorMessage } from './files';
+import { errorMessage } from '../../shared/errors';
 import { DataError } from './types';
 
 const MAX_REDIRECTS = 5;

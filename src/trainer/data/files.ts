@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
+import { errorMessage } from '../../shared/errors';
 import { DataError } from './types';
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -58,10 +59,6 @@ export async function readDataFile(file: string): Promise<Buffer> {
 /** A plain Uint8Array over the same memory (Buffers behave differently in places, e.g. slice). */
 export function plainBytes(bytes: Uint8Array, offset: number, length: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length);
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export function isZlibError(err: unknown): boolean {

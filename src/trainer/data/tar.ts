@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { errorMessage, isGzip, isZlibError } from './files';
+import { errorMessage } from '../../shared/errors';
+import { isGzip, isZlibError } from './files';
 import { DataError } from './types';
 
 export const TAR_BLOCK = 512;

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileDurably } from '../../shared/node/atomic-file';
 
 /** The file that marks a folder as a WAS Lab export. */
 export const EXPORT_MARKER = 'was-export.json';
@@ -42,7 +43,7 @@ export function writeFolderAtomically(dest: string, files: readonly FolderFile[]
   try {
     for (const file of files) {
       if (file.name !== path.basename(file.name)) throw new Error(`export file name "${file.name}" is not a plain name`);
-      writeDurably(path.join(tmp, file.name), file.data);
+      writeFileDurably(path.join(tmp, file.name), file.data);
       options.afterFile?.(file.name);
     }
     if (fs.existsSync(target)) {
@@ -70,14 +71,4 @@ export function checkDestination(target: string, force: boolean): void {
   const entries = fs.readdirSync(target);
   if (entries.length > 0 && !entries.includes(EXPORT_MARKER))
     throw new DestinationExistsError(`${target} exists and is not a WAS Lab export (no ${EXPORT_MARKER}); not replacing it, even with --force`);
-}
-
-function writeDurably(file: string, data: Buffer | string): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -1,10 +1,13 @@
 // A run's folder on disk: config.json (the resolved config, seed, backend, versions),
 // metrics.jsonl (the event stream, append-only, one event per line), log.txt (the same events
-// as readable lines) and summary.json (the final numbers). JSON files are written atomically.
+// as readable lines) and summary.json (the final numbers). JSON files are written atomically
+// (shared/node/atomic-file.ts).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../shared/node/atomic-file';
 import { encodeEvent, type TrainerEvent } from '../../shared/protocol';
+import { defaultRunName, firstFreeRunName, runNameProblem } from '../../shared/run-naming';
 import { formatEvent } from './format';
 
 export class RunFolder {
@@ -13,34 +16,19 @@ export class RunFolder {
     readonly id: string,
   ) {}
 
-  /** Creates runsDir/<name>; without a name, <yyyymmdd-hhmmss>-<model>-<dataset>, made unique. */
+  /** Creates runsDir/<name>; without a name, <yyyymmdd-hhmmss>-<model>-<dataset>, made unique (shared/run-naming.ts). */
   static create(runsDir: string, name: string | null, model: string, dataset: string, now = new Date()): RunFolder {
     fs.mkdirSync(runsDir, { recursive: true });
     if (name !== null) {
-      if (!/^[\w.-]+$/.test(name) || name === '.' || name === '..')
-        throw new Error(`run name "${name}" may only hold letters, digits, '.', '_' and '-'`);
+      const problem = runNameProblem(name);
+      if (problem !== null) throw new Error(problem);
       const dir = path.join(runsDir, name);
-      try {
-        fs.mkdirSync(dir);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST')
-          throw new Error(`run folder ${dir} already exists; choose another run name or remove it`);
-        throw error;
-      }
+      if (!makeFolder(dir)) throw new Error(`run folder ${dir} already exists; choose another run name or remove it`);
       return new RunFolder(dir, name);
     }
-    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const base = `${stamp}-${model}-${dataset}`;
-    for (let i = 1; ; i++) {
-      const id = i === 1 ? base : `${base}-${i}`;
-      const dir = path.join(runsDir, id);
-      try {
-        fs.mkdirSync(dir);
-        return new RunFolder(dir, id);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-    }
+    // Creating the folder claims the name: of two trainers started in the same second, one gets -2.
+    const id = firstFreeRunName(defaultRunName(model, dataset, now), (candidate) => !makeFolder(path.join(runsDir, candidate)));
+    return new RunFolder(path.join(runsDir, id), id);
   }
 
   /** An existing run folder (resume): events go on being appended to its metrics.jsonl and log.txt. */
@@ -65,8 +53,16 @@ export class RunFolder {
   }
 }
 
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+// dom/run-search.ts still imports it from here (its owners are moving that folder now).
+export { writeFileAtomic } from '../../shared/node/atomic-file';
+
+/** Creates `dir`; false when it exists already. */
+function makeFolder(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
 }

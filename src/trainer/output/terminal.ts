@@ -1,8 +1,9 @@
 // Terminal output: a live progress bar with ETA on a TTY, plain lines otherwise, or raw JSON events.
 
-import { encodeEvent, type RunStartEvent, type TrainerEvent } from '../../shared/protocol';
+import { encodeEvent, type TrainerEvent } from '../../shared/protocol';
 import type { OutputStyle } from '../args';
 import { duration, percent } from '../../shared/format';
+import { NO_PROGRESS, advanceProgress, etaSeconds, progressOf } from '../../shared/progress';
 import { formatEvent } from './format';
 
 export function terminalSink(style: OutputStyle, stream: NodeJS.WriteStream): (event: TrainerEvent) => void {
@@ -17,8 +18,7 @@ export function terminalSink(style: OutputStyle, stream: NodeJS.WriteStream): (e
 }
 
 function progressBar(stream: NodeJS.WriteStream): (event: TrainerEvent) => void {
-  let start: RunStartEvent | null = null;
-  let trainStart = 0;
+  let progress = NO_PROGRESS;
   let barShown = false;
   const println = (line: string): void => {
     if (barShown) stream.write('\r\x1b[2K');
@@ -26,23 +26,20 @@ function progressBar(stream: NodeJS.WriteStream): (event: TrainerEvent) => void 
     stream.write(line + '\n');
   };
   return (event) => {
+    progress = advanceProgress(progress, event);
     switch (event.type) {
       case 'run-start':
-        start = event;
-        trainStart = event.time;
         println(formatEvent(event)!);
         return;
       case 'step': {
-        if (!start) return;
-        const total = start.stepsPerEpoch * start.epochs;
-        const fraction = event.step / total;
-        const elapsed = (event.time - trainStart) / 1000;
-        const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : NaN;
+        const where = progressOf(progress, true);
+        if (!where) return;
+        const eta = etaSeconds(where, progress.session, event.time);
         const width = 24;
         const filled = Math.round(width * (event.stepInEpoch / event.stepsPerEpoch));
         const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
         const line =
-          `epoch ${event.epoch}/${start.epochs} [${bar}] ${event.stepInEpoch}/${event.stepsPerEpoch} ` +
+          `epoch ${event.epoch}/${where.epochs} [${bar}] ${event.stepInEpoch}/${event.stepsPerEpoch} ` +
           `loss ${event.loss.toFixed(4)} acc ${percent(event.accuracy)} ${Math.round(event.samplesPerSec)}/s ETA ${duration(eta)}`;
         stream.write('\r\x1b[2K' + line.slice(0, (stream.columns ?? 120) - 1));
         barShown = true;
