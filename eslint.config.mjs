@@ -7,6 +7,8 @@
 // over), everything else does, from the line of its head to the line of its closing brace.
 // A nested function counts in its parent too.
 
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
 import { functionLength } from './scripts/lint/function-length.mjs';
 
@@ -30,10 +32,11 @@ const TEMPORARY_LONG = {
   'src/trainer/commands/export.ts': ['exportCommand'], // 83
 };
 
-/** Both lists as one: { file: [names] }. */
+/** Both lists as one: { absolute file: [names] }, so ESLint may run from any folder. */
 function allowList(...lists) {
+  const root = path.dirname(fileURLToPath(import.meta.url));
   const merged = {};
-  for (const list of lists) for (const [file, names] of Object.entries(list)) (merged[file] ??= []).push(...names);
+  for (const list of lists) for (const [file, names] of Object.entries(list)) (merged[path.join(root, file)] ??= []).push(...names);
   return merged;
 }
 

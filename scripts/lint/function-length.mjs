@@ -21,7 +21,7 @@ export const functionLength = {
           skipBlankLines: { type: 'boolean' },
           skipComments: { type: 'boolean' },
           IIFEs: { type: 'boolean' },
-          // { 'src/path/file.ts': ['functionName', ...] }, paths relative to the lint's folder.
+          // { 'path/to/file.ts': ['functionName', ...] }: absolute, or relative to ESLint's cwd.
           allow: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
         },
         additionalProperties: false,
@@ -36,8 +36,8 @@ export const functionLength = {
   },
   create(context) {
     const { allow = {}, ...options } = context.options[0] ?? {};
-    const file = path.relative(context.cwd, context.filename).split(path.sep).join('/');
-    const allowed = new Set(allow[file] ?? []);
+    const listed = Object.entries(allow).find(([file]) => path.resolve(context.cwd, file) === context.filename);
+    const allowed = new Set(listed?.[1] ?? []);
     const seen = new Set();
     // The core rule sees our options minus `allow`, and a report() that drops allowed functions.
     const inner = Object.create(context, {
