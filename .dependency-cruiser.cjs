@@ -1,5 +1,5 @@
 // The import rules of WAS Lab (docs/architecture.md draws the picture). `npm run lint` checks
-// them with dependency-cruiser (scripts/lint.mjs) on src/ and webview/, type-only imports
+// them with dependency-cruiser (scripts/lint/run.mjs) on src/ and webview/, type-only imports
 // included: `import type` still ties one file to another, so it obeys the same layers.
 //
 // Four worlds, each a different runtime:
@@ -181,9 +181,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     // ---- TEMPORARY known violations (issue 10) ---------------------------------------------
     // Today's trainer breaks these rules; another branch is fixing them. They are listed so that
-    // `npm run lint` is green meanwhile: scripts/lint.mjs reports them as "known" without failing,
-    // and warns when an entry no longer matches anything (then delete it). Remove this whole
-    // list when that branch lands. Nothing new may be added here.
+    // `npm run lint` is green meanwhile: scripts/lint/run.mjs counts them as "known" without
+    // failing, and fails on an entry that no longer matches anything (delete it then). Remove
+    // this whole list when that branch lands. Nothing new may be added here.
     knownViolations: [
       { type: 'dependency', rule: { name: 'trainer-layer-train', severity: 'error' }, from: 'src/trainer/train/loop.ts', to: 'src/trainer/dom/after-training.ts' },
       { type: 'dependency', rule: { name: 'trainer-layer-nn', severity: 'error' }, from: 'src/trainer/nn/conv.ts', to: 'src/trainer/was/transforms.ts' },
