@@ -11,6 +11,7 @@ import { panelActions, registerCommands } from './commands/registry';
 import { Emitter } from './base/emitter';
 import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider } from './workbench/experiment-codelens';
 import type { Lab } from './workbench/lab';
+import type { LaunchContext } from './runs/job-specs';
 import { LabRuns } from './lab/lab-runs';
 import { LabState } from './lab/lab-state';
 import { DisposableStore } from './base/lifecycle';
@@ -37,31 +38,78 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
   const root = new DisposableStore();
   context.subscriptions.push(root);
   const output = root.add(vscode.window.createOutputChannel('WAS Lab', { log: true }));
+  const settings = new LiveSettings(context, output);
+  const lab = createLab(context, root, output, settings);
+  registerCommands(lab, root);
+  root.add(announceRunEnds(lab));
+  root.add(watchSettings(settings, lab.tree));
 
-  const loadSettings = (): WasSettings => readSettings((key) => vscode.workspace.getConfiguration('was').get(key), (problem) => output.warn(problem));
-  let settings = loadSettings();
-  const workspaceRoot = (): string | null => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? null;
-  const runsDir = (): string => resolveRunsDir(settings.runsFolder, workspaceRoot(), context.globalStorageUri.fsPath);
-  const backendsFolder = (): string => path.join(context.globalStorageUri.fsPath, 'backends');
+  const activationMs = performance.now() - started;
+  output.info(`WAS Lab activated in ${activationMs.toFixed(1)} ms (runs folder ${settings.runsDir()})`);
+  return {
+    activationMs,
+    runsDir: () => settings.runsDir(),
+    runs: () => lab.runs.list().map((r) => ({ runId: r.runId, status: r.status })),
+    mode: () => lab.state.mode,
+  };
+}
 
+/** The settings as last read, and the folders they and the workspace decide. */
+class LiveSettings {
+  current: WasSettings;
+  /** Fired after the settings were read again (the pages re-read their panel settings). */
+  readonly changed = new Emitter<void>();
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: vscode.LogOutputChannel,
+  ) {
+    this.current = this.load();
+  }
+
+  /** Reads the `was.*` settings again; a bad value is logged and its default used. */
+  reload(): void {
+    this.current = this.load();
+  }
+
+  workspaceRoot(): string | null {
+    return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? null;
+  }
+
+  runsDir(): string {
+    return resolveRunsDir(this.current.runsFolder, this.workspaceRoot(), this.context.globalStorageUri.fsPath);
+  }
+
+  backendsFolder(): string {
+    return path.join(this.context.globalStorageUri.fsPath, 'backends');
+  }
+
+  private load(): WasSettings {
+    return readSettings((key) => vscode.workspace.getConfiguration('was').get(key), (problem) => this.output.warn(problem));
+  }
+}
+
+/** The supervisor, the run list and state, and every view; registers the views' providers. */
+function createLab(context: vscode.ExtensionContext, root: DisposableStore, output: vscode.LogOutputChannel, settings: LiveSettings): Lab {
+  const runsDir = (): string => settings.runsDir();
   const supervisor = root.add(
     new TrainerSupervisor({
-      maxConcurrent: () => settings.maxConcurrentRuns,
-      stopTimeoutMs: () => settings.stopTimeoutSeconds * 1000,
+      maxConcurrent: () => settings.current.maxConcurrentRuns,
+      stopTimeoutMs: () => settings.current.stopTimeoutSeconds * 1000,
       log: (line) => output.info(line),
     }),
   );
   const runs = new LabRuns(new RunStore(), supervisor, runsDir);
   const state = root.add(new LabState(context.workspaceState));
-  const settingsChanged = root.add(new Emitter<void>());
+  root.add(settings.changed);
   const pageDeps = {
     extensionUri: context.extensionUri,
     runs,
     state,
     supervisor,
     actions: panelActions(() => lab),
-    settings: () => settings.panel,
-    onDidChangeSettings: settingsChanged.event,
+    settings: () => settings.current.panel,
+    onDidChangeSettings: settings.changed.event,
     log: (line: string) => output.info(line),
   };
   const panel = root.add(new MetricsPanelHost(pageDeps));
@@ -80,42 +128,38 @@ export function activate(context: vscode.ExtensionContext): WasLabApi {
     state,
     panel,
     tree,
-    settings: () => settings,
+    settings: () => settings.current,
     runsDir,
-    backendsFolder,
-    launchContext: () => {
-      const dir = runsDir();
-      return {
-        trainerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath,
-        cwd: workspaceRoot() ?? path.dirname(dir),
-        runsDir: dir,
-        settings,
-        backendPaths: installedBackends(backendsFolder()).length > 0 ? [backendsFolder()] : [],
-        taken: (name) => supervisor.get(name) !== undefined || fs.existsSync(path.join(dir, name)),
-      };
-    },
+    backendsFolder: () => settings.backendsFolder(),
+    launchContext: () => launchContext(context, settings, supervisor),
   };
-  registerCommands(lab, root);
-  root.add(announceRunEnds(lab));
-  root.add(
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration('was')) return;
-      const before = runsDir();
-      settings = loadSettings();
-      if (runsDir() !== before) tree.watch(runsDir());
-      else tree.refresh();
-      settingsChanged.fire();
-    }),
-  );
+  return lab;
+}
 
-  const activationMs = performance.now() - started;
-  output.info(`WAS Lab activated in ${activationMs.toFixed(1)} ms (runs folder ${runsDir()})`);
+/** Where a new trainer starts and with what: read when a run is launched. */
+function launchContext(context: vscode.ExtensionContext, settings: LiveSettings, supervisor: TrainerSupervisor): LaunchContext {
+  const dir = settings.runsDir();
+  const backends = settings.backendsFolder();
   return {
-    activationMs,
-    runsDir,
-    runs: () => runs.list().map((r) => ({ runId: r.runId, status: r.status })),
-    mode: () => state.mode,
+    trainerPath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'trainer.js').fsPath,
+    cwd: settings.workspaceRoot() ?? path.dirname(dir),
+    runsDir: dir,
+    settings: settings.current,
+    backendPaths: installedBackends(backends).length > 0 ? [backends] : [],
+    taken: (name) => supervisor.get(name) !== undefined || fs.existsSync(path.join(dir, name)),
   };
+}
+
+/** A `was.*` change: read the settings again, watch a new runs folder or refresh, tell the pages. */
+function watchSettings(settings: LiveSettings, tree: RunsTree): vscode.Disposable {
+  return vscode.workspace.onDidChangeConfiguration((e) => {
+    if (!e.affectsConfiguration('was')) return;
+    const before = settings.runsDir();
+    settings.reload();
+    if (settings.runsDir() !== before) tree.watch(settings.runsDir());
+    else tree.refresh();
+    settings.changed.fire();
+  });
 }
 
 // No deactivate(): disposing the supervisor (with the subscriptions) lets running trainers go,
