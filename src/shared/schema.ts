@@ -36,16 +36,18 @@ export function joinPath(root: string, path: string): string {
   return path.startsWith('[') ? root + path : `${root}.${path}`;
 }
 
-/** A finite number, optionally an integer within limits. */
+/**
+ * A finite number, optionally an integer within limits. Built from valibot's own number, integer
+ * and bounds so that a JSON schema says them (type, minimum, maximum); the messages are ours.
+ */
 export function finiteNumber(limits: { min?: number; max?: number; integer?: boolean } = {}) {
-  return v.pipe(
-    v.unknown(),
-    v.check((x) => typeof x === 'number' && Number.isFinite(x), (issue) => `expected a finite number, got ${describe(issue.input)}`),
-    v.transform((x) => x as number),
-    v.check((x) => !limits.integer || Number.isInteger(x), (issue) => `expected an integer, got ${String(issue.input)}`),
-    v.check((x) => limits.min === undefined || x >= limits.min, (issue) => `must be at least ${limits.min}, got ${String(issue.input)}`),
-    v.check((x) => limits.max === undefined || x <= limits.max, (issue) => `must be at most ${limits.max}, got ${String(issue.input)}`),
-  );
+  const notFinite = (issue: v.BaseIssue<unknown>) => `expected a finite number, got ${describe(issue.input)}`;
+  const { min, max } = limits;
+  const rules: v.PipeItem<number, number, v.BaseIssue<unknown>>[] = [v.finite(notFinite)];
+  if (limits.integer) rules.push(v.integer((issue) => `expected an integer, got ${issue.input}`));
+  if (min !== undefined) rules.push(v.minValue(min, (issue) => `must be at least ${min}, got ${issue.input}`));
+  if (max !== undefined) rules.push(v.maxValue(max, (issue) => `must be at most ${max}, got ${issue.input}`));
+  return v.pipe(v.number(notFinite), ...rules);
 }
 
 export function text() {
