@@ -11,7 +11,7 @@
 // everything the webview holds, so the host may send one at any time.
 
 import * as v from 'valibot';
-import { TrainerEventSchema, type RunStatus } from './protocol';
+import { INFERENCE_MODES, LOG_LEVELS, RUN_STATUSES, TrainerEventSchema } from './protocol';
 import { boundedText, embedded, finiteNumber, flag, listOf, objectOf, oneOf, orNull, parseTagged, tagged, taggedUnion, text } from './schema';
 import { ValidationError } from './validate';
 
@@ -28,7 +28,7 @@ export const WEBVIEW_LIMITS = {
 } as const;
 
 /** A run's life as the host sees it: the trainer's final statuses plus the states before them. */
-export const PANEL_RUN_STATUSES = ['queued', 'starting', 'running', 'stopping', 'completed', 'stopped', 'failed'] as const satisfies readonly (RunStatus | string)[];
+export const PANEL_RUN_STATUSES = ['queued', 'starting', 'running', 'stopping', ...RUN_STATUSES] as const;
 export type PanelRunStatus = (typeof PANEL_RUN_STATUSES)[number];
 /** Where the page is shown: the full editor panel, or the compact view docked in the bottom panel. */
 export const PANEL_LAYOUTS = ['full', 'compact'] as const;
@@ -37,8 +37,8 @@ export type PanelLayout = (typeof PANEL_LAYOUTS)[number];
 // The declarations: each message is one valibot schema, its type is inferred from it, and the
 // parser for each direction runs the union of them. Problems are named `<type>.<field>`.
 
-const mode = oneOf(['aom', 'dom']);
-const level = oneOf(['info', 'warn', 'error']);
+const mode = oneOf(INFERENCE_MODES);
+const level = oneOf(LOG_LEVELS);
 const protocolVersion = finiteNumber({ integer: true, min: 1 });
 
 /** The host's key for a run (its folder name); every message about the run uses it. */

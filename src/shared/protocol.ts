@@ -9,12 +9,13 @@ import { ValidationError, isObject } from './validate';
 
 export const PROTOCOL_VERSION = 1;
 
-const INFERENCE_MODES = ['aom', 'dom'] as const;
+export const INFERENCE_MODES = ['aom', 'dom'] as const;
 export type InferenceMode = (typeof INFERENCE_MODES)[number];
-const RUN_STATUSES = ['completed', 'stopped', 'failed'] as const;
+export const RUN_STATUSES = ['completed', 'stopped', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 const PHASES = ['loading-data', 'building-model', 'training', 'calibrating', 'evaluating', 'testing', 'searching-dom'] as const;
 export type Phase = (typeof PHASES)[number];
+export const LOG_LEVELS = ['info', 'warn', 'error'] as const;
 const CHOSEN_BACKENDS = ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const satisfies readonly Exclude<BackendName, 'auto'>[];
 
 // The declarations: each event is one valibot schema, its type is inferred from it, and
@@ -98,7 +99,7 @@ const EpochEventSchema = tagged('epoch', {
 });
 export type EpochEvent = v.InferOutput<typeof EpochEventSchema>;
 
-const LogEventSchema = tagged('log', { time, level: oneOf(['info', 'warn', 'error']), message: text() });
+const LogEventSchema = tagged('log', { time, level: oneOf(LOG_LEVELS), message: text() });
 export type LogEvent = v.InferOutput<typeof LogEventSchema>;
 
 /** One transformed layer of a deterministic DOM. */
