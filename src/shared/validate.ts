@@ -43,16 +43,6 @@ export function expectNumber(
   return value;
 }
 
-/** A number that may also be NaN or +-Infinity (metrics such as a diverged loss). */
-export function expectMetric(value: unknown, path: string): number {
-  if (typeof value === 'number') return value;
-  // JSON has no NaN/Infinity: they travel as null and as strings.
-  if (value === null) return Number.NaN;
-  if (value === 'Infinity') return Infinity;
-  if (value === '-Infinity') return -Infinity;
-  throw new ValidationError(path, `expected a number, got ${describe(value)}`);
-}
-
 export function expectString(value: unknown, path: string): string {
   if (typeof value !== 'string') throw new ValidationError(path, `expected a string, got ${describe(value)}`);
   return value;

@@ -105,6 +105,8 @@ test('malformed or hostile webview messages are rejected: the webview is untrust
   const cases: [unknown, RegExp][] = [
     [undefined, /^message: expected an object/],
     [{ type: 'snapshot' }, /^message\.type: expected one of ready, stop/],
+    [{ type: 'sav-file' }, /^message\.type: expected one of .*; got "sav-file" \(did you mean "save-file"\?\)$/],
+    [{ type: 'save-file', suggestedName: 'a.csv', content: '' }, /^save-file\.kind: expected one of csv, png; got undefined$/],
     [{ type: 'ready' }, /^ready\.protocolVersion: expected a finite number/],
     [{ type: 'stop' }, /^stop\.runId: expected a string/],
     [{ type: 'stop', runId: 'x'.repeat(WEBVIEW_LIMITS.runIdLength + 1) }, /^stop\.runId: longer than 512/],

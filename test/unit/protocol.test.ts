@@ -3,6 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { toJsonSchema } from '@valibot/to-json-schema';
 import { DEFAULTS } from '../../src/shared/config';
 import {
   currentHistory,
@@ -10,6 +11,7 @@ import {
   parseEventLines,
   parseTrainerCommand,
   parseTrainerEvent,
+  TrainerEventSchema,
   type DomSearchEvent,
   type EpochEvent,
   type RunEndEvent,
@@ -152,6 +154,11 @@ test('malformed events are rejected naming the field', () => {
     [{ ...samples[5], level: 'debug' }, /log.level: expected one of info, warn, error/],
     [{ ...samples[6], status: 'done' }, /run-end.status: expected one of completed, stopped, failed/],
     [{ ...samples[0], backend: { name: 'gpu', reason: '', skipped: [] } }, /run-start.backend.name/],
+    // An unknown type lists the types, with the nearest; a missing field names its own rule; an array is no object.
+    [{ type: 'stpe', time: 1 }, /^event\.type: unknown event type "stpe"; expected one of run-start, phase, step, .*baseline \(did you mean "step"\?\)$/],
+    [{ ...samples[0], backend: { name: 'wasm', reason: '', skipped: [{ name: 'cpu' }] } }, /^run-start\.backend\.skipped\[0\]\.reason: expected a string, got undefined$/],
+    [{ ...samples[4], alphas: [] }, /^epoch\.alphas: expected an object, got an array$/],
+    [[], /^event: expected an object, got an array$/],
   ];
   for (const [value, message] of cases) {
     assert.throws(() => parseTrainerEvent(value), (e: unknown) => e instanceof ValidationError && message.test(e.message), message.source);
@@ -174,4 +181,18 @@ test('metrics.jsonl: a torn last line is skipped and reported; a bad line elsewh
   assert.equal(torn.tornLastLine, true);
   assert.throws(() => parseEventLines([lines[0], '{"type": ', lines[1]].join('\n')), /line 2: not JSON/);
   assert.throws(() => parseEventLines([lines[0], '{"type":"nope","time":1}'].join('\n') + '\n'), /line 2: .*unknown event type/);
+});
+
+test('the one declaration also gives a JSON schema of metrics.jsonl lines: every event type, its required fields, metrics that may be null', () => {
+  const schema = toJsonSchema(TrainerEventSchema, { errorMode: 'ignore' });
+  const members = (schema.oneOf ?? []).filter((m) => typeof m === 'object');
+  const typeOf = (m: (typeof members)[number]) => {
+    const type = m.properties?.type;
+    return typeof type === 'object' ? type.const : undefined;
+  };
+  assert.deepEqual(members.map(typeOf), ['run-start', 'phase', 'step', 'epoch', 'log', 'run-end', 'dom-search', 'baseline']);
+  const step = members.find((m) => typeOf(m) === 'step')!;
+  assert.deepEqual(step.required, ['type', 'time', 'epoch', 'step', 'stepInEpoch', 'stepsPerEpoch', 'loss', 'accuracy', 'lr', 'samplesPerSec']);
+  assert.deepEqual(step.properties?.epoch, { type: 'integer', minimum: 0 });
+  assert.deepEqual(step.properties?.loss, { anyOf: [{ type: 'number' }, { type: 'null' }, { const: 'Infinity' }, { const: '-Infinity' }] });
 });
