@@ -4,8 +4,8 @@
 
 import type { InferenceMode } from '../src/shared/protocol';
 import { learningRateFor, type TrainConfig } from '../src/shared/config';
+import { duration } from '../src/shared/format';
 import { metric, percent, rate } from './format';
-import { duration } from './timing';
 import type { RunModel } from './run-model';
 
 export interface CompareCell {
@@ -98,7 +98,7 @@ function resultFields(mode: InferenceMode): ResultField[] {
     { key: 'baseline', label: 'Baseline test', value: (r) => baselineTest(r), text: (v) => percent(v), better: 'higher' },
     { key: 'gain', label: `WAS gain (${mode.toUpperCase()}, points)`, value: (r) => r.end?.baseline?.gain?.[mode] ?? null, text: (v) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`), better: 'higher' },
     { key: 'throughput', label: 'Samples/s', value: (r) => r.samplesPerSec(), text: (v) => rate(v), better: 'higher' },
-    { key: 'duration', label: 'Duration', value: (r) => r.durationSec(), text: (v) => duration(v), better: null },
+    { key: 'duration', label: 'Duration', value: (r) => r.durationSec(), text: (v) => duration(v, '—'), better: null },
   ];
 }
 

@@ -1,4 +1,4 @@
-// Number and file-name formatting for the panel (durations: timing.ts). Pure.
+// Number and file-name formatting for the panel (durations: src/shared/format.ts). Pure.
 
 export function percent(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined) return '—';

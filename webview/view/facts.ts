@@ -1,11 +1,11 @@
 // The run's facts under its progress: the test numbers (and the gain over the --baseline plain
 // model), the selected epoch, samples/s, time, backend and model. The current mode leads.
 
+import { duration } from '../../src/shared/format';
 import type { InferenceMode } from '../../src/shared/protocol';
 import { h, setChildren } from '../dom';
 import { percent, rate } from '../format';
 import type { RunModel } from '../run-model';
-import { duration } from '../timing';
 import { otherMode } from './toolbar';
 import type { Scene, View } from './view';
 
@@ -40,7 +40,7 @@ export function factsView(): FactsView {
       renderSelected(fields.best, run, state.mode);
       fields.throughput.textContent = rate(run.samplesPerSec());
       const time = run.durationSec();
-      fields.time.textContent = time === null ? '—' : run.isLive() ? `${duration(time)} so far` : duration(time);
+      fields.time.textContent = time === null ? '—' : run.isLive() ? `${duration(time, '—')} so far` : duration(time, '—');
       fields.backend.textContent = run.start?.backend.name ?? '—';
       fields.backend.title = run.start?.backend.reason ?? '';
       fields.model.textContent = run.start
