@@ -3,6 +3,7 @@
 // however fast messages arrive; a render re-renders only the views whose inputs changed.
 // A host message that does not parse is logged, reported to the host, and dropped.
 
+import { errorMessage } from '../src/shared/errors';
 import { PANEL_PROTOCOL_VERSION, parseHostMessage, type HostMessage } from '../src/shared/panel-protocol';
 import { applyChartDefaults } from './charts';
 import {
@@ -89,7 +90,7 @@ export class PanelApp {
     try {
       message = parseHostMessage(data);
     } catch (error) {
-      const reason = (error as Error).message;
+      const reason = errorMessage(error);
       console.warn(`WAS Lab panel: dropped a malformed message from the extension: ${reason}`);
       this.host.post({ type: 'log', level: 'warn', message: `metrics panel dropped a malformed message: ${reason}`.slice(0, 4000) });
       return;

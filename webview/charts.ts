@@ -16,8 +16,9 @@ import {
   type ChartOptions,
   type LegendItem,
 } from 'chart.js';
+import { percent } from '../src/shared/format';
 import { CHART_TITLES, type ChartId, type SeriesSpec } from './chart-series';
-import { metric, percent } from './format';
+import { metric } from './format';
 import { downsampleMinMax, type Point } from './series';
 import type { TestChartInfo } from './test-hook';
 import { withAlpha, type ChartTheme } from './theme';
@@ -256,7 +257,7 @@ export class ChartCard {
   }
 
   private formatY(y: number): string {
-    return this.id === 'accuracy' ? percent(y) : metric(y);
+    return this.id === 'accuracy' ? percent(y, '—') : metric(y);
   }
 
   private describe(): string {

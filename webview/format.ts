@@ -1,10 +1,4 @@
-// Number and file-name formatting for the panel (durations: timing.ts). Pure.
-
-export function percent(value: number | null | undefined, digits = 2): string {
-  if (value === null || value === undefined) return '—';
-  if (!Number.isFinite(value)) return String(value);
-  return `${(value * 100).toFixed(digits)}%`;
-}
+// Number and file-name formatting for the panel (percentages and durations: src/shared/format.ts). Pure.
 
 /** A metric value for tooltips and tables: 4 significant digits, scientific when tiny or huge. */
 export function metric(value: number | null | undefined): string {

@@ -13,10 +13,10 @@ import {
   type StepEvent,
   type TrainerEvent,
 } from '../src/shared/protocol';
+import { advanceProgress, etaSeconds, NO_PROGRESS, progressOf, runSeconds, samplesPerSecond, type Progress, type ProgressState } from '../src/shared/progress';
 import { Series } from './series';
-import { etaSecondsOf, progressOf, type Progress } from './timing';
 
-export type { Progress } from './timing';
+export type { Progress } from '../src/shared/progress';
 
 /** The series every run has (alpha series are per layer, in `alphas`). */
 export type MetricName =
@@ -49,10 +49,6 @@ const LOG_LIMIT = 500;
 export class RunModel {
   status: PanelRunStatus;
   reason: string | null;
-  start: RunStartEvent | null = null;
-  end: RunEndEvent | null = null;
-  lastStep: StepEvent | null = null;
-  phase: Phase | null = null;
   epochs: EpochEvent[] = [];
   logs: LogEvent[] = [];
   logCount = 0;
@@ -62,9 +58,8 @@ export class RunModel {
   baseline: RunModel | null = null;
   /** Bumped on every change; the view redraws what depends on a changed version. */
   version = 0;
-  /** The latest session's start (a resumed run starts again at its checkpoint's step). */
-  private sessionStart: { time: number; step: number } | null = null;
-  private lastTime: number | null = null;
+  /** The latest run-start, step, epoch, phase and run-end, this session's start and the latest event's time (src/shared/progress.ts). */
+  private pace: ProgressState = NO_PROGRESS;
   private history: TrainerEvent[] = [];
 
   constructor(
@@ -76,6 +71,22 @@ export class RunModel {
     this.status = status;
     this.reason = reason;
     this.reset();
+  }
+
+  get start(): RunStartEvent | null {
+    return this.pace.start;
+  }
+
+  get end(): RunEndEvent | null {
+    return this.pace.end;
+  }
+
+  get lastStep(): StepEvent | null {
+    return this.pace.lastStep;
+  }
+
+  get phase(): Phase | null {
+    return this.pace.phase;
   }
 
   static fromPanelRun(run: PanelRun): RunModel {
@@ -135,14 +146,14 @@ export class RunModel {
   }
 
   progress(): Progress | null {
-    return progressOf({ start: this.start, epochs: this.epochs, lastStep: this.lastStep, end: this.end, live: this.isLive() });
+    return progressOf(this.pace, this.isLive());
   }
 
-  /** Seconds left at this session's pace (timing.ts); null when not measurable. */
+  /** Seconds left at this session's pace; null when not measurable, and once the run is over or every step is done. */
   etaSeconds(): number | null {
     const p = this.progress();
-    if (!p || !this.isLive() || this.sessionStart === null || this.lastTime === null) return null;
-    return etaSecondsOf(p, this.sessionStart, this.lastTime);
+    if (!p || !this.isLive() || p.step >= p.totalSteps || this.pace.lastTime === null) return null;
+    return etaSeconds(p, this.pace.session, this.pace.lastTime);
   }
 
   /** The epoch with the best accuracy on the selection split in a mode (AOM decides the selected epoch). */
@@ -167,46 +178,28 @@ export class RunModel {
   }
 
   samplesPerSec(): number | null {
-    if (this.end && this.end.samplesPerSec > 0) return this.end.samplesPerSec;
-    const last = this.epochs[this.epochs.length - 1];
-    return last ? last.samplesPerSec : (this.lastStep?.samplesPerSec ?? null);
+    return samplesPerSecond(this.pace);
   }
 
   durationSec(): number | null {
-    if (this.end) return this.end.durationSec;
-    if (this.sessionStart === null || this.lastTime === null) return null;
-    return (this.lastTime - this.sessionStart.time) / 1000;
+    return runSeconds(this.pace);
   }
 
   private reset(): void {
-    this.start = null;
-    this.end = null;
-    this.lastStep = null;
-    this.phase = null;
+    this.pace = NO_PROGRESS;
     this.epochs = [];
     this.logs = [];
     this.logCount = 0;
     this.series = new Map(METRIC_NAMES.map((name) => [name, new Series()]));
     this.alphas = new Map();
     this.baseline = null;
-    this.sessionStart = null;
-    this.lastTime = null;
   }
 
   private fold(e: TrainerEvent): void {
-    if (e.type !== 'baseline') this.lastTime = e.time;
+    this.pace = advanceProgress(this.pace, e);
     switch (e.type) {
-      case 'run-start':
-        this.start = e;
-        this.end = null;
-        this.sessionStart = { time: e.time, step: e.resumedFrom?.step ?? 0 };
-        break;
-      case 'phase':
-        this.phase = e.phase;
-        break;
       case 'step': {
         const x = e.epoch - 1 + e.stepInEpoch / e.stepsPerEpoch;
-        this.lastStep = e;
         this.metric('stepLoss').push(x, e.loss, e.step);
         this.metric('stepAccuracy').push(x, e.accuracy, e.step);
         this.metric('stepLr').push(x, e.lr, e.step);
@@ -233,9 +226,6 @@ export class RunModel {
         this.logCount++;
         this.logs.push(e);
         if (this.logs.length > LOG_LIMIT) this.logs.splice(0, this.logs.length - LOG_LIMIT);
-        break;
-      case 'run-end':
-        this.end = e;
         break;
       case 'baseline':
         if (!this.baseline) this.baseline = new RunModel(`${this.runId}/baseline`, `${this.label} baseline`, 'running');

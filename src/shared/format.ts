@@ -1,7 +1,8 @@
 // Number formats shared by the terminal, log.txt, the extension's tree and status bar, and the panel.
 
-export function percent(x: number | null | undefined): string {
-  return x === null || x === undefined || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(2)}%`;
+/** A fraction as a percentage to two decimals: 0.9512 is 95.12%. `missing` stands for no value: null or NaN. */
+export function percent(x: number | null | undefined, missing = '-'): string {
+  return x === null || x === undefined || Number.isNaN(x) ? missing : `${(100 * x).toFixed(2)}%`;
 }
 
 /**

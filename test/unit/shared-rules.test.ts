@@ -1,4 +1,4 @@
-// Small rules with one home each: run folder names, durations, error messages, atomic files.
+// Small rules with one home each: run folder names, durations, percentages, error messages, atomic files.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorDetail, errorMessage } from '../../src/shared/errors';
-import { duration } from '../../src/shared/format';
+import { duration, percent } from '../../src/shared/format';
 import { tempSibling, writeFileAtomic, writeFileAtomicAsync } from '../../src/shared/node/atomic-file';
 import { defaultRunName, firstFreeRunName, runNameProblem } from '../../src/shared/run-naming';
 import { RunFolder } from '../../src/trainer/output/run-folder';
@@ -48,6 +48,13 @@ test('durations: seconds, then minutes and seconds, then hours and minutes; a pl
   assert.equal(duration(30 * 3600), '30h00m');
   for (const none of [null, undefined, Number.NaN, Number.POSITIVE_INFINITY, -1]) assert.equal(duration(none), '-');
   assert.equal(duration(null, '—'), '—');
+});
+
+test('percentages: two decimals; a placeholder for no value', () => {
+  assert.equal(percent(0.9512), '95.12%');
+  assert.equal(percent(1), '100.00%');
+  for (const none of [null, undefined, Number.NaN]) assert.equal(percent(none), '-');
+  assert.equal(percent(null, '—'), '—');
 });
 
 test('error messages: an Error\'s, a { message } object\'s, anything else as text', () => {

@@ -5,7 +5,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { duration } from '../../src/shared/format';
 import type { HostMessage } from '../../src/shared/panel-protocol';
+import { etaSeconds, foldProgress, progressOf } from '../../src/shared/progress';
 import type { TrainerEvent } from '../../src/shared/protocol';
 import {
   activeRun,
@@ -20,7 +22,6 @@ import {
   type PageAction,
   type PanelState,
 } from '../../webview/panel-state';
-import { duration, etaSecondsOf, progressOf } from '../../webview/timing';
 import { INITIAL_UI_STATE } from '../../webview/ui-state';
 import { fixtureEvents, run, snapshot } from './harness';
 
@@ -140,10 +141,13 @@ test('the compact layout shows the loss and accuracy charts only', () => {
 
 test('progress, ETA and durations', () => {
   const live = reduceAll(EMPTY, snapshot([run('r', WAS.slice(0, 12), 'running')])).runs.get('r')!;
-  const progress = progressOf({ start: live.start, epochs: live.epochs, lastStep: live.lastStep, end: null, live: true });
-  assert.deepEqual(progress, live.progress());
+  const progress = progressOf(foldProgress(WAS.slice(0, 12)), true);
+  assert.deepEqual(progress, live.progress(), 'the panel folds progress as the terminal and the status bar do');
   assert.ok(progress && progress.step > 0 && progress.fraction < 1);
-  assert.equal(etaSecondsOf({ ...progress, step: 9, totalSteps: 18 }, { time: 0, step: 0 }, 9000), 9, '9 steps in 9 s, 9 to go');
-  assert.equal(etaSecondsOf({ ...progress, step: 18, totalSteps: 18 }, { time: 0, step: 0 }, 9000), null, 'done: no ETA');
-  assert.deepEqual([duration(7), duration(185), duration(7440), duration(-1), duration(null)], ['7 s', '3m 05s', '2h 04m', '—', '—']);
+  assert.equal(etaSeconds({ ...progress, step: 9, totalSteps: 18 }, { time: 0, step: 0 }, 9000), 9, '9 steps in 9 s, 9 to go');
+  const lastStep = WAS.filter((e) => e.type === 'step').at(-1)!;
+  const allSteps = reduceAll(EMPTY, snapshot([run('r', WAS.slice(0, WAS.indexOf(lastStep) + 1), 'running')])).runs.get('r')!;
+  assert.equal(allSteps.progress()?.step, allSteps.progress()?.totalSteps);
+  assert.equal(allSteps.etaSeconds(), null, 'done: no ETA');
+  assert.deepEqual([duration(7, '—'), duration(185, '—'), duration(7440, '—'), duration(-1, '—'), duration(null, '—')], ['7s', '3m05s', '2h04m', '—', '—']);
 });

@@ -1,11 +1,11 @@
 // The run's facts under its progress: the test numbers (and the gain over the --baseline plain
 // model), the selected epoch, samples/s, time, backend and model. The current mode leads.
 
+import { duration, percent } from '../../src/shared/format';
 import type { InferenceMode } from '../../src/shared/protocol';
 import { h, setChildren } from '../dom';
-import { percent, rate } from '../format';
+import { rate } from '../format';
 import type { RunModel } from '../run-model';
-import { duration } from '../timing';
 import { otherMode } from './toolbar';
 import type { Scene, View } from './view';
 
@@ -40,7 +40,7 @@ export function factsView(): FactsView {
       renderSelected(fields.best, run, state.mode);
       fields.throughput.textContent = rate(run.samplesPerSec());
       const time = run.durationSec();
-      fields.time.textContent = time === null ? '—' : run.isLive() ? `${duration(time)} so far` : duration(time);
+      fields.time.textContent = time === null ? '—' : run.isLive() ? `${duration(time, '—')} so far` : duration(time, '—');
       fields.backend.textContent = run.start?.backend.name ?? '—';
       fields.backend.title = run.start?.backend.reason ?? '';
       fields.model.textContent = run.start
@@ -53,7 +53,7 @@ export function factsView(): FactsView {
 /** "AOM 91.20%" in bold, then " · DOM 90.80%" and a suffix: the mode shown leads. */
 function pair(values: Record<InferenceMode, number>, mode: InferenceMode, suffix: string): (Node | string)[] {
   const other = otherMode(mode);
-  return [h('strong', { class: 'lead' }, `${mode.toUpperCase()} ${percent(values[mode])}`), ` · ${other.toUpperCase()} ${percent(values[other])}${suffix}`];
+  return [h('strong', { class: 'lead' }, `${mode.toUpperCase()} ${percent(values[mode], '—')}`), ` · ${other.toUpperCase()} ${percent(values[other], '—')}${suffix}`];
 }
 
 function renderTest(field: HTMLElement, run: RunModel, mode: InferenceMode): void {
@@ -70,7 +70,7 @@ function renderTest(field: HTMLElement, run: RunModel, mode: InferenceMode): voi
 function renderSelected(field: HTMLElement, run: RunModel, mode: InferenceMode): void {
   const selected = run.selectedEpoch();
   const split = run.selectionSplit() === 'test' ? 'test split' : 'validation';
-  if (selected && run.isPlain()) setChildren(field, `epoch ${selected.epoch}: `, h('strong', { class: 'lead' }, percent(selected.aomAccuracy)), ` on ${split} (plain model)`);
+  if (selected && run.isPlain()) setChildren(field, `epoch ${selected.epoch}: `, h('strong', { class: 'lead' }, percent(selected.aomAccuracy, '—')), ` on ${split} (plain model)`);
   else if (selected) setChildren(field, `epoch ${selected.epoch}: `, ...pair({ aom: selected.aomAccuracy, dom: selected.domAccuracy }, mode, ` on ${split}`));
   else setChildren(field, '—');
 }

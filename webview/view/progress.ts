@@ -1,9 +1,9 @@
-// The progress section's top: the bar, "Epoch 2 / 3 · step 9 / 18 (50%) · ETA 12 s", and why the
+// The progress section's top: the bar, "Epoch 2 / 3 · step 9 / 18 (50%) · ETA 12s", and why the
 // run stopped or failed. The facts under it (facts.ts) are passed in to sit in the same section.
 
+import { duration } from '../../src/shared/format';
 import { h } from '../dom';
 import type { RunModel } from '../run-model';
-import { duration } from '../timing';
 import type { Scene, View } from './view';
 
 export interface ProgressView extends View {
@@ -30,7 +30,7 @@ export function progressView(facts: HTMLElement): ProgressView {
   };
 }
 
-/** "Epoch 2 / 3 · step 9 / 18 (50%) · train · ETA 12 s" */
+/** "Epoch 2 / 3 · step 9 / 18 (50%) · train · ETA 12s" */
 export function progressText(run: RunModel): string {
   const progress = run.progress();
   const parts: string[] = [];
@@ -40,7 +40,7 @@ export function progressText(run: RunModel): string {
   }
   if (run.isLive() && run.phase) parts.push(run.phase.replace('-', ' '));
   const eta = run.etaSeconds();
-  if (eta !== null) parts.push(`ETA ${duration(eta)}`);
+  if (eta !== null) parts.push(`ETA ${duration(eta, '—')}`);
   if (!progress) parts.push(run.isLive() ? 'starting…' : 'no training data');
   return parts.join(' · ');
 }
