@@ -60,3 +60,17 @@ export function oneOf<const T extends readonly [string, ...string[]]>(choices: T
 export function listOf<S extends v.GenericSchema>(item: S) {
   return v.array(item, (issue) => `expected an array, got ${describe(issue.input)}`);
 }
+
+/**
+ * finiteNumber's rules and messages built from valibot's own actions (number, finite, integer,
+ * minValue, maxValue), so that @valibot/to-json-schema reads the type and limits from them.
+ */
+export function limitedNumber(limits: { min?: number; max?: number; integer?: boolean } = {}): v.GenericSchema<number> {
+  const notFinite = (issue: v.BaseIssue<unknown>): string => `expected a finite number, got ${describe(issue.input)}`;
+  let schema: v.GenericSchema<number> = v.pipe(v.number(notFinite), v.finite(notFinite));
+  const { min, max, integer } = limits;
+  if (integer) schema = v.pipe(schema, v.integer((issue) => `expected an integer, got ${String(issue.input)}`));
+  if (min !== undefined) schema = v.pipe(schema, v.minValue(min, (issue) => `must be at least ${min}, got ${String(issue.input)}`));
+  if (max !== undefined) schema = v.pipe(schema, v.maxValue(max, (issue) => `must be at most ${max}, got ${String(issue.input)}`));
+  return schema;
+}
