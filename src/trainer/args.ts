@@ -49,7 +49,7 @@ const VALUE_FLAGS = [...CONFIG_FLAGS.filter((f) => FIELDS[f.path].kind !== 'bool
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const flags: TrainFlags = { configFile: null, resumeDir: null, output: 'auto', patch: {} };
   for (const token of argTokens(argv, VALUE_FLAGS)) {
-    if (token.kind === 'positional' || !token.raw.startsWith('-')) {
+    if (token.kind === 'positional' || (!token.raw.startsWith('--') && token.name !== 'help')) {
       throw new UsageError(`unexpected argument "${token.kind === 'positional' ? token.value : token.raw}" (flags start with --; see --help)`);
     }
     if (token.name === 'help') return { kind: 'help' };
