@@ -2,6 +2,7 @@
 // message become stop requests; events go to the terminal and, when forked, up to the parent;
 // the summary table ends it. Shared by `train` and `resume`.
 
+import { EXIT } from '../../shared/exit-codes';
 import { parseTrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { OutputStyle } from '../args';
 import { summaryTable } from '../output/format';
@@ -16,7 +17,7 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
     interrupts++;
     if (interrupts > 1) {
       process.stderr.write(`\nwas-train: ${signal} again, exiting without finishing the run\n`);
-      process.exit(130);
+      process.exit(EXIT.interrupted);
     }
     stopReason = `${signal} received`;
     process.stderr.write(`\nwas-train: ${signal}: stopping at the next step (again to abort)\n`);
@@ -54,7 +55,7 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
       stopRequested: () => stopReason,
     });
     if (output !== 'json') process.stdout.write(`\n${summaryTable(end, runDir)}\n`);
-    return end.status === 'failed' ? 1 : 0;
+    return end.status === 'failed' ? EXIT.failed : EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
