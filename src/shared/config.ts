@@ -224,7 +224,11 @@ export const EXPERIMENT_KEYS = {
   $schema: v.optional(v.pipe(text(), v.description('The schema this file follows (for editors); not an option.'))),
 };
 
-/** An experiment file: the options (each optional: defaults, then the preset, then the file) and EXPERIMENT_KEYS. */
+/**
+ * An experiment file as its JSON schema describes it: the options and EXPERIMENT_KEYS, each key
+ * optional (scripts/experiment-schema.ts drops "required"). The trainer checks a file by merging
+ * its options over the defaults and the preset (resolveConfig), so it needs no partial twin.
+ */
 export const EXPERIMENT_FILE = v.pipe(
   group({ ...EXPERIMENT_KEYS, ...TRAIN_CONFIG.entries }),
   v.title('WAS Lab experiment'),
@@ -236,6 +240,7 @@ export function experimentOptions(file: JsonObject): JsonObject {
   return Object.fromEntries(Object.entries(file).filter(([key]) => !Object.hasOwn(EXPERIMENT_KEYS, key)));
 }
 
+/** Every default, in one place; typed by TRAIN_CONFIG, and parsed by it whenever a config resolves. */
 export const DEFAULTS: TrainConfig = {
   preset: 'sound',
   model: 'lenet',
