@@ -5,7 +5,8 @@
 // Resolution order: DEFAULTS <- preset <- config file <- command-line flags.
 // Shared by the trainer, the extension and the webview: no Node or tfjs imports here.
 
-import { flag as boolean, issuePath, joinPath, limitedNumber, listOf, oneOf, text, v } from './schema';
+import * as v from 'valibot';
+import { flag as boolean, issuePath, joinPath, limitedNumber, listOf, oneOf, text } from './schema';
 import { ValidationError, describe, expectOneOf, isObject, type JsonObject } from './validate';
 
 export const MODEL_NAMES = [

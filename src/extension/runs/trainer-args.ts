@@ -4,7 +4,7 @@
 
 import { FIELDS, TRAIN_CONFIG, experimentOptions, resolveConfig, type TrainConfig } from '../../shared/config';
 import type { InferenceMode } from '../../shared/protocol';
-import { v } from '../../shared/schema';
+import * as v from 'valibot';
 import { ValidationError, isObject, type JsonObject } from '../../shared/validate';
 import type { WasSettings } from './settings';
 
