@@ -11,5 +11,3 @@ export const EXIT = {
   /** A second Ctrl-C or SIGTERM: exited without finishing the run (128 + SIGINT). */
   interrupted: 130,
 } as const;
-
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
