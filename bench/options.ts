@@ -1,6 +1,10 @@
-// What `npm run bench` measures and how long: models, backends, step counts, flags. Pure.
+// What `npm run bench` measures and how long: models, backends, step counts, flags (read with
+// node:util parseArgs). Pure.
 
 import { learningRateFor, resolveConfig, type TrainConfig } from '../src/shared/config';
+import { UsageError, argTokens, flagValue } from '../src/trainer/command-line';
+
+export { UsageError };
 
 export const BENCH_MODELS = ['small-cnn', 'lenet', 'resnet18', 'vgg16', 'mobilenetv2'] as const;
 export type BenchModel = (typeof BENCH_MODELS)[number];
@@ -119,74 +123,43 @@ export const USAGE = `npm run bench -- [flags]
 Environment: WAS_BENCH_PYTHON, a python with torch (default: python3, then /usr/bin/python3).
 docs/benchmarks.md is rewritten only by a full run (all models, not --quick).`;
 
-export class UsageError extends Error {}
+/** Flags that take a value, and what each sets. */
+const VALUE_FLAGS = {
+  models: (v: string) => ({ models: parseList(v, BENCH_MODELS, 'model') }),
+  backends: (v: string) => ({ backends: parseList(v, BENCH_BACKENDS, 'backend'), backendsGiven: true }),
+  steps: (v: string) => ({ steps: parseCount('steps', v, 1) }),
+  warmup: (v: string) => ({ warmup: parseCount('warmup', v, 0) }),
+  rounds: (v: string) => ({ rounds: parseCount('rounds', v, 1) }),
+  batch: (v: string) => ({ batch: parseCount('batch', v, 1) }),
+  'memory-model': (v: string) => ({ memoryModel: parseList(v, BENCH_MODELS, 'model')[0] }),
+  'memory-steps': (v: string) => ({ memorySteps: parseCount('memory-steps', v, 0) }),
+  'step-timeout': (v: string) => ({ stepTimeout: parseCount('step-timeout', v, 1) }),
+  out: (v: string) => ({ outDir: v }),
+} satisfies Record<string, (value: string) => Partial<BenchOptions>>;
+
+function isValueFlag(name: string): name is keyof typeof VALUE_FLAGS {
+  return Object.hasOwn(VALUE_FLAGS, name);
+}
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const out: BenchOptions = { ...DEFAULT_OPTIONS, models: [...DEFAULT_OPTIONS.models], backends: [...DEFAULT_OPTIONS.backends] };
-  const explicit = new Set<keyof BenchOptions>();
-  const set = <K extends keyof BenchOptions>(key: K, value: BenchOptions[K]): void => {
-    out[key] = value;
-    explicit.add(key);
+  const explicit = new Set<string>();
+  const set = (values: Partial<BenchOptions>): void => {
+    Object.assign(out, values);
+    for (const key of Object.keys(values)) explicit.add(key);
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
-    const eq = arg.indexOf('=');
-    const flag = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const value = (): string => {
-      if (eq >= 0) return arg.slice(eq + 1);
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`--${flag} needs a value`);
-      return next;
-    };
-    switch (flag) {
-      case 'models':
-        set('models', parseList(value(), BENCH_MODELS, 'model'));
-        break;
-      case 'backends':
-        set('backends', parseList(value(), BENCH_BACKENDS, 'backend'));
-        set('backendsGiven', true);
-        break;
-      case 'steps':
-        set('steps', parseCount(flag, value(), 1));
-        break;
-      case 'warmup':
-        set('warmup', parseCount(flag, value(), 0));
-        break;
-      case 'rounds':
-        set('rounds', parseCount(flag, value(), 1));
-        break;
-      case 'batch':
-        set('batch', parseCount(flag, value(), 1));
-        break;
-      case 'memory-model':
-        set('memoryModel', parseList(value(), BENCH_MODELS, 'model')[0]);
-        break;
-      case 'memory-steps':
-        set('memorySteps', parseCount(flag, value(), 0));
-        break;
-      case 'step-timeout':
-        set('stepTimeout', parseCount(flag, value(), 1));
-        break;
-      case 'out':
-        set('outDir', value());
-        break;
-      case 'no-torch':
-        set('torch', false);
-        break;
-      case 'quick':
-        out.quick = true;
-        break;
-      case 'help':
-        out.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown flag --${flag}`);
-    }
+  for (const token of argTokens(argv, Object.keys(VALUE_FLAGS))) {
+    if (token.kind === 'positional') throw new UsageError(`unexpected argument '${token.value}'`);
+    const { name } = token;
+    if (isValueFlag(name)) set(VALUE_FLAGS[name](flagValue(token)));
+    else if (name === 'no-torch') set({ torch: false });
+    else if (name === 'quick') out.quick = true;
+    else if (name === 'help') out.help = true;
+    else throw new UsageError(`unknown flag --${name}`);
   }
   // --quick sets what the other flags did not.
   if (out.quick) {
-    for (const [key, value] of Object.entries(QUICK) as [keyof BenchOptions, never][]) if (!explicit.has(key)) out[key] = value;
+    for (const [key, value] of Object.entries(QUICK)) if (!explicit.has(key)) Object.assign(out, { [key]: value });
   }
   return out;
 }

@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { EXIT } from '../src/shared/exit-codes';
 import { packageVersion } from '../src/trainer/version';
 import {
   BENCH_MODELS,
@@ -307,7 +308,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`bench: ${error.message}\n\n${USAGE}\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
     return;
   }
   if (opts.help) {
@@ -397,7 +398,7 @@ async function main(): Promise<void> {
   } else {
     log('docs/benchmarks.md left alone (only a full run, all models and not --quick, rewrites it)');
   }
-  if (results.backends.every((b) => !b.measured)) process.exitCode = 1;
+  if (results.backends.every((b) => !b.measured)) process.exitCode = EXIT.failed;
 }
 
 /** tfjs's version from its package.json, without loading tfjs into this process. */
@@ -412,5 +413,5 @@ function tfjsVersion(): string | null {
 
 main().catch((error) => {
   console.error(error);
-  process.exit(1);
+  process.exit(EXIT.failed);
 });

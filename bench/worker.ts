@@ -6,6 +6,7 @@
 
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { EXIT } from '../src/shared/exit-codes';
 import { selectBackend } from '../src/trainer/backend/select';
 import type { BenchBackend, BenchModel, BlockSpec, Variant } from './options';
 import { ModelBench, runBlock, traceMemory, type MemoryTrace } from './tfjs-side';
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       try {
         if (request.cmd === 'quit') {
           bench.dispose();
-          process.exit(0);
+          process.exit(EXIT.ok);
         } else if (request.cmd === 'block') {
           const samples = runBlock(bench, request.spec);
           await send({ type: 'block', samples, nonFiniteSteps: bench.nonFiniteSteps, maxRssBytes: maxRss() });
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
       } catch (error) {
         // A wasm abort leaves the module unusable: report and end; the parent decides what next.
         await send({ type: 'error', stage: 'run', message: message(error) });
-        process.exit(1);
+        process.exit(EXIT.failed);
       }
     })();
   });
@@ -106,5 +107,5 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   console.error(error);
-  process.exit(1);
+  process.exit(EXIT.failed);
 });

@@ -1,19 +1,13 @@
-// The training configuration: plain data, every default in this one file.
+// The training configuration, declared once: each option's rule, its command-line flag and help
+// line, in one valibot declaration (TRAIN_CONFIG). From it come the TrainConfig type, the checks of
+// config files, flags and settings, the option table the flag parser reads, and the JSON schema
+// of experiment files (scripts/experiment-schema.ts). The defaults are plain values below.
 // Resolution order: DEFAULTS <- preset <- config file <- command-line flags.
 // Shared by the trainer, the extension and the webview: no Node or tfjs imports here.
 
-import {
-  ValidationError,
-  describe,
-  expectArray,
-  expectBoolean,
-  expectNumber,
-  expectObject,
-  expectOneOf,
-  expectString,
-  isObject,
-  type JsonObject,
-} from './validate';
+import * as v from 'valibot';
+import { flag as boolean, issuePath, joinPath, finiteNumber, listOf, oneOf, text } from './schema';
+import { ValidationError, describe, expectOneOf, isObject, type JsonObject } from './validate';
 
 export const MODEL_NAMES = [
   'lenet',
@@ -40,122 +34,214 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const PRESET_NAMES = ['sound', 'reference'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
-export interface DataConfig {
-  name: DatasetName;
-  /** Folder (or .tar.gz for CIFAR) holding the official files; null: the dataset's default place. */
-  dir: string | null;
-  /** CIFAR only: download the official archive into `dir` (or the cache) when it is missing. */
-  download: boolean;
-  /** CIFAR-100 label set. */
-  cifar100Labels: 'fine' | 'coarse';
-  /** Training images held out for model selection (0: none). */
-  validationSize: number;
-  /** Pad-4 random crop + horizontal flip. 'auto': on for CIFAR, off for MNIST-like data. */
-  augment: 'auto' | 'on' | 'off';
-  /** 'dataset': per-channel mean/std of the dataset; 'half': mean 0.5, std 0.5 (the reference). */
-  normalize: 'dataset' | 'half';
-  /** Use only this many training / test images (quick runs); null: all. */
-  trainLimit: number | null;
-  testLimit: number | null;
-  /** Shape of the generated `synthetic` dataset (smoke tests). */
-  synthetic: { trainCount: number; testCount: number; size: number; channels: number; classes: number };
-}
-
-export interface WasConfig {
-  /** Shadow-weight transform family; 'none' trains the plain model (the baseline). */
-  transform: TransformFamily;
-  /** Which convs get shadow weights: the model's preset, every conv with k > 1, or names. */
-  layers: 'preset' | 'all' | string[];
-  /** shift: each axis shifts round(U(-t*k, t*k)) taps (torchvision RandomAffine translate). */
-  translate: number;
-  /** crop: area fraction and aspect range (torchvision RandomResizedCrop); null scale: model default. */
-  cropScale: [number, number] | null;
-  cropRatio: [number, number];
-  /** mixed: probability of shift (else crop), per layer per call. */
-  mixedShiftProbability: number;
-}
-
-export interface OptimizerConfig {
-  name: 'sgd' | 'adam';
-  /** null: the model's recommended rate (RECOMMENDED_LR). */
-  lr: number | null;
-  momentum: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
-
-export interface ScheduleConfig {
-  name: 'constant' | 'step' | 'cosine';
-  /** step: multiply the LR by `gamma` every `stepEpochs` epochs. */
-  stepEpochs: number;
-  gamma: number;
-}
-
-export interface BatchNormConfig {
-  /**
-   * How BatchNorm normalises at evaluation:
-   * 'recalibrate': inference mode, statistics re-gathered per mode (AOM, DOM) on training batches;
-   * 'running': inference mode with the running statistics from training (gathered under SW);
-   * 'batch': batch statistics, as the reference code does (never inference mode).
-   */
-  eval: 'recalibrate' | 'running' | 'batch';
-  recalibrationBatches: number;
-  /** Running-statistics momentum, PyTorch convention (new = (1 - m) * old + m * batch). */
-  momentum: number;
-  epsilon: number;
-}
-
-export interface TrainConfig {
-  preset: PresetName;
-  model: ModelName;
-  data: DataConfig;
-  was: WasConfig;
-  /** Weight decay applies to conv and dense kernels only (not biases, BatchNorm or WAS alphas). */
-  optimizer: OptimizerConfig;
-  schedule: ScheduleConfig;
-  bn: BatchNormConfig;
-  epochs: number;
-  batchSize: number;
-  evalBatchSize: number;
-  /** null: drawn at start and recorded in config.json. */
-  seed: number | null;
-  /** Pick the best epoch on the validation split, or on the test set (the reference's flaw). */
-  selectOn: 'validation' | 'test';
-  /** Cap on training steps per epoch (quick runs and tests); null: the whole epoch. */
-  maxStepsPerEpoch: number | null;
-  backend: BackendName;
-  /** Extra folders searched for @tensorflow/tfjs-node(-gpu) (each a node_modules parent). */
-  backendPaths: string[];
-  /** Emit a step event every this many steps. */
-  logEverySteps: number;
-  /** Runs are written to runsDir/runName. null runName: <time>-<model>-<dataset>. */
-  runsDir: string;
-  runName: string | null;
-  /**
-   * After the WAS run, train the plain model (transform 'none') with the same seed, data order
-   * and initial weights into <run folder>/baseline/, and report the WAS gain over it.
-   */
-  baseline: boolean;
-  /** The deterministic DOM for a FLOPs desire (WAS.md), searched at the end of the run. */
-  dom: DomConfig;
-}
-
 export const DOM_SEARCH_ALGORITHMS = ['lazy-greedy', 'greedy'] as const;
 export type DomSearchAlgorithm = (typeof DOM_SEARCH_ALGORITHMS)[number];
 
-export interface DomConfig {
-  /**
-   * At most this fraction of the AOM network's FLOPs (multiply-adds): after training, fix one
-   * shift per transformed layer to meet it at the least selection-split accuracy cost.
-   * null: no search (the stochastic reference DOM is evaluated either way).
-   */
-  flopsTarget: number | null;
-  /** 'greedy' re-measures every move at every step; 'lazy-greedy' only the cheapest-looking one. */
-  search: DomSearchAlgorithm;
+/** How an option's value is read from a flag ("lo,hi" for a range, "none" for null, ...). */
+export type FieldSpec =
+  | { kind: 'number'; min?: number; max?: number; integer?: boolean; nullable?: boolean }
+  | { kind: 'string'; nullable?: boolean }
+  | { kind: 'choice'; values: readonly string[] }
+  | { kind: 'boolean' }
+  /** [lo, hi] with 0 < lo <= hi. */
+  | { kind: 'range'; nullable?: boolean; max?: number }
+  | { kind: 'strings' }
+  /** 'preset' | 'all' | a list of layer names. */
+  | { kind: 'layers' };
+
+/** What sits beside an option's rule: how a flag value is read, its help line (also its description), its flag. */
+export interface OptionInfo {
+  spec: FieldSpec;
+  help: string;
+  flag: string | null;
 }
 
+/** Each option's info, by its schema (filled as TRAIN_CONFIG is declared). */
+const INFO = new WeakMap<v.GenericSchema, OptionInfo>();
+
+/** An option: its rule, described by its help line, with its info beside it. */
+function option<S extends v.GenericSchema>(schema: S, spec: FieldSpec, help: string, flag?: string) {
+  const described = v.pipe(schema, v.description(help));
+  INFO.set(described, { spec, help, flag: flag ?? null });
+  return described;
+}
+
+type Limits = { min?: number; max?: number; integer?: boolean };
+
+function number(limits: Limits, help: string, flag?: string) {
+  return option(finiteNumber(limits), { kind: 'number', ...limits }, help, flag);
+}
+
+function numberOrNull(limits: Limits, help: string, flag?: string) {
+  return option(v.nullable(finiteNumber(limits)), { kind: 'number', ...limits, nullable: true }, help, flag);
+}
+
+function choice<const T extends readonly [string, ...string[]]>(values: T, help: string, flag?: string) {
+  return option(oneOf(values), { kind: 'choice', values }, help, flag);
+}
+
+function yesNo(help: string, flag?: string) {
+  return option(boolean(), { kind: 'boolean' }, help, flag);
+}
+
+function string(help: string, flag?: string) {
+  return option(text(), { kind: 'string' }, help, flag);
+}
+
+function stringOrNull(help: string, flag?: string) {
+  return option(v.nullable(text()), { kind: 'string', nullable: true }, help, flag);
+}
+
+function strings(help: string, flag?: string) {
+  return option(listOf(text()), { kind: 'strings' }, help, flag);
+}
+
+/** [low, high] with 0 < low <= high (<= max). */
+function pair(max: number | undefined) {
+  const bound = v.pipe(finiteNumber({ max }), v.gtValue(0, (issue) => `must be above 0, got ${String(issue.input)}`));
+  return v.pipe(
+    listOf(v.unknown()),
+    v.length(2, (issue) => `expected [low, high], got ${issue.input.length} numbers`),
+    v.strictTuple([bound, bound]),
+    v.check(([low, high]) => low <= high, (issue) => `low ${issue.input[0]} is above high ${issue.input[1]}`),
+  );
+}
+
+function range(help: string, flag?: string) {
+  return option(pair(undefined), { kind: 'range' }, help, flag);
+}
+
+function rangeOrNull(max: number, help: string, flag?: string) {
+  return option(v.nullable(pair(max)), { kind: 'range', nullable: true, max }, help, flag);
+}
+
+function layerChoice(help: string, flag?: string) {
+  const names = v.pipe(listOf(text()), v.minLength(1, 'an empty layer list; use transform "none" to train without WAS'));
+  const rule = v.union([oneOf(['preset', 'all'] as const), names], (issue) => `expected "preset", "all" or a list of layer names, got ${describe(issue.input)}`);
+  return option(rule, { kind: 'layers' }, help, flag);
+}
+
+/** A group of options; any other key is refused. */
+function group<const E extends v.ObjectEntries>(entries: E) {
+  return v.strictObject(entries, (issue) => (issue.expected === 'never' ? 'unknown option' : `expected an object, got ${describe(issue.input)}`));
+}
+
+export const TRAIN_CONFIG = group({
+  preset: choice(PRESET_NAMES, 'sound (default: held-out selection, inference-mode BN, weight decay, cosine) | reference (the published setting)', 'preset'),
+  model: choice(MODEL_NAMES, 'lenet | small-cnn | vgg16 | resnet18 | resnet34 | mobilenetv2 | efficientnet-lite0 | googlenet', 'model'),
+  data: group({
+    name: choice(DATASET_NAMES, 'mnist (bundled) | fashion-mnist | cifar10 | cifar100 | synthetic', 'dataset'),
+    /** null: the dataset's default place. */
+    dir: stringOrNull('folder (or CIFAR .tar.gz) with the official files', 'data-dir'),
+    download: yesNo('CIFAR: download the official archive when missing', 'download'),
+    cifar100Labels: choice(['fine', 'coarse'], 'CIFAR-100 labels: fine | coarse', 'labels'),
+    validationSize: number({ min: 0, integer: true }, 'training images held out for model selection', 'validation-size'),
+    /** 'auto': on for CIFAR, off for MNIST-like data. */
+    augment: choice(['auto', 'on', 'off'], 'auto | on | off (pad-4 random crop + horizontal flip)', 'augment'),
+    /** 'dataset': per-channel mean/std of the dataset; 'half': the reference. */
+    normalize: choice(['dataset', 'half'], 'dataset | half (mean 0.5, std 0.5)', 'normalize'),
+    trainLimit: numberOrNull({ min: 1, integer: true }, 'use only the first N training images (none: all)', 'train-limit'),
+    testLimit: numberOrNull({ min: 1, integer: true }, 'use only the first N test images (none: all)', 'test-limit'),
+    /** Shape of the generated `synthetic` dataset (smoke tests). */
+    synthetic: group({
+      trainCount: number({ min: 1, integer: true }, 'synthetic dataset: training images'),
+      testCount: number({ min: 1, integer: true }, 'synthetic dataset: test images'),
+      size: number({ min: 8, max: 512, integer: true }, 'synthetic dataset: image height and width'),
+      channels: number({ min: 1, max: 4, integer: true }, 'synthetic dataset: channels'),
+      classes: number({ min: 2, max: 256, integer: true }, 'synthetic dataset: classes'),
+    }),
+  }),
+  was: group({
+    transform: choice(TRANSFORM_FAMILIES, 'WAS shadow-weight transform: shift | crop | mixed | none (plain training)', 'transform'),
+    layers: layerChoice('transformed convs: preset | all | comma-separated layer names', 'layers'),
+    /** Each axis shifts round(U(-t*k, t*k)) taps (torchvision RandomAffine translate). */
+    translate: number({ min: 0, max: 1 }, 'shift: translate fraction (reference 0.3)', 'translate'),
+    /** Area fraction and aspect range (torchvision RandomResizedCrop); null scale: the model's. */
+    cropScale: rangeOrNull(1, 'crop: area scale lo,hi (reference 0.8,1; GoogLeNet 0.6,0.8)', 'crop-scale'),
+    cropRatio: range('crop: aspect ratio lo,hi (reference 0.75,1.333)', 'crop-ratio'),
+    mixedShiftProbability: number({ min: 0, max: 1 }, 'mixed: probability of a shift (else a crop), per layer per call'),
+  }),
+  /** Weight decay applies to conv and dense kernels only (not biases, BatchNorm or WAS alphas). */
+  optimizer: group({
+    name: choice(['sgd', 'adam'], 'sgd | adam', 'optimizer'),
+    lr: numberOrNull({ min: 0 }, "base learning rate (none: the model's recommended rate; Adam 0.001)", 'lr'),
+    momentum: number({ min: 0, max: 1 }, 'SGD momentum', 'momentum'),
+    weightDecay: number({ min: 0 }, 'L2 weight decay on conv and dense kernels', 'weight-decay'),
+    beta1: number({ min: 0, max: 1 }, 'Adam beta1'),
+    beta2: number({ min: 0, max: 1 }, 'Adam beta2'),
+    epsilon: number({ min: 0 }, 'Adam epsilon'),
+  }),
+  schedule: group({
+    name: choice(['constant', 'step', 'cosine'], 'constant | step | cosine', 'schedule'),
+    stepEpochs: number({ min: 1, integer: true }, 'step schedule: epochs between LR drops', 'step-epochs'),
+    gamma: number({ min: 0, max: 1 }, 'step schedule: LR factor per drop', 'gamma'),
+  }),
+  bn: group({
+    /**
+     * 'recalibrate': inference mode, statistics re-gathered per mode (AOM, DOM) on training batches;
+     * 'running': inference mode with the running statistics from training (gathered under SW);
+     * 'batch': batch statistics, as the reference code does (never inference mode).
+     */
+    eval: choice(['recalibrate', 'running', 'batch'], 'recalibrate (per-mode statistics) | running | batch (the reference)', 'bn-eval'),
+    recalibrationBatches: number({ min: 1, integer: true }, 'BatchNorm recalibration: training batches per mode'),
+    momentum: number({ min: 0, max: 1 }, 'BatchNorm running-statistics momentum, PyTorch convention (new = (1 - m) * old + m * batch)'),
+    epsilon: number({ min: 0 }, 'BatchNorm epsilon'),
+  }),
+  epochs: number({ min: 1, integer: true }, 'number of epochs', 'epochs'),
+  batchSize: number({ min: 1, integer: true }, 'training batch size', 'batch-size'),
+  evalBatchSize: number({ min: 1, integer: true }, 'evaluation batch size', 'eval-batch-size'),
+  /** null: drawn at start and recorded in config.json. */
+  seed: numberOrNull({ min: 0, max: 4294967295, integer: true }, 'random seed (none: drawn and recorded)', 'seed'),
+  /** The test set is the reference's flaw. */
+  selectOn: choice(['validation', 'test'], 'validation | test (the reference selects on the test set)', 'select-on'),
+  maxStepsPerEpoch: numberOrNull({ min: 1, integer: true }, 'cap the steps of each epoch (quick runs)', 'max-steps-per-epoch'),
+  backend: choice(BACKEND_NAMES, 'auto | tensorflow-gpu | tensorflow-cpu | wasm | cpu', 'backend'),
+  /** Each a node_modules parent. */
+  backendPaths: strings('folder holding node_modules/@tensorflow/tfjs-node(-gpu) (repeatable)', 'backend-path'),
+  logEverySteps: number({ min: 1, integer: true }, 'a step event every N steps', 'log-every'),
+  runsDir: string('where run folders are created', 'runs-dir'),
+  runName: stringOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
+  /** Same seed, data order and initial weights; into <run folder>/baseline/. */
+  baseline: yesNo('then train the plain model (same seed, data order, init) into <run>/baseline; report the gain', 'baseline'),
+  /** The deterministic DOM for a FLOPs desire (WAS.md), searched at the end of the run. */
+  dom: group({
+    /** Multiply-adds; null: no search (the stochastic reference DOM is evaluated either way). */
+    flopsTarget: numberOrNull({ min: 0, max: 1 }, 'after training, search a fixed DOM with at most this fraction of the AOM FLOPs (e.g. 0.7)', 'flops-target'),
+    /** 'greedy' re-measures every move at every step; 'lazy-greedy' only the cheapest-looking one. */
+    search: choice(DOM_SEARCH_ALGORITHMS, 'DOM search: lazy-greedy | greedy', 'dom-search'),
+  }),
+});
+
+export type TrainConfig = v.InferOutput<typeof TRAIN_CONFIG>;
+export type DataConfig = TrainConfig['data'];
+export type WasConfig = TrainConfig['was'];
+export type OptimizerConfig = TrainConfig['optimizer'];
+export type ScheduleConfig = TrainConfig['schedule'];
+export type BatchNormConfig = TrainConfig['bn'];
+export type DomConfig = TrainConfig['dom'];
+
+/** The keys an experiment file (`*.was.json`) may hold besides the options. */
+export const EXPERIMENT_KEYS = {
+  $schema: v.optional(v.pipe(text(), v.description('The schema this file follows (for editors); not an option.'))),
+};
+
+/**
+ * An experiment file as its JSON schema describes it: the options and EXPERIMENT_KEYS, each key
+ * optional (scripts/experiment-schema.ts drops "required"). The trainer checks a file by merging
+ * its options over the defaults and the preset (resolveConfig), so it needs no partial twin.
+ */
+export const EXPERIMENT_FILE = v.pipe(
+  group({ ...EXPERIMENT_KEYS, ...TRAIN_CONFIG.entries }),
+  v.title('WAS Lab experiment'),
+  v.description('Training options for was-train --config and the WAS Lab extension; every key is optional (defaults, then the preset, then this file).'),
+);
+
+/** A file's options without EXPERIMENT_KEYS. */
+export function experimentOptions(file: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(file).filter(([key]) => !Object.hasOwn(EXPERIMENT_KEYS, key)));
+}
+
+/** Every default, in one place; typed by TRAIN_CONFIG, and parsed by it whenever a config resolves. */
 export const DEFAULTS: TrainConfig = {
   preset: 'sound',
   model: 'lenet',
@@ -239,120 +325,58 @@ export type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
 };
 
-/** How each option is checked; the keys are the option paths that config files and flags use. */
-export type FieldSpec =
-  | { kind: 'number'; min?: number; max?: number; integer?: boolean; nullable?: boolean }
-  | { kind: 'string'; nullable?: boolean }
-  | { kind: 'choice'; values: readonly string[] }
-  | { kind: 'boolean' }
-  /** [lo, hi] with 0 < lo <= hi. */
-  | { kind: 'range'; nullable?: boolean; max?: number }
-  | { kind: 'strings' }
-  /** 'preset' | 'all' | a list of layer names. */
-  | { kind: 'layers' };
+/** An option as a row: its path ("data.name"), its rule and its info; in declaration order. */
+export interface ConfigOption extends OptionInfo {
+  path: string;
+  schema: v.GenericSchema;
+}
 
-export const FIELDS: Record<string, FieldSpec> = {
-  preset: { kind: 'choice', values: PRESET_NAMES },
-  model: { kind: 'choice', values: MODEL_NAMES },
-  'data.name': { kind: 'choice', values: DATASET_NAMES },
-  'data.dir': { kind: 'string', nullable: true },
-  'data.download': { kind: 'boolean' },
-  'data.cifar100Labels': { kind: 'choice', values: ['fine', 'coarse'] },
-  'data.validationSize': { kind: 'number', min: 0, integer: true },
-  'data.augment': { kind: 'choice', values: ['auto', 'on', 'off'] },
-  'data.normalize': { kind: 'choice', values: ['dataset', 'half'] },
-  'data.trainLimit': { kind: 'number', min: 1, integer: true, nullable: true },
-  'data.testLimit': { kind: 'number', min: 1, integer: true, nullable: true },
-  'data.synthetic.trainCount': { kind: 'number', min: 1, integer: true },
-  'data.synthetic.testCount': { kind: 'number', min: 1, integer: true },
-  'data.synthetic.size': { kind: 'number', min: 8, max: 512, integer: true },
-  'data.synthetic.channels': { kind: 'number', min: 1, max: 4, integer: true },
-  'data.synthetic.classes': { kind: 'number', min: 2, max: 256, integer: true },
-  'was.transform': { kind: 'choice', values: TRANSFORM_FAMILIES },
-  'was.layers': { kind: 'layers' },
-  'was.translate': { kind: 'number', min: 0, max: 1 },
-  'was.cropScale': { kind: 'range', nullable: true, max: 1 },
-  'was.cropRatio': { kind: 'range' },
-  'was.mixedShiftProbability': { kind: 'number', min: 0, max: 1 },
-  'optimizer.name': { kind: 'choice', values: ['sgd', 'adam'] },
-  'optimizer.lr': { kind: 'number', min: 0, nullable: true },
-  'optimizer.momentum': { kind: 'number', min: 0, max: 1 },
-  'optimizer.weightDecay': { kind: 'number', min: 0 },
-  'optimizer.beta1': { kind: 'number', min: 0, max: 1 },
-  'optimizer.beta2': { kind: 'number', min: 0, max: 1 },
-  'optimizer.epsilon': { kind: 'number', min: 0 },
-  'schedule.name': { kind: 'choice', values: ['constant', 'step', 'cosine'] },
-  'schedule.stepEpochs': { kind: 'number', min: 1, integer: true },
-  'schedule.gamma': { kind: 'number', min: 0, max: 1 },
-  'bn.eval': { kind: 'choice', values: ['recalibrate', 'running', 'batch'] },
-  'bn.recalibrationBatches': { kind: 'number', min: 1, integer: true },
-  'bn.momentum': { kind: 'number', min: 0, max: 1 },
-  'bn.epsilon': { kind: 'number', min: 0 },
-  epochs: { kind: 'number', min: 1, integer: true },
-  batchSize: { kind: 'number', min: 1, integer: true },
-  evalBatchSize: { kind: 'number', min: 1, integer: true },
-  seed: { kind: 'number', min: 0, max: 4294967295, integer: true, nullable: true },
-  selectOn: { kind: 'choice', values: ['validation', 'test'] },
-  maxStepsPerEpoch: { kind: 'number', min: 1, integer: true, nullable: true },
-  backend: { kind: 'choice', values: BACKEND_NAMES },
-  backendPaths: { kind: 'strings' },
-  logEverySteps: { kind: 'number', min: 1, integer: true },
-  runsDir: { kind: 'string' },
-  runName: { kind: 'string', nullable: true },
-  baseline: { kind: 'boolean' },
-  'dom.flopsTarget': { kind: 'number', min: 0, max: 1, nullable: true },
-  'dom.search': { kind: 'choice', values: DOM_SEARCH_ALGORITHMS },
-};
+/** The info an option carries, or undefined for a group (or any other schema). */
+export function optionInfo(schema: v.GenericSchema): OptionInfo | undefined {
+  return INFO.get(schema);
+}
 
-/** Check one option's value against its spec; returns the value to store. */
+function collectOptions(entries: v.ObjectEntries, prefix: string): ConfigOption[] {
+  return Object.entries(entries).flatMap(([key, schema]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const info = optionInfo(schema);
+    if (info) return [{ path, schema, ...info }];
+    if (isGroup(schema)) return collectOptions(schema.entries, path);
+    throw new Error(`config declaration: ${path} is neither an option nor a group`);
+  });
+}
+
+function isGroup(schema: v.GenericSchema): schema is v.StrictObjectSchema<v.ObjectEntries, v.ErrorMessage<v.StrictObjectIssue> | undefined> {
+  return schema.type === 'strict_object';
+}
+
+export const CONFIG_OPTIONS: readonly ConfigOption[] = collectOptions(TRAIN_CONFIG.entries, '');
+
+/** Each option's FieldSpec by path (read from TRAIN_CONFIG). */
+export const FIELDS: Readonly<Record<string, FieldSpec>> = Object.fromEntries(CONFIG_OPTIONS.map((o) => [o.path, o.spec]));
+
+const OPTION_AT = new Map(CONFIG_OPTIONS.map((o) => [o.path, o]));
+
+/** Check one option's value by its rule; returns the value to store. */
 export function checkField(path: string, value: unknown): unknown {
-  const spec = FIELDS[path];
-  if (!spec) throw new ValidationError(path, 'unknown option');
-  if (value === null && 'nullable' in spec && spec.nullable) return null;
-  switch (spec.kind) {
-    case 'number':
-      return expectNumber(value, path, spec);
-    case 'string':
-      return expectString(value, path);
-    case 'choice':
-      return expectOneOf(value, path, spec.values);
-    case 'boolean':
-      return expectBoolean(value, path);
-    case 'range': {
-      const pair = expectArray(value, path);
-      if (pair.length !== 2) throw new ValidationError(path, `expected [low, high], got ${pair.length} numbers`);
-      const lo = expectNumber(pair[0], `${path}[0]`, { min: Number.MIN_VALUE, max: spec.max });
-      const hi = expectNumber(pair[1], `${path}[1]`, { min: Number.MIN_VALUE, max: spec.max });
-      if (lo > hi) throw new ValidationError(path, `low ${lo} is above high ${hi}`);
-      return [lo, hi];
-    }
-    case 'strings':
-      return expectArray(value, path).map((v, i) => expectString(v, `${path}[${i}]`));
-    case 'layers':
-      if (value === 'preset' || value === 'all') return value;
-      if (!Array.isArray(value)) throw new ValidationError(path, `expected "preset", "all" or a list of layer names, got ${describe(value)}`);
-      if (value.length === 0) throw new ValidationError(path, 'an empty layer list; use transform "none" to train without WAS');
-      return value.map((v, i) => expectString(v, `${path}[${i}]`));
-  }
+  const found = OPTION_AT.get(path);
+  if (!found) throw new ValidationError(path, 'unknown option');
+  const result = v.safeParse(found.schema, value, { abortEarly: true });
+  if (result.success) return result.output;
+  throw configError(result.issues[0], path, 'config');
+}
+
+/** Parse a whole config; `where` names the source in an unknown-option message. */
+export function parseConfig(value: unknown, where = 'config'): TrainConfig {
+  const result = v.safeParse(TRAIN_CONFIG, value, { abortEarly: true });
+  if (result.success) return result.output;
+  throw configError(result.issues[0], '', where);
 }
 
 /** Apply a partial config (parsed JSON, flags) onto `base`, checking every field. */
 export function applyPatch(base: TrainConfig, patch: unknown, where = 'config'): TrainConfig {
-  const out = structuredClone(base) as unknown as JsonObject;
-  const walk = (target: JsonObject, source: JsonObject, prefix: string): void => {
-    for (const [key, value] of Object.entries(source)) {
-      const path = prefix ? `${prefix}.${key}` : key;
-      if (FIELDS[path]) {
-        target[key] = checkField(path, value);
-      } else if (isObject(target[key]) && !Array.isArray(target[key])) {
-        walk(target[key] as JsonObject, expectObject(value, path), path);
-      } else {
-        throw new ValidationError(path, `unknown option in ${where}${suggest(path)}`);
-      }
-    }
-  };
-  walk(out, expectObject(patch, ''), '');
-  return out as unknown as TrainConfig;
+  if (!isObject(patch)) throw new ValidationError('', `expected an object, got ${describe(patch)}`);
+  return parseConfig(merge(base, patch), where);
 }
 
 /** DEFAULTS, then the preset named by the last patch that names one, then the patches in order. */
@@ -365,6 +389,26 @@ export function resolveConfig(patches: readonly { patch: unknown; where: string 
   for (const { patch, where } of patches) config = applyPatch(config, patch, where);
   config.preset = preset;
   return config;
+}
+
+/** `patch` over `base`: objects merge key by key, anything else replaces (own keys only, "__proto__" too). */
+function merge(base: JsonObject, patch: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const prior = Object.hasOwn(base, key) ? base[key] : undefined;
+    const next = isObject(prior) && isObject(value) ? merge(prior, value) : value;
+    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** The first issue as a ValidationError: its path, an unknown key with a suggestion, a list item inside a union. */
+function configError(issue: v.BaseIssue<unknown>, root: string, where: string): ValidationError {
+  const path = joinPath(root, issuePath(issue));
+  if (issue.type === 'strict_object' && issue.expected === 'never') return new ValidationError(path, `unknown option in ${where}${suggest(path)}`);
+  const inner = Array.isArray(issue.input) ? issue.issues?.find((i) => (i.path?.length ?? 0) > 0) : undefined;
+  if (inner) return new ValidationError(joinPath(path, issuePath(inner)), inner.message);
+  return new ValidationError(path, issue.message);
 }
 
 function suggest(path: string): string {

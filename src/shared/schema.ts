@@ -2,15 +2,11 @@
 // parsers have always given ("expected a finite number, got "abc""), and the one function that
 // runs a declaration over `unknown` input and reports the first problem as a ValidationError
 // naming its path. valibot validates with plain functions (no eval, so it runs under the
-// webview's strict CSP) and its modular API keeps the webview bundle small.
+// webview's strict CSP) and its modular API keeps the webview bundle small: code that declares
+// with valibot imports it itself (`import * as v from 'valibot'`), which esbuild tree-shakes.
 
 import * as v from 'valibot';
 import { ValidationError, describe, isObject } from './validate';
-
-// Code the webview bundles imports valibot itself (`import * as v from 'valibot'`): esbuild
-// tree-shakes a direct namespace import, not this re-export once it is used (measured: all of
-// valibot, +78 KB, in dist/webview.js).
-export { v };
 
 /** Runs `schema` over `value`; the first issue becomes a ValidationError at `root` + the issue's path. */
 export function parseWith<S extends v.GenericSchema>(schema: S, value: unknown, root = ''): v.InferOutput<S> {

@@ -2,6 +2,7 @@
 // serves a terminal, CI, a GPU server and the VS Code extension. The first argument may name a
 // command; without one, the arguments are a training run's flags.
 
+import { EXIT } from '../shared/exit-codes';
 import { domCommand } from './commands/dom';
 import { exportCommand } from './commands/export';
 import { resumeCommand } from './commands/resume';
@@ -27,6 +28,6 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     process.stderr.write(`was-train: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.failed;
   },
 );

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULTS, FIELDS, PRESETS, applyPatch, cropScaleFor, resolveConfig } from '../../src/shared/config';
+import { CONFIG_OPTIONS, DEFAULTS, FIELDS, PRESETS, applyPatch, cropScaleFor, parseConfig, resolveConfig } from '../../src/shared/config';
 import { ValidationError } from '../../src/shared/validate';
 import { CONFIG_FLAGS, helpText, parseArgs, UsageError } from '../../src/trainer/args';
 
@@ -134,4 +134,36 @@ test('a config file is applied before the flags, and its errors name the file', 
   fs.writeFileSync(file, '[1, 2]');
   assert.throws(() => parseArgs(['--config', file]), /must hold a JSON object/);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('the one declaration: DEFAULTS pass its rules unchanged, and every option has a help line', () => {
+  assert.deepEqual(parseConfig(DEFAULTS), DEFAULTS);
+  assert.equal(CONFIG_OPTIONS.length, Object.keys(FIELDS).length);
+  for (const option of CONFIG_OPTIONS) assert.ok(option.help.length > 0, option.path);
+});
+
+test('config values: list items, ranges and "__proto__" are named precisely', () => {
+  const cases: [unknown, RegExp][] = [
+    [{ was: { layers: ['conv1', 2] } }, /was.layers\[1\]: expected a string, got 2/],
+    [{ was: { cropScale: [0.9] } }, /was.cropScale: expected \[low, high\], got 1 numbers/],
+    [{ was: { cropScale: [0.5, 1.5] } }, /was.cropScale\[1\]: must be at most 1/],
+    [{ backendPaths: ['a', 3] }, /backendPaths\[1\]: expected a string/],
+    [JSON.parse('{"__proto__": {"epochs": 5}}'), /__proto__: unknown option in test/],
+    [{ optimizer: { learningrate: 1 } }, /optimizer.learningrate: unknown option in test/],
+  ];
+  for (const [patch, message] of cases) {
+    assert.throws(() => applyPatch(DEFAULTS, patch, 'test'), (e: unknown) => e instanceof ValidationError && message.test(e.message), JSON.stringify(patch));
+  }
+});
+
+test('flags on node:util parseArgs: --flag=value, --no-flag, a missing value before another flag, short flags', () => {
+  const o = train(['--epochs=4', '--baseline', '--no-baseline', '--seed', 'null', '--layers=all']);
+  assert.equal(o.config.epochs, 4);
+  assert.equal(o.config.baseline, false);
+  assert.equal(o.config.seed, null);
+  assert.equal(o.config.was.layers, 'all');
+  assert.equal(parseArgs(['-h']).kind, 'help');
+  assert.throws(() => parseArgs(['--lr', '--json']), /--lr needs a value/);
+  assert.throws(() => parseArgs(['-x']), /unexpected argument "-x"/);
+  assert.throws(() => parseArgs(['--no-lr', '3']), /unknown flag --no-lr \(did you mean --lr/);
 });

@@ -56,7 +56,7 @@ export function readSettings(get: (key: string) => unknown, report: (problem: st
       return fallback;
     }
   };
-  // Settings that are training options are checked by that option's own rule (FIELDS).
+  // Settings that are training options are checked by that option's own rule (TRAIN_CONFIG).
   const option = <T>(configPath: string) => (value: unknown): T => checkField(configPath, value) as T;
   const d = SETTING_DEFAULTS;
   return {

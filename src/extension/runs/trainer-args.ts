@@ -2,48 +2,28 @@
 // (so the trainer checks them by the same rules as in a terminal); an experiment file travels as
 // --config, and a setting is passed for an option only where the file leaves it open.
 
-import {
-  DATASET_NAMES,
-  FIELDS,
-  MODEL_NAMES,
-  PRESET_NAMES,
-  TRANSFORM_FAMILIES,
-  resolveConfig,
-  type DatasetName,
-  type ModelName,
-  type PresetName,
-  type TrainConfig,
-  type TransformFamily,
-} from '../../shared/config';
+import { FIELDS, TRAIN_CONFIG, experimentOptions, resolveConfig, type TrainConfig } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
 import type { InferenceMode } from '../../shared/protocol';
 import { defaultRunName, firstFreeRunName } from '../../shared/run-naming';
-import { ValidationError, expectNumber, expectOneOf, isObject, type JsonObject } from '../../shared/validate';
+import * as v from 'valibot';
+import { ValidationError, isObject, type JsonObject } from '../../shared/validate';
 import type { WasSettings } from './settings';
 
-/** What the Start Training quick picks ask. */
-export interface QuickChoices {
-  model: ModelName;
-  dataset: DatasetName;
-  transform: TransformFamily;
-  preset: PresetName;
-  epochs: number;
-}
+/** What the Start Training quick picks ask, each by its option's rule. */
+const QUICK_CHOICES = v.object({
+  model: TRAIN_CONFIG.entries.model,
+  dataset: TRAIN_CONFIG.entries.data.entries.name,
+  transform: TRAIN_CONFIG.entries.was.entries.transform,
+  preset: TRAIN_CONFIG.entries.preset,
+  epochs: TRAIN_CONFIG.entries.epochs,
+});
+export type QuickChoices = v.InferOutput<typeof QUICK_CHOICES>;
 
 /** Choices remembered in workspace/global state (anything may be stored there): null unless all are valid. */
 export function parseQuickChoices(value: unknown): QuickChoices | null {
-  if (!isObject(value)) return null;
-  try {
-    return {
-      model: expectOneOf(value.model, 'model', MODEL_NAMES),
-      dataset: expectOneOf(value.dataset, 'dataset', DATASET_NAMES),
-      transform: expectOneOf(value.transform, 'transform', TRANSFORM_FAMILIES),
-      preset: expectOneOf(value.preset, 'preset', PRESET_NAMES),
-      epochs: expectNumber(value.epochs, 'epochs', { integer: true, min: 1 }),
-    };
-  } catch {
-    return null;
-  }
+  const result = v.safeParse(QUICK_CHOICES, value);
+  return result.success ? result.output : null;
 }
 
 /** An experiment file as read: its options (without "$schema") and the config they resolve to. */
@@ -91,7 +71,7 @@ export function parseExperiment(file: string, text: string): ExperimentFile {
     throw new ValidationError(file, `not valid JSON: ${errorMessage(error)}`);
   }
   if (!isObject(json)) throw new ValidationError(file, 'an experiment file must hold a JSON object of training options');
-  const { $schema: _schema, ...options } = json;
+  const options = experimentOptions(json);
   try {
     return { file, options, config: resolveConfig([{ patch: options, where: file }]) };
   } catch (error) {

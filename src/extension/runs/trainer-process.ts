@@ -5,6 +5,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { errorMessage } from '../../shared/errors';
+import { EXIT } from '../../shared/exit-codes';
 import { parseTrainerEvent, type RunEndEvent, type RunStatus, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { Disposable } from '../base/lifecycle';
 
@@ -191,7 +192,7 @@ export function classifyExit(facts: ExitFacts): { status: RunStatus; reason: str
   const { code, signal, runEnd, killReason, spawnError } = facts;
   const stderr = explain(facts.stderrTail);
   if (spawnError !== null) return { status: 'failed', reason: `the trainer could not be started: ${spawnError}` };
-  const cleanExit = code === 0 && signal === null;
+  const cleanExit = code === EXIT.ok && signal === null;
   // A clean end wins over a kill that crossed it (the timer fired while its output drained).
   if (runEnd !== null && runEnd.status === 'failed') return { status: 'failed', reason: runEnd.reason ?? 'the trainer reported a failure' };
   if (runEnd !== null && cleanExit) return { status: runEnd.status, reason: runEnd.reason };
@@ -199,8 +200,8 @@ export function classifyExit(facts: ExitFacts): { status: RunStatus; reason: str
   if (runEnd !== null) return { status: 'failed', reason: `the trainer ${exitWords(code, signal)} after its run ended${stderr}` };
   if (signal !== null)
     return { status: 'failed', reason: `the trainer was killed by ${signal}${signal === 'SIGKILL' ? ' (out of memory, or killed from outside)' : ''}${stderr}` };
-  if (code === 2) return { status: 'failed', reason: `bad training options${stderr}` };
-  if (code !== 0) return { status: 'failed', reason: `the trainer ${exitWords(code, signal)}${stderr}` };
+  if (code === EXIT.usage) return { status: 'failed', reason: `bad training options${stderr}` };
+  if (code !== EXIT.ok) return { status: 'failed', reason: `the trainer ${exitWords(code, signal)}${stderr}` };
   return { status: 'failed', reason: `the trainer exited without finishing a run${stderr}` };
 }
 

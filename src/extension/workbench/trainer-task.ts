@@ -2,6 +2,7 @@
 // trainer, its lines in the output channel and the latest one in a cancellable notification.
 
 import * as vscode from 'vscode';
+import { EXIT } from '../../shared/exit-codes';
 import { trainerLaunch } from '../runs/job-specs';
 import type { Lab } from './lab';
 import { TrainerProcess, type TrainerExit } from '../runs/trainer-process';
@@ -27,5 +28,5 @@ export async function runTrainerTask(lab: Lab, title: string, tag: string, args:
     token.onCancellationRequested(() => child.kill(`${tag} cancelled`));
     return child.exited;
   });
-  return { ok: exit.code === 0 && exit.signal === null, exit, stdout };
+  return { ok: exit.code === EXIT.ok && exit.signal === null, exit, stdout };
 }

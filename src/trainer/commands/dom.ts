@@ -4,6 +4,7 @@
 
 import { errorMessage } from '../../shared/errors';
 import { DOM_SEARCH_ALGORITHMS, BACKEND_NAMES } from '../../shared/config';
+import { EXIT } from '../../shared/exit-codes';
 import { encodeEvent } from '../../shared/protocol';
 import { UsageError } from '../args';
 import { domSearchRows, table } from '../dom/report';
@@ -37,7 +38,7 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
     const args = parseCommandArgs(argv, { 'flops-target': 'value', checkpoint: 'value', search: 'value', backend: 'value', 'no-test': 'switch', json: 'switch' });
     if (args.help) {
       io.out(USAGE + '\n');
-      return 0;
+      return EXIT.ok;
     }
     if (args.runDir === null) throw new UsageError(`which run? ${USAGE.split('\n')[0]}`);
     const raw = args.values.get('flops-target');
@@ -62,17 +63,17 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
       const file = saveSearch(args.runDir, event);
       if (json) io.out(encodeEvent(event) + '\n');
       else io.out(`\n${table([...domSearchRows(event), ['saved', file]])}\n`);
-      return 0;
+      return EXIT.ok;
     } finally {
       source.dispose();
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnreachableTargetError) {
       io.err(`was-train ${command}: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     // A missing checkpoint or dataset, a corrupt file: the message names it.
     io.err(`was-train ${command}: ${errorMessage(error)}\n`);
-    return 1;
+    return EXIT.failed;
   }
 }

@@ -3,6 +3,7 @@
 // the summary table ends it. Shared by `train` and `resume`.
 
 import { errorMessage } from '../../shared/errors';
+import { EXIT } from '../../shared/exit-codes';
 import { parseTrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { OutputStyle } from '../args';
 import { summaryTable } from '../output/format';
@@ -17,7 +18,7 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
     interrupts++;
     if (interrupts > 1) {
       process.stderr.write(`\nwas-train: ${signal} again, exiting without finishing the run\n`);
-      process.exit(130);
+      process.exit(EXIT.interrupted);
     }
     stopReason = `${signal} received`;
     process.stderr.write(`\nwas-train: ${signal}: stopping at the next step (again to abort)\n`);
@@ -55,7 +56,7 @@ export async function driveSession(output: OutputStyle, session: (io: TrainingIo
       stopRequested: () => stopReason,
     });
     if (output !== 'json') process.stdout.write(`\n${summaryTable(end, runDir)}\n`);
-    return end.status === 'failed' ? 1 : 0;
+    return end.status === 'failed' ? EXIT.failed : EXIT.ok;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

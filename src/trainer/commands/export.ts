@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
+import { EXIT } from '../../shared/exit-codes';
 import { UsageError } from '../args';
 import { layersText, table } from '../dom/report';
 import { planOf, readSavedSearch, saveSearch } from '../dom/run-search';
@@ -53,7 +54,7 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
     });
     if (args.help) {
       io.out(USAGE + '\n');
-      return 0;
+      return EXIT.ok;
     }
     if (args.runDir === null) throw new UsageError(`which run? ${USAGE.split('\n')[0]}`);
     const runDir = args.runDir;
@@ -113,16 +114,16 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
         ];
         io.out(`\n${table(rows)}\n`);
       }
-      return 0;
+      return EXIT.ok;
     } finally {
       source.dispose();
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnreachableTargetError || error instanceof DestinationExistsError) {
       io.err(`was-train ${command}: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     io.err(`was-train ${command}: ${errorMessage(error)}\n`);
-    return 1;
+    return EXIT.failed;
   }
 }

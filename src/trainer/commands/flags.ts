@@ -1,7 +1,8 @@
 // Flags of the commands that work on a run folder (`dom`, `export`): one positional run folder
-// and a few named flags, each either a switch or a value. Bad input is a UsageError (exit 2).
+// and a few named flags, each either a switch or a value, read with node:util parseArgs. Bad
+// input is a UsageError (EXIT.usage).
 
-import { UsageError } from '../args';
+import { UsageError, argTokens, flagValue } from '../command-line';
 
 /** Where a command prints (tests pass their own). */
 export interface CommandIo {
@@ -25,29 +26,21 @@ export interface CommandArgs {
 
 export function parseCommandArgs(argv: readonly string[], kinds: FlagKinds): CommandArgs {
   const out: CommandArgs = { runDir: null, values: new Map(), switches: new Set(), help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
+  const valueFlags = Object.keys(kinds).filter((name) => kinds[name] === 'value');
+  for (const token of argTokens(argv, valueFlags)) {
+    if (token.kind === 'positional') {
+      if (out.runDir !== null) throw new UsageError(`one run folder, got "${out.runDir}" and "${token.value}"`);
+      out.runDir = token.value;
+    } else if (token.name === 'help') {
       out.help = true;
-      continue;
+    } else if (!Object.hasOwn(kinds, token.name)) {
+      throw new UsageError(`unknown flag --${token.name} (known: ${Object.keys(kinds).map((k) => `--${k}`).join(', ')})`);
+    } else if (kinds[token.name] === 'switch') {
+      if (token.value !== undefined) throw new UsageError(`--${token.name} takes no value`);
+      out.switches.add(token.name);
+    } else {
+      out.values.set(token.name, flagValue(token));
     }
-    if (!arg.startsWith('--')) {
-      if (out.runDir !== null) throw new UsageError(`one run folder, got "${out.runDir}" and "${arg}"`);
-      out.runDir = arg;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const kind = kinds[name];
-    if (!kind) throw new UsageError(`unknown flag --${name} (known: ${Object.keys(kinds).map((k) => `--${k}`).join(', ')})`);
-    if (kind === 'switch') {
-      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
-      out.switches.add(name);
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-    out.values.set(name, value);
   }
   return out;
 }

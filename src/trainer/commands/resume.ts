@@ -1,6 +1,7 @@
 // `was-train resume <run-folder>`: continue a stopped, failed or killed run from its last
 // checkpoint, appending to its metrics.jsonl (see train/loop.ts for what makes it bit-exact).
 
+import { EXIT } from '../../shared/exit-codes';
 import { parseResumeArgs, UsageError, type OutputStyle, type ParsedArgs } from '../args';
 import { CheckpointError } from '../train/checkpoint';
 import { resumeTraining } from '../train/loop';
@@ -13,7 +14,7 @@ const HELP = [
   'Continues the run in <run-folder> from its last checkpoint (checkpoints/last.json) with the',
   'config it started with, appending to its metrics.jsonl; with --baseline runs, the baseline',
   'part too. Same seed and backend: the same numbers as the run never interrupted.',
-  'Exit status: 0 completed, stopped, or nothing to resume; 1 failed or cannot resume; 2 bad usage.',
+  `Exit status: ${EXIT.ok} completed, stopped, or nothing to resume; ${EXIT.failed} failed or cannot resume; ${EXIT.usage} bad usage.`,
 ].join('\n');
 
 export async function resumeCommand(argv: string[]): Promise<number> {
@@ -23,13 +24,13 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`was-train: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }
   if (parsed.kind !== 'resume') {
     process.stdout.write(HELP + '\n');
-    return 0;
+    return EXIT.ok;
   }
   return resumeRun(parsed.runDir, parsed.output);
 }
@@ -41,11 +42,11 @@ export async function resumeRun(runDir: string, output: OutputStyle): Promise<nu
   } catch (error) {
     if (error instanceof NothingToResumeError) {
       process.stderr.write(`was-train: ${error.message}\n`);
-      return 0;
+      return EXIT.ok;
     }
     if (error instanceof ResumeError || error instanceof CheckpointError) {
       process.stderr.write(`was-train: cannot resume: ${error.message}\n`);
-      return 1;
+      return EXIT.failed;
     }
     throw error;
   }

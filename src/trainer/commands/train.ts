@@ -1,6 +1,7 @@
 // `was-train [train] [flags]`: one training run. The extension forks this with an IPC channel:
 // every event goes up to the parent, and a stop request comes down.
 
+import { EXIT } from '../../shared/exit-codes';
 import { helpText, parseArgs, UsageError, type ParsedArgs } from '../args';
 import { runTraining } from '../train/loop';
 import { packageVersion } from '../version';
@@ -14,17 +15,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`was-train: ${error.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }
   if (parsed.kind === 'help') {
     process.stdout.write(helpText() + '\n');
-    return 0;
+    return EXIT.ok;
   }
   if (parsed.kind === 'version') {
     process.stdout.write(packageVersion() + '\n');
-    return 0;
+    return EXIT.ok;
   }
   if (parsed.kind === 'resume') return resumeRun(parsed.runDir, parsed.output);
   const { config, output } = parsed.options;
