@@ -15,7 +15,7 @@ import type { Model } from '../src/trainer/nn/model';
 import { Rng } from '../src/trainer/rng';
 import { trainStep } from '../src/trainer/train/loop';
 import { Optimizer } from '../src/trainer/train/optimizer';
-import { randomTransforms, transformParams } from '../src/trainer/was/sampler';
+import { randomTransforms, transformParams } from '../src/trainer/train/sampler';
 import { benchConfig, blockDone, inputShapeFor, VARIANTS, type BenchModel, type BlockSpec, type InputShape, type Variant } from './options';
 
 const CLASSES = 10;

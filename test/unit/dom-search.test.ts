@@ -17,10 +17,10 @@ import { buildModel, selectShadowLayers } from '../../src/trainer/models/index';
 import type { ForwardContext } from '../../src/trainer/nn/context';
 import type { Model } from '../../src/trainer/nn/model';
 import { Rng } from '../../src/trainer/rng';
-import { evaluate, recalibrate, type EvalSetup } from '../../src/trainer/train/evaluate';
+import { evaluate, recalibrate, type EvalSetup } from '../../src/trainer/eval/evaluate';
 import { trainStep } from '../../src/trainer/train/loop';
 import { Optimizer } from '../../src/trainer/train/optimizer';
-import { randomTransforms } from '../../src/trainer/was/sampler';
+import { randomTransforms } from '../../src/trainer/train/sampler';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 
 before(async () => {

@@ -11,7 +11,7 @@ import type { ForwardContext } from '../../src/trainer/nn/context';
 import { Rng } from '../../src/trainer/rng';
 import { Optimizer } from '../../src/trainer/train/optimizer';
 import { trainStep } from '../../src/trainer/train/loop';
-import { randomTransforms } from '../../src/trainer/was/sampler';
+import { randomTransforms } from '../../src/trainer/train/sampler';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 
 before(async () => {

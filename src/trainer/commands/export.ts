@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
 import { UsageError } from '../args';
-import { layersText, table } from '../dom/report';
+import { layersText, table } from '../output/dom-report';
 import { planOf, readSavedSearch, saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
 import { flopsBudget, UnreachableTargetError } from '../dom/search';

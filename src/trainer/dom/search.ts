@@ -19,8 +19,8 @@ import type { DomSearchAlgorithm } from '../../shared/config';
 import type { ImageSplit } from '../data/types';
 import type { Conv2d } from '../nn/conv';
 import type { Model } from '../nn/model';
-import { evaluate, recalibrate, type EvalSetup } from '../train/evaluate';
-import { countFlops, type FlopsCount } from '../was/flops';
+import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
+import { countFlops, type FlopsCount } from '../nn/flops';
 import { candidateShifts, domTransforms, domWindows, NO_SHIFT, shiftWindow, type DomPlan, type Shift } from './plan';
 
 export interface DomSearchOptions {

@@ -14,8 +14,8 @@ import type { ImageDataset, ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
 import { Rng } from '../rng';
 import { loadCheckpoint, modelFromCheckpoint, type CheckpointManifest, type CheckpointWhich } from '../train/checkpoint';
-import type { EvalSetup } from '../train/evaluate';
-import { randomTransforms, transformParams } from '../was/sampler';
+import type { EvalSetup } from '../eval/evaluate';
+import { randomTransforms, transformParams } from '../train/sampler';
 
 /** Everything an export or a DOM search needs about where the weights came from. */
 export interface WeightsSource {
