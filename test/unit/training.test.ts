@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig, type TrainConfig } from '../../src/shared/config';
 import { parseEventLines, type EpochEvent, type TrainerEvent } from '../../src/shared/protocol';
 import { selectBackend } from '../../src/trainer/backend/select';
-import { runTraining } from '../../src/trainer/train/loop';
+import { runTraining } from '../../src/trainer/train/session';
 import { recalibrate, type EvalSetup } from '../../src/trainer/eval/evaluate';
 import { buildModel, selectShadowLayers } from '../../src/trainer/models/index';
 import { BatchMaker } from '../../src/trainer/data/batches';

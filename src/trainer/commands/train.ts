@@ -2,7 +2,7 @@
 // every event goes up to the parent, and a stop request comes down.
 
 import { helpText, parseArgs, UsageError, type ParsedArgs } from '../args';
-import { runTraining } from '../train/loop';
+import { runTraining } from '../train/session';
 import { packageVersion } from '../version';
 import { driveSession } from './drive';
 import { resumeRun } from './resume';

@@ -90,7 +90,7 @@ async function withData(runDir: string, which: CheckpointWhich, manifest: Checkp
 }
 
 /**
- * The run's training / validation split. The training loop (train/loop.ts) derives its streams
+ * The run's training / validation split. The training run (train/setup.ts) derives its streams
  * from the seed as root = Rng(seed), then fork() for init, fork() for the split, ...: the split
  * is the second fork, whatever else the run did.
  */
