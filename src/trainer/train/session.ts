@@ -50,8 +50,11 @@ async function runSession(session: Session, io: TrainingIo): Promise<RunResult> 
   const end = (status: RunResult['end']['status'], reason: string | null): RunResult => endRun(folder, tally, findings, status, reason, out);
   let run: Run | null = null;
   try {
+    // Set up: backend, data, model and optimizer; a resumed session restores its checkpoint.
     run = await setUp(session, io, out, tally.sessionStart);
+    // Train: every epoch left, each evaluated and checkpointed.
     const stopReason = await trainEpochs(run, tally, io, out);
+    // Finish: the best epoch on the test split.
     if (tally.best !== null) {
       findings.test = await testBestEpoch(run, tally.best.epoch, out);
       // FLOPs, and the deterministic DOM for a FLOPs target (not after a stop: a resume does it).
