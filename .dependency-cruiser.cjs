@@ -26,13 +26,17 @@ const EXTENSION_LAYERS = [
 // the trainer; change this list as its folders settle). Lowest first; folders on one line are
 // independent of each other (neither imports the other).
 const TRAINER_LAYERS = [
-  ['rng\\.ts', 'version\\.ts', 'args\\.ts'], // seeded streams, tool versions, flags -> TrainConfig
+  ['rng\\.ts', 'version\\.ts', 'command-line\\.ts'], // seeded streams, tool versions, parseArgs helpers
+  ['args\\.ts'], // train and resume flags -> TrainConfig
   ['backend/'], // TensorFlow.js backends and our wasm kernels
-  ['nn/'], // params, conv with shadow weights, BatchNorm, dense, graph ops
-  ['was/', 'models/', 'data/'], // WAS transforms/sampling/FLOPs; the model zoo; datasets
-  ['output/'], // run folder, terminal output
-  ['train/'], // the loop, evaluation, optimizer, schedule, checkpoints, resume
+  ['was/'], // WAS transforms as pure functions
+  ['data/'], // datasets, batching, augmentation
+  ['output/'], // run folder, terminal output, summary and DOM report tables
+  ['nn/'], // params, conv with shadow weights, BatchNorm, dense, graph ops, FLOPs counting
+  ['models/'], // the model zoo
+  ['eval/'], // evaluation of a mode on a split
   ['dom/'], // the deterministic DOM and its search
+  ['train/'], // the run: set up or restore, epochs, finish; step, sampler, optimizer, checkpoints
   ['export/'], // LayersModel export
   ['commands/'], // train, resume, dom, export: one file per command
   ['cli\\.ts'], // the entry point
@@ -179,33 +183,5 @@ module.exports = {
     // Type-only imports count (cycles and layers alike).
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    // ---- TEMPORARY known violations (issue 10) ---------------------------------------------
-    // Today's trainer breaks these rules; another branch is fixing them. They are listed so that
-    // `npm run lint` is green meanwhile: scripts/lint/run.mjs counts them as "known" without
-    // failing, and fails on an entry that no longer matches anything (delete it then). Remove
-    // this whole list when that branch lands. Nothing new may be added here.
-    knownViolations: [
-      { type: 'dependency', rule: { name: 'trainer-layer-train', severity: 'error' }, from: 'src/trainer/train/loop.ts', to: 'src/trainer/dom/after-training.ts' },
-      { type: 'dependency', rule: { name: 'trainer-layer-nn', severity: 'error' }, from: 'src/trainer/nn/conv.ts', to: 'src/trainer/was/transforms.ts' },
-      { type: 'dependency', rule: { name: 'trainer-layer-nn', severity: 'error' }, from: 'src/trainer/nn/context.ts', to: 'src/trainer/was/transforms.ts' },
-      { type: 'dependency', rule: { name: 'trainer-layer-output', severity: 'error' }, from: 'src/trainer/output/format.ts', to: 'src/trainer/dom/report.ts' },
-      // nn/'s type-only cycles (conv <-> params <-> batch-norm <-> context).
-      knownCycle(['src/trainer/nn/params.ts', 'src/trainer/nn/batch-norm.ts']),
-      knownCycle(['src/trainer/nn/params.ts', 'src/trainer/nn/conv.ts']),
-      knownCycle(['src/trainer/nn/conv.ts', 'src/trainer/nn/context.ts']),
-      knownCycle(['src/trainer/nn/context.ts', 'src/trainer/nn/conv.ts', 'src/trainer/nn/params.ts', 'src/trainer/nn/batch-norm.ts']),
-    ],
   },
 };
-
-/** A known cycle: matched by its set of files, wherever dependency-cruiser starts it. */
-function knownCycle(files) {
-  const last = files[files.length - 1];
-  return {
-    type: 'cycle',
-    rule: { name: 'no-cycle', severity: 'error' },
-    from: last,
-    to: files[0],
-    cycle: files.map((name) => ({ name, dependencyTypes: [] })),
-  };
-}

@@ -18,18 +18,6 @@ const MAX_LINES = 80;
 // split costs speed or clarity. Say why on each entry. Keys are paths from the repository root.
 const KERNELS = {};
 
-// ---- TEMPORARY (issue 10): today's long functions, being split in other branches. Listed so
-// that `npm run lint` is green meanwhile; lint fails on an entry whose function is no longer
-// over the limit, so delete each as its split lands, and this block with the last. Nothing new
-// may be added here (a kernel that must stay long goes in KERNELS, with its reason).
-// Code lines today, blank lines and comments not counted.
-const TEMPORARY_LONG = {
-  'src/trainer/train/loop.ts': ['runSession'], // 273
-  'src/trainer/backend/wasm-heap.ts': ['convFilterGrad'], // 109; a wasm kernel: KERNELS if it stays whole
-  'src/trainer/dom/search.ts': ['searchDom'], // 96
-  'src/trainer/commands/export.ts': ['exportCommand'], // 83
-};
-
 /** Both lists as one: { absolute file: [names] }, so ESLint may run from any folder. */
 function allowList(...lists) {
   const root = path.dirname(fileURLToPath(import.meta.url));
@@ -48,7 +36,7 @@ export default [
     rules: {
       'was/max-lines-per-function': [
         'error',
-        { max: MAX_LINES, skipBlankLines: true, skipComments: true, IIFEs: false, allow: allowList(KERNELS, TEMPORARY_LONG) },
+        { max: MAX_LINES, skipBlankLines: true, skipComments: true, IIFEs: false, allow: allowList(KERNELS) },
       ],
     },
   },

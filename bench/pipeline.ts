@@ -1,4 +1,4 @@
-// The input pipeline alone, as the training loop drives it (loop.ts): epoch order, batch slices,
+// The input pipeline alone, as the training loop drives it (train/epoch.ts): epoch order, batch slices,
 // and BatchMaker writing normalised, randomly cropped (pad 4) and flipped NHWC floats. Plain JS,
 // no tfjs: the tensor upload is part of the train step and is timed there.
 

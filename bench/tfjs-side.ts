@@ -1,5 +1,5 @@
 // Our side of the benchmark: the project's real models, optimizer, ForwardContext, WAS sampler,
-// BatchMaker and trainStep, exactly as runTraining wires them (src/trainer/train/loop.ts), minus
+// BatchMaker and trainStep, exactly as runTraining wires them (src/trainer/train/session.ts), minus
 // the run folder and evaluation. Everything here is timed with performance.now() around calls
 // that end in dataSync, so a time covers the whole step on every backend.
 
@@ -13,9 +13,9 @@ import { buildModel, selectShadowLayers } from '../src/trainer/models/index';
 import type { ForwardContext } from '../src/trainer/nn/context';
 import type { Model } from '../src/trainer/nn/model';
 import { Rng } from '../src/trainer/rng';
-import { trainStep } from '../src/trainer/train/loop';
+import { trainStep } from '../src/trainer/train/step';
 import { Optimizer } from '../src/trainer/train/optimizer';
-import { randomTransforms, transformParams } from '../src/trainer/was/sampler';
+import { randomTransforms, transformParams } from '../src/trainer/train/sampler';
 import { benchConfig, blockDone, inputShapeFor, VARIANTS, type BenchModel, type BlockSpec, type InputShape, type Variant } from './options';
 
 const CLASSES = 10;
@@ -78,7 +78,7 @@ export class ModelBench {
       statMomentum: config.bn.momentum,
       transformFor: randomTransforms(family, params, shadowRng),
     });
-    // 'plain' has no shadow layers, so its transformFor is never called (loop.ts does the same).
+    // 'plain' has no shadow layers, so its transformFor is never called (train/setup.ts does the same).
     this.contexts = { plain: ctx('shift'), shift: ctx('shift'), crop: ctx('crop'), mixed: ctx('mixed') };
 
     const data = generatedDataset(this.shape, batchSize * BATCH_RING);
@@ -96,7 +96,16 @@ export class ModelBench {
     const batch = this.batches[this.next++ % this.batches.length];
     const shape: [number, number, number] = [this.shape.height, this.shape.width, this.shape.channels];
     const start = performance.now();
-    const { loss } = trainStep(trainee.model, trainee.optimizer, this.contexts[variant], trainee.trainable, batch.pixels, batch.labels, shape, this.lr);
+    const { loss } = trainStep({
+      model: trainee.model,
+      optimizer: trainee.optimizer,
+      ctx: this.contexts[variant],
+      trainable: trainee.trainable,
+      pixels: batch.pixels,
+      labels: batch.labels,
+      imageShape: shape,
+      lr: this.lr,
+    });
     const ms = performance.now() - start;
     // A non-finite loss skips the optimizer update and would make the step look cheaper.
     if (!Number.isFinite(loss)) this.nonFiniteSteps++;

@@ -11,7 +11,7 @@ import { resolveConfig, type TrainConfig } from '../../src/shared/config';
 import { currentHistory, parseEventLines, type BaselineEvent, type TrainerEvent } from '../../src/shared/protocol';
 import { selectBackend } from '../../src/trainer/backend/select';
 import { summaryTable } from '../../src/trainer/output/format';
-import { resumeTraining, runTraining, type RunResult, type TracePoint } from '../../src/trainer/train/loop';
+import { resumeTraining, runTraining, type RunResult, type TracePoint } from '../../src/trainer/train/session';
 import { runNumbers } from '../support/run-numbers';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-baseline-'));

@@ -14,7 +14,7 @@ import { resolveConfig, type TrainConfig } from '../../src/shared/config';
 import { currentHistory, parseEventLines, parseTrainerEvent, type TrainerEvent } from '../../src/shared/protocol';
 import { selectBackend } from '../../src/trainer/backend/select';
 import { CheckpointError, loadCheckpoint, modelFromCheckpoint, restoreInto } from '../../src/trainer/train/checkpoint';
-import { resumeTraining, runTraining, type RunResult } from '../../src/trainer/train/loop';
+import { resumeTraining, runTraining, type RunResult } from '../../src/trainer/train/session';
 import { Optimizer } from '../../src/trainer/train/optimizer';
 import { NothingToResumeError } from '../../src/trainer/train/resume';
 import { runNumbers } from '../support/run-numbers';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../src/shared/config';
 import type { TrainerEvent } from '../../src/shared/protocol';
-import { runTraining } from '../../src/trainer/train/loop';
+import { runTraining } from '../../src/trainer/train/session';
 import { runNumbers } from '../support/run-numbers';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-cpu-'));

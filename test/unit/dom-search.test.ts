@@ -17,10 +17,10 @@ import { buildModel, selectShadowLayers } from '../../src/trainer/models/index';
 import type { ForwardContext } from '../../src/trainer/nn/context';
 import type { Model } from '../../src/trainer/nn/model';
 import { Rng } from '../../src/trainer/rng';
-import { evaluate, recalibrate, type EvalSetup } from '../../src/trainer/train/evaluate';
-import { trainStep } from '../../src/trainer/train/loop';
+import { evaluate, recalibrate, type EvalSetup } from '../../src/trainer/eval/evaluate';
+import { trainStep } from '../../src/trainer/train/step';
 import { Optimizer } from '../../src/trainer/train/optimizer';
-import { randomTransforms } from '../../src/trainer/was/sampler';
+import { randomTransforms } from '../../src/trainer/train/sampler';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 
 before(async () => {
@@ -50,7 +50,7 @@ function trainSmallCnn(layers: 'preset' | 'all', seed: number): Trained {
   for (let epoch = 0; epoch < 2; epoch++)
     for (let start = 0; start + 32 <= train.count; start += 32) {
       const batch = maker.makeRange(train, start, 32);
-      trainStep(model, optimizer, ctx, trainable, batch.pixels, batch.labels, [SIZE, SIZE, 1], 0.02);
+      trainStep({ model, optimizer, ctx, trainable, pixels: batch.pixels, labels: batch.labels, imageShape: [SIZE, SIZE, 1], lr: 0.02 });
     }
   optimizer.dispose();
   const setup: EvalSetup = {

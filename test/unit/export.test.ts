@@ -21,7 +21,7 @@ import type { ImageSplit } from '../../src/trainer/data/types';
 import { planOf } from '../../src/trainer/dom/run-search';
 import { exportModel, type ExportMetadata } from '../../src/trainer/export/export-model';
 import { openRun } from '../../src/trainer/export/run-source';
-import { runTraining } from '../../src/trainer/train/loop';
+import { runTraining } from '../../src/trainer/train/session';
 import { layersFolder } from '../support/layers-folder';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-export-'));

@@ -17,7 +17,7 @@ import type { Padding } from '../../src/trainer/nn/conv';
 import { convGeometry } from '../../src/trainer/nn/conv-geometry';
 import type { ModelSpec } from '../../src/trainer/nn/model';
 import { Rng } from '../../src/trainer/rng';
-import { countFlops, type FlopsCount } from '../../src/trainer/was/flops';
+import { countFlops, type FlopsCount } from '../../src/trainer/nn/flops';
 import { applyToPlane, shiftTransform } from '../../src/trainer/was/transforms';
 
 before(async () => {

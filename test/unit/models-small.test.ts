@@ -10,8 +10,8 @@ import { buildModel, selectShadowLayers } from '../../src/trainer/models/index';
 import type { ForwardContext } from '../../src/trainer/nn/context';
 import { Rng } from '../../src/trainer/rng';
 import { Optimizer } from '../../src/trainer/train/optimizer';
-import { trainStep } from '../../src/trainer/train/loop';
-import { randomTransforms } from '../../src/trainer/was/sampler';
+import { trainStep } from '../../src/trainer/train/step';
+import { randomTransforms } from '../../src/trainer/train/sampler';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 
 before(async () => {
@@ -59,7 +59,7 @@ for (const [name, mnist, cifar10, cifar100, presetLayers] of COUNTS) {
     const alphaBefore = model.store.convs.map((c) => c.alpha!.dataSync()[0]);
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const { loss } = trainStep(model, optimizer, ctx, trainable, pixels, labels, [28, 28, 1], 0.01);
+      const { loss } = trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape: [28, 28, 1], lr: 0.01 });
       assert.ok(Number.isFinite(loss));
       counts.push(tf.memory().numTensors);
     }

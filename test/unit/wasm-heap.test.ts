@@ -16,8 +16,8 @@ import { buildModel, selectShadowLayers } from '../../src/trainer/models/index';
 import type { ForwardContext } from '../../src/trainer/nn/context';
 import { Rng } from '../../src/trainer/rng';
 import { Optimizer } from '../../src/trainer/train/optimizer';
-import { trainStep } from '../../src/trainer/train/loop';
-import { randomTransforms } from '../../src/trainer/was/sampler';
+import { trainStep } from '../../src/trainer/train/step';
+import { randomTransforms } from '../../src/trainer/train/sampler';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 import { relErr, seeded, seededTensor } from '../support/numeric';
 
@@ -186,7 +186,7 @@ test('a WAS small-CNN training step on wasm matches the same step on cpu', async
     const pixels = seeded(6 * 8 * 8 * 3, 7);
     const labels = Int32Array.from([0, 1, 2, 3, 0, 1]);
     const losses: number[] = [];
-    for (let i = 0; i < 2; i++) losses.push(trainStep(model, optimizer, ctx, trainable, pixels, labels, [8, 8, 3], 0.05).loss);
+    for (let i = 0; i < 2; i++) losses.push(trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape: [8, 8, 3], lr: 0.05 }).loss);
     const weights = [...model.store.trainable.values(), ...model.store.state.values()].map((v) => Float32Array.from(v.dataSync() as Float32Array));
     optimizer.dispose();
     model.store.dispose();

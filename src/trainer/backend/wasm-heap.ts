@@ -384,13 +384,10 @@ export const heapTuning = {
  * (dy's block is the small one). Filling it is the JS part of this kernel.
  */
 export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: KernelFunc, x: TensorInfo, dy: TensorInfo, info: ConvInfo): TensorInfo {
-  const [n, h, w, ci] = x.shape;
   const co = dy.shape[3];
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
-  const { dilationHeight: dh, dilationWidth: dw } = info;
-  const { top, left } = info.padInfo;
-  const rows = kh * kw * ci;
-  const total = n * oh * ow;
+  const g = patchGeometry(x, info);
+  const rows = g.kh * g.kw * g.ci;
+  const total = x.shape[0] * g.oh * g.ow;
   const { filterGradElements, filterGradMinSteps, filterGradMaxSteps } = heapTuning;
   const steps = Math.min(filterGradMaxSteps, Math.max(filterGradMinSteps, Math.floor(filterGradElements / rows)));
   const block = Math.max(1, Math.min(total, steps));
@@ -403,7 +400,7 @@ export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: Ke
       const bv = view(backend, dy, m0 * co, [mc, co]);
       let r: TensorInfo;
       try {
-        fillPatches(f32(backend, x), f32(backend, scratch), m0, mc);
+        fillPatches({ backend, simd: simdOf(backend), x, scratch, xs: f32(backend, x), ps: f32(backend, scratch), m0, mc, g });
         r = matMul({ inputs: { a, b: bv }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
       } finally {
         dropView(backend, a);
@@ -425,84 +422,134 @@ export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: Ke
     backend.disposeData(scratch.dataId);
   }
   if (acc === null) throw new Error('conv filter gradient of an empty batch');
-  return { ...acc, shape: [kh, kw, ci, co] };
+  return { ...acc, shape: [g.kh, g.kw, g.ci, co] };
+}
 
-  /**
-   * P[(tap, c), m - m0] for m in [m0, m0 + mc), row length mc; zero where the tap reads padding.
-   * Gathers run in our wasm kernel where there is SIMD, else in JS. With stride and dilation 1
-   * on outputs at least 8x8, only tap (0, 0) is gathered whole: the row of tap
-   * (i, j + 1) is the row of tap (i, j) moved left by one column, and the row of tap (i + 1, j)
-   * the row of tap (i, j) moved left by one output row (one native copyWithin each), except
-   * where that move crosses an output row, an image or the block's end: those few entries are
-   * gathered directly.
-   */
-  function fillPatches(xs: Float32Array, ps: Float32Array, m0: number, mc: number): void {
-    const simd = simdOf(backend);
-    // Moves pay off on wide outputs: the entries gathered directly are ~1/ow + 1/oh of each row.
-    const shifted = sh === 1 && sw === 1 && dh === 1 && dw === 1 && kh * kw > 1 && ow >= 8 && oh >= 8;
-    /** Tap (i, j), positions [m, m + count) of the block, gathered for every channel. */
-    const gather = (i: number, j: number, m: number, count: number): void => {
-      const p = m0 + m;
-      const b0 = Math.floor(p / (oh * ow)), y0 = Math.floor(p / ow) % oh, q0 = p % ow;
-      const rowBase = (i * kw + j) * ci * mc + m;
-      if (simd) {
-        simd.gatherTap(offsetOf(backend, x), offsetOf(backend, scratch) + 4 * rowBase, count, mc, ci, b0, y0, q0, oh, ow, h, w, sh, sw,
-          i * dh - top, j * dw - left);
-        return;
+/** The shapes convFilterGrad's patches are gathered with (NHWC input, kernel, strides, output). */
+interface PatchGeometry {
+  h: number;
+  w: number;
+  ci: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  top: number;
+  left: number;
+  oh: number;
+  ow: number;
+}
+
+function patchGeometry(x: TensorInfo, info: ConvInfo): PatchGeometry {
+  const [, h, w, ci] = x.shape;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  return { h, w, ci, kh, kw, sh, sw, dh, dw, top, left, oh, ow };
+}
+
+/** One block of convFilterGrad: positions [m0, m0 + mc) of x's patches into scratch (ps, its heap view). */
+interface PatchBlock {
+  backend: WasmBackend;
+  /** Gathers in our wasm kernel when there is SIMD, else in JS. */
+  simd: SimdKernels | null;
+  x: TensorInfo;
+  scratch: TensorInfo;
+  xs: Float32Array;
+  ps: Float32Array;
+  m0: number;
+  mc: number;
+  g: PatchGeometry;
+}
+
+/**
+ * P[(tap, c), m - m0] for m in [m0, m0 + mc), row length mc; zero where the tap reads padding.
+ * Gathers run in our wasm kernel where there is SIMD, else in JS. With stride and dilation 1
+ * on outputs at least 8x8, only tap (0, 0) is gathered whole: the row of tap
+ * (i, j + 1) is the row of tap (i, j) moved left by one column, and the row of tap (i + 1, j)
+ * the row of tap (i, j) moved left by one output row (one native copyWithin each), except
+ * where that move crosses an output row, an image or the block's end: those few entries are
+ * gathered directly.
+ */
+function fillPatches(block: PatchBlock): void {
+  const { ps, m0, mc } = block;
+  const { ci, kh, kw, sh, sw, dh, dw, oh, ow } = block.g;
+  // Moves pay off on wide outputs: the entries gathered directly are ~1/ow + 1/oh of each row.
+  const shifted = sh === 1 && sw === 1 && dh === 1 && dw === 1 && kh * kw > 1 && ow >= 8 && oh >= 8;
+  if (!shifted) {
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) gatherTap(block, i, j, 0, mc);
+    return;
+  }
+  gatherTap(block, 0, 0, 0, mc);
+  const { columnFixes, rowFixes } = moveFixes(m0, mc, oh, ow);
+  const row = (i: number, j: number, c: number) => ((i * kw + j) * ci + c) * mc;
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      if (i === 0 && j === 0) continue;
+      const fromLeft = i === 0; // first row of taps: move from (0, j - 1); then from (i - 1, j)
+      const step = fromLeft ? 1 : ow;
+      for (let c = 0; c < ci; c++) {
+        const dst = row(i, j, c);
+        const src = fromLeft ? row(0, j - 1, c) : row(i - 1, j, c);
+        if (mc > step) ps.copyWithin(dst, src + step, src + mc);
       }
-      let b = b0, y = y0, q = q0;
-      for (let k = 0; k < count; k++) {
-        const iy = y * sh - top + i * dh;
-        const ix = q * sw - left + j * dw;
-        let d = rowBase + k;
-        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-          const src = ((b * h + iy) * w + ix) * ci;
-          for (let c = 0; c < ci; c++, d += mc) ps[d] = xs[src + c];
-        } else {
-          for (let c = 0; c < ci; c++, d += mc) ps[d] = 0;
-        }
-        if (++q === ow) {
-          q = 0;
-          if (++y === oh) {
-            y = 0;
-            b++;
-          }
-        }
-      }
-    };
-    if (!shifted) {
-      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) gather(i, j, 0, mc);
-      return;
+      if (fromLeft) for (const m of columnFixes) gatherTap(block, i, j, m, 1);
+      else for (const [start, count] of rowFixes) gatherTap(block, i, j, start, count);
     }
-    gather(0, 0, 0, mc);
-    // Entries a move cannot give, gathered directly: for a column move, the last column of each
-    // output row and the block's last entry; for a row move, the last output row of each image
-    // and the block's last ow entries (as runs).
-    const columnFixes: number[] = [];
-    for (let m = (ow - 1 - (m0 % ow) + ow) % ow; m < mc; m += ow) columnFixes.push(m);
-    if (columnFixes[columnFixes.length - 1] !== mc - 1) columnFixes.push(mc - 1);
-    const rowFixes: [number, number][] = []; // [start, count]
-    const image = oh * ow;
-    const r = m0 % image; // the block starts r positions into an image
-    if (r > image - ow) rowFixes.push([0, Math.min(image - r, mc)]); // ...inside its last output row
-    let start = image - ow - r;
-    if (start < 0) start += image;
-    for (; start < mc; start += image) rowFixes.push([start, Math.min(ow, mc - start)]);
-    const tail = Math.max(0, mc - ow);
-    rowFixes.push([tail, mc - tail]); // may overlap a run above: gathered twice, same values
-    const row = (i: number, j: number, c: number) => ((i * kw + j) * ci + c) * mc;
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        if (i === 0 && j === 0) continue;
-        const fromLeft = i === 0; // first row of taps: move from (0, j - 1); then from (i - 1, j)
-        const step = fromLeft ? 1 : ow;
-        for (let c = 0; c < ci; c++) {
-          const dst = row(i, j, c);
-          const src = fromLeft ? row(0, j - 1, c) : row(i - 1, j, c);
-          if (mc > step) ps.copyWithin(dst, src + step, src + mc);
-        }
-        if (fromLeft) for (const m of columnFixes) gather(i, j, m, 1);
-        else for (const [start, count] of rowFixes) gather(i, j, start, count);
+  }
+}
+
+/**
+ * Entries a move cannot give, gathered directly: for a column move, the last column of each
+ * output row and the block's last entry; for a row move, the last output row of each image
+ * and the block's last ow entries (as [start, count] runs).
+ */
+function moveFixes(m0: number, mc: number, oh: number, ow: number): { columnFixes: number[]; rowFixes: [number, number][] } {
+  const columnFixes: number[] = [];
+  for (let m = (ow - 1 - (m0 % ow) + ow) % ow; m < mc; m += ow) columnFixes.push(m);
+  if (columnFixes[columnFixes.length - 1] !== mc - 1) columnFixes.push(mc - 1);
+  const rowFixes: [number, number][] = [];
+  const image = oh * ow;
+  const r = m0 % image; // the block starts r positions into an image
+  if (r > image - ow) rowFixes.push([0, Math.min(image - r, mc)]); // ...inside its last output row
+  let start = image - ow - r;
+  if (start < 0) start += image;
+  for (; start < mc; start += image) rowFixes.push([start, Math.min(ow, mc - start)]);
+  const tail = Math.max(0, mc - ow);
+  rowFixes.push([tail, mc - tail]); // may overlap a run above: gathered twice, same values
+  return { columnFixes, rowFixes };
+}
+
+/** Tap (i, j), positions [m, m + count) of the block, gathered for every channel. */
+function gatherTap(block: PatchBlock, i: number, j: number, m: number, count: number): void {
+  const { backend, simd, xs, ps, m0, mc } = block;
+  const { h, w, ci, kw, sh, sw, dh, dw, top, left, oh, ow } = block.g;
+  const p = m0 + m;
+  const b0 = Math.floor(p / (oh * ow)), y0 = Math.floor(p / ow) % oh, q0 = p % ow;
+  const rowBase = (i * kw + j) * ci * mc + m;
+  if (simd) {
+    simd.gatherTap(offsetOf(backend, block.x), offsetOf(backend, block.scratch) + 4 * rowBase, count, mc, ci, b0, y0, q0, oh, ow, h, w, sh, sw,
+      i * dh - top, j * dw - left);
+    return;
+  }
+  let b = b0, y = y0, q = q0;
+  for (let k = 0; k < count; k++) {
+    const iy = y * sh - top + i * dh;
+    const ix = q * sw - left + j * dw;
+    let d = rowBase + k;
+    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+      const src = ((b * h + iy) * w + ix) * ci;
+      for (let c = 0; c < ci; c++, d += mc) ps[d] = xs[src + c];
+    } else {
+      for (let c = 0; c < ci; c++, d += mc) ps[d] = 0;
+    }
+    if (++q === ow) {
+      q = 0;
+      if (++y === oh) {
+        y = 0;
+        b++;
       }
     }
   }

@@ -7,7 +7,7 @@ import { DOM_SEARCH_ALGORITHMS, BACKEND_NAMES } from '../../shared/config';
 import { EXIT } from '../../shared/exit-codes';
 import { encodeEvent } from '../../shared/protocol';
 import { UsageError } from '../args';
-import { domSearchRows, table } from '../dom/report';
+import { domSearchRows, table } from '../output/dom-report';
 import { saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
 import { flopsBudget, UnreachableTargetError } from '../dom/search';

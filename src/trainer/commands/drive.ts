@@ -8,7 +8,7 @@ import { parseTrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { OutputStyle } from '../args';
 import { summaryTable } from '../output/format';
 import { terminalSink } from '../output/terminal';
-import type { RunResult, TrainingIo } from '../train/loop';
+import type { RunResult, TrainingIo } from '../train/io';
 
 /** Runs `session` and returns the exit status: 0 completed or stopped, 1 failed. */
 export async function driveSession(output: OutputStyle, session: (io: TrainingIo) => Promise<RunResult>): Promise<number> {

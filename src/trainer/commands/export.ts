@@ -7,13 +7,15 @@ import { errorMessage } from '../../shared/errors';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
 import { EXIT } from '../../shared/exit-codes';
 import { UsageError } from '../args';
-import { layersText, table } from '../dom/report';
+import { layersText, table } from '../output/dom-report';
 import { planOf, readSavedSearch, saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
 import { flopsBudget, UnreachableTargetError } from '../dom/search';
-import { exportModel, type ExportRequest } from '../export/export-model';
+import { exportModel, type ExportRequest, type ExportResult } from '../export/export-model';
 import { checkDestination, DestinationExistsError } from '../export/folder';
-import { openRun, searchSavedRun } from '../export/run-source';
+import { openRun, searchSavedRun, type RunSource } from '../export/run-source';
+import type { DomSearchAlgorithm, TrainConfig } from '../../shared/config';
+import type { InferenceMode } from '../../shared/protocol';
 import { choice, flopsTarget, parseCommandArgs, processIo, type CommandIo } from './flags';
 
 const USAGE = `Usage: was-train export <run-folder> --mode aom|dom [options]
@@ -65,59 +67,8 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
     const backend = args.values.has('backend') ? choice('backend', args.values.get('backend'), BACKEND_NAMES, 'auto') : undefined;
     const rawTarget = args.values.get('flops-target');
     if (mode === 'aom' && (rawTarget !== undefined || args.values.has('search'))) throw new UsageError(`--flops-target and --search are for --mode dom`);
-    const say = (line: string): void => {
-      io.err(`was-train export: ${line}\n`);
-    };
-
-    const defaultOut = (target: number | null): string => path.join(runDir, 'exports', `${mode}-${which}${target === null ? '' : `-flops-${target}`}`);
-    const early = mode === 'aom' ? null : rawTarget !== undefined ? flopsTarget(rawTarget) : undefined;
-    // Refuse an existing destination before loading anything, when its name is known already.
-    if (early !== undefined) checkDestination(args.values.get('out') ?? defaultOut(early), args.switches.has('force'));
-
-    const source = await openRun(runDir, which, {
-      backend,
-      log: say,
-      // An unreachable target needs no data to tell.
-      beforeData: (model, config) => {
-        const target = mode === 'dom' ? (early ?? config.dom.flopsTarget) : null;
-        if (target !== null) flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate));
-      },
-    });
-    try {
-      const target = mode === 'dom' ? (early ?? source.config.dom.flopsTarget) : null;
-      if (mode === 'dom' && target === null) throw new UsageError(`--mode dom needs --flops-target (the run was not trained with one)`);
-      const out = args.values.get('out') ?? defaultOut(target);
-      // Refuse an existing destination before the search and the export, not after.
-      checkDestination(out, args.switches.has('force'));
-      let dom: ExportRequest['dom'] = null;
-      if (target !== null) {
-        const saved = readSavedSearch(runDir, which, source.run.epoch, target, algorithm);
-        if (saved) say(`reusing the DOM search saved for ${which} epoch ${saved.epoch}, target ${target}: ${layersText(saved.layers)}`);
-        const search =
-          saved ??
-          searchSavedRun(source, { flopsTarget: target, algorithm, withTest: true, onProgress: say }).event;
-        if (!saved) saveSearch(runDir, search);
-        dom = { plan: planOf(search), search };
-      }
-      const result = await exportModel({ source, mode, dom, out, force: args.switches.has('force') });
-      const m = result.metadata;
-      if (args.switches.has('json')) io.out(JSON.stringify(m) + '\n');
-      else {
-        const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
-        const rows: [string, string][] = [
-          ['exported', `${mode.toUpperCase()} of ${m.model.name}, ${which} checkpoint (epoch ${source.run.epoch})`],
-          ['folder', `${result.dir} (${result.files.length} files, ${(bytes / 1e6).toFixed(2)} MB)`],
-          ['FLOPs', `${m.flops.model.toLocaleString('en-US')} (${((100 * m.flops.model) / m.flops.aom).toFixed(1)}% of AOM)`],
-          [`${m.accuracy.split} accuracy`, `${(100 * m.accuracy.selection).toFixed(2)}%`],
-          ['test accuracy', `${(100 * m.accuracy.test).toFixed(2)}%${m.accuracy.reportedByRun === null ? '' : ` (the run reported ${(100 * m.accuracy.reportedByRun).toFixed(2)}%)`}`],
-          ...(dom ? ([['transforms', layersText(m.transforms)]] as [string, string][]) : []),
-        ];
-        io.out(`\n${table(rows)}\n`);
-      }
-      return EXIT.ok;
-    } finally {
-      source.dispose();
-    }
+    const flags = { runDir, mode, which, algorithm, backend, rawTarget, out: args.values.get('out'), force: args.switches.has('force'), json: args.switches.has('json') };
+    return await exportRun(flags, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnreachableTargetError || error instanceof DestinationExistsError) {
       io.err(`was-train ${command}: ${error.message}\n`);
@@ -126,4 +77,76 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
     io.err(`was-train ${command}: ${errorMessage(error)}\n`);
     return EXIT.failed;
   }
+}
+
+interface ExportFlags {
+  runDir: string;
+  mode: InferenceMode;
+  which: 'best' | 'last';
+  algorithm: DomSearchAlgorithm;
+  backend: TrainConfig['backend'] | undefined;
+  /** --flops-target as given. */
+  rawTarget: string | undefined;
+  out: string | undefined;
+  force: boolean;
+  json: boolean;
+}
+
+/** Open the run's checkpoint, find (or reuse) its DOM, write the export and say what was written. */
+async function exportRun(flags: ExportFlags, io: CommandIo): Promise<number> {
+  const { runDir, mode, which } = flags;
+  const say = (line: string): void => {
+    io.err(`was-train export: ${line}\n`);
+  };
+  const defaultOut = (target: number | null): string => path.join(runDir, 'exports', `${mode}-${which}${target === null ? '' : `-flops-${target}`}`);
+  const early = mode === 'aom' ? null : flags.rawTarget !== undefined ? flopsTarget(flags.rawTarget) : undefined;
+  // Refuse an existing destination before loading anything, when its name is known already.
+  if (early !== undefined) checkDestination(flags.out ?? defaultOut(early), flags.force);
+
+  const source = await openRun(runDir, which, {
+    backend: flags.backend,
+    log: say,
+    // An unreachable target needs no data to tell.
+    beforeData: (model, config) => {
+      const target = mode === 'dom' ? (early ?? config.dom.flopsTarget) : null;
+      if (target !== null) flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate));
+    },
+  });
+  try {
+    const target = mode === 'dom' ? (early ?? source.config.dom.flopsTarget) : null;
+    if (mode === 'dom' && target === null) throw new UsageError(`--mode dom needs --flops-target (the run was not trained with one)`);
+    const out = flags.out ?? defaultOut(target);
+    // Refuse an existing destination before the search and the export, not after.
+    checkDestination(out, flags.force);
+    const dom = target === null ? null : fixedDom(source, flags, target, say);
+    const result = await exportModel({ source, mode, dom, out, force: flags.force });
+    if (flags.json) io.out(JSON.stringify(result.metadata) + '\n');
+    else io.out(`\n${table(exportRows(result, flags, source.run.epoch, dom !== null))}\n`);
+    return EXIT.ok;
+  } finally {
+    source.dispose();
+  }
+}
+
+/** The DOM for the target: the search saved for these weights, or a new one (then saved). */
+function fixedDom(source: RunSource, flags: ExportFlags, target: number, say: (line: string) => void): NonNullable<ExportRequest['dom']> {
+  const { runDir, which, algorithm } = flags;
+  const saved = readSavedSearch(runDir, which, source.run.epoch, target, algorithm);
+  if (saved) say(`reusing the DOM search saved for ${which} epoch ${saved.epoch}, target ${target}: ${layersText(saved.layers)}`);
+  const search = saved ?? searchSavedRun(source, { flopsTarget: target, algorithm, withTest: true, onProgress: say }).event;
+  if (!saved) saveSearch(runDir, search);
+  return { plan: planOf(search), search };
+}
+
+function exportRows(result: ExportResult, flags: ExportFlags, epoch: number, withDom: boolean): [string, string][] {
+  const m = result.metadata;
+  const bytes = result.files.reduce((sum, f) => sum + f.bytes, 0);
+  return [
+    ['exported', `${flags.mode.toUpperCase()} of ${m.model.name}, ${flags.which} checkpoint (epoch ${epoch})`],
+    ['folder', `${result.dir} (${result.files.length} files, ${(bytes / 1e6).toFixed(2)} MB)`],
+    ['FLOPs', `${m.flops.model.toLocaleString('en-US')} (${((100 * m.flops.model) / m.flops.aom).toFixed(1)}% of AOM)`],
+    [`${m.accuracy.split} accuracy`, `${(100 * m.accuracy.selection).toFixed(2)}%`],
+    ['test accuracy', `${(100 * m.accuracy.test).toFixed(2)}%${m.accuracy.reportedByRun === null ? '' : ` (the run reported ${(100 * m.accuracy.reportedByRun).toFixed(2)}%)`}`],
+    ...(withDom ? ([['transforms', layersText(m.transforms)]] as [string, string][]) : []),
+  ];
 }

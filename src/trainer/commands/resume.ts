@@ -1,10 +1,10 @@
 // `was-train resume <run-folder>`: continue a stopped, failed or killed run from its last
-// checkpoint, appending to its metrics.jsonl (see train/loop.ts for what makes it bit-exact).
+// checkpoint, appending to its metrics.jsonl (see train/setup.ts and train/epoch.ts for what makes it bit-exact).
 
 import { EXIT } from '../../shared/exit-codes';
 import { parseResumeArgs, UsageError, type OutputStyle, type ParsedArgs } from '../args';
 import { CheckpointError } from '../train/checkpoint';
-import { resumeTraining } from '../train/loop';
+import { resumeTraining } from '../train/session';
 import { NothingToResumeError, ResumeError } from '../train/resume';
 import { driveSession } from './drive';
 

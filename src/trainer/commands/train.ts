@@ -3,7 +3,7 @@
 
 import { EXIT } from '../../shared/exit-codes';
 import { helpText, parseArgs, UsageError, type ParsedArgs } from '../args';
-import { runTraining } from '../train/loop';
+import { runTraining } from '../train/session';
 import { packageVersion } from '../version';
 import { driveSession } from './drive';
 import { resumeRun } from './resume';

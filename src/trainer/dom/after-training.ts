@@ -6,8 +6,8 @@ import type { TrainConfig } from '../../shared/config';
 import type { FlopsSummary, TrainerEvent } from '../../shared/protocol';
 import type { ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
-import type { EvalSetup } from '../train/evaluate';
-import { countFlops } from '../was/flops';
+import type { EvalSetup } from '../eval/evaluate';
+import { countFlops } from '../nn/flops';
 import { runDomSearch, saveSearch } from './run-search';
 import { UnreachableTargetError } from './search';
 

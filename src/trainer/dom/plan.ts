@@ -5,7 +5,7 @@
 import type { Conv2d } from '../nn/conv';
 import type { KernelWindow } from '../nn/conv-geometry';
 import { fullWindow } from '../nn/conv-geometry';
-import type { WindowFor } from '../was/flops';
+import type { WindowFor } from '../nn/flops';
 import { identityTransform, shiftTransform, type KernelTransform } from '../was/transforms';
 
 export interface Shift {

@@ -10,7 +10,7 @@ import { parseTrainerEvent, type DomSearchEvent } from '../../shared/protocol';
 import type { ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
 import { writeFileAtomic } from '../output/run-folder';
-import { evaluate, recalibrate, type EvalSetup } from '../train/evaluate';
+import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
 import { domTransforms, maxShiftFor, type DomPlan, type Shift } from './plan';
 import { searchDom } from './search';
 

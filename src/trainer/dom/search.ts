@@ -19,8 +19,8 @@ import type { DomSearchAlgorithm } from '../../shared/config';
 import type { ImageSplit } from '../data/types';
 import type { Conv2d } from '../nn/conv';
 import type { Model } from '../nn/model';
-import { evaluate, recalibrate, type EvalSetup } from '../train/evaluate';
-import { countFlops, type FlopsCount } from '../was/flops';
+import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
+import { countFlops, type FlopsCount } from '../nn/flops';
 import { candidateShifts, domTransforms, domWindows, NO_SHIFT, shiftWindow, type DomPlan, type Shift } from './plan';
 
 export interface DomSearchOptions {
@@ -84,112 +84,150 @@ export function flopsBudget(model: Model, flopsTarget: number, maxShift: (conv: 
 export function searchDom(model: Model, setup: EvalSetup, split: ImageSplit, options: DomSearchOptions): DomSearchResult {
   const started = Date.now();
   const log = options.onProgress ?? (() => {});
-  const shadow = model.store.convs.filter((c) => c.shadowed);
   const { aomFlops, budget, minimum } = flopsBudget(model, options.flopsTarget, options.maxShift);
   const aom = aomFlops.total;
+  const search = new ShrinkSearch(model, setup, split, options.maxShift);
 
-  // A fixed DOM is a deployable network: its BatchNorm runs in inference mode with statistics
-  // re-estimated for it, whatever bn.eval the run evaluated with.
-  const bn = { ...setup.bn, eval: 'recalibrate' as const };
-  let evaluations = 0;
-  const measure = (plan: DomPlan | null): Score => {
-    evaluations++;
-    const mode = plan === null ? 'aom' : 'dom';
-    const s: EvalSetup = { ...setup, bn, domTransforms: plan === null ? setup.domTransforms : domTransforms(plan) };
-    recalibrate(mode, s);
-    return evaluate(mode, split, s);
-  };
-
-  const aomScore = measure(null);
+  const aomScore = search.measure(null);
   log(`AOM: ${percent(aomScore.accuracy)} on ${split.count} images, ${aom.toLocaleString('en-US')} FLOPs; budget ${budget.toLocaleString('en-US')} (${percent(options.flopsTarget)})`);
-
   // The identity DOM computes exactly AOM (alpha * I W = alpha * W), so it starts from AOM's score.
-  const current = identityPlan(model);
-  let currentScore = aomScore;
-  let currentFlops = aom;
-  // Measurements by move, tagged with the step (version of `current`) they were made at.
-  let version = 0;
-  const measured = new Map<string, Measurement>();
-
-  while (currentFlops > budget) {
-    const moves: Move[] = shadow.flatMap((conv) => {
-      const now = area(conv.k, current.get(conv.name) ?? NO_SHIFT);
-      return candidateShifts(options.maxShift(conv))
-        .filter((shift) => area(conv.k, shift) < now)
-        .map((shift) => {
-          const plan = new Map(current).set(conv.name, shift);
-          return { conv, shift, plan, key: `${conv.name}:${shift.dy},${shift.dx}`, flops: flopsOf(model, plan).total };
-        });
-    });
-    const measureMove = (move: Move): Measurement => {
-      const m = { score: measure(move.plan), version };
-      measured.set(move.key, m);
-      return m;
-    };
-    const fresh = (move: Move): Measurement => {
-      const m = measured.get(move.key);
-      return m && m.version === version ? m : measureMove(move);
-    };
-    // Accuracy (then loss) given up per FLOP saved, from the move's latest measurement.
-    const cost = (move: Move, m: Measurement): [number, number] => {
-      const saved = currentFlops - move.flops;
-      return [(currentScore.accuracy - m.score.accuracy) / saved, (m.score.loss - currentScore.loss) / saved];
-    };
-
-    let chosen: { move: Move; m: Measurement } | null = null;
-    const finishing = moves.filter((move) => move.flops <= budget);
-    if (finishing.length > 0) {
-      for (const move of finishing) {
-        const m = fresh(move);
-        if (chosen === null || better(move, m, chosen.move, chosen.m)) chosen = { move, m };
-      }
-    } else if (options.algorithm === 'greedy' || version === 0) {
-      for (const move of moves) {
-        const m = fresh(move);
-        if (chosen === null || compare(cost(move, m), cost(chosen.move, chosen.m)) < 0) chosen = { move, m };
-      }
-    } else {
-      // Lazy: rank by the last measurements; re-measure the cheapest-looking until it stays cheapest.
-      for (;;) {
-        const ranked = moves
-          .map((move) => ({ move, m: measured.get(move.key) ?? measureMove(move) }))
-          .sort((a, b) => compare(cost(a.move, a.m), cost(b.move, b.m)));
-        const top = ranked[0];
-        if (top.m.version === version) {
-          chosen = top;
-          break;
-        }
-        const m = measureMove(top.move);
-        if (ranked.length === 1 || compare(cost(top.move, m), cost(ranked[1].move, ranked[1].m)) <= 0) {
-          chosen = { move: top.move, m };
-          break;
-        }
-      }
-    }
-    if (chosen === null) throw new Error('DOM search: no move left above the budget (cannot happen: the minimum was checked)');
-    current.set(chosen.move.conv.name, chosen.move.shift);
-    currentScore = chosen.m.score;
-    currentFlops = chosen.move.flops;
-    version++;
-    const w = shiftWindow(chosen.move.conv.k, chosen.move.shift);
+  search.start(aomScore, aom);
+  while (search.flops > budget) {
+    const { move } = search.take(search.choose(budget, options.algorithm));
+    const w = shiftWindow(move.conv.k, move.shift);
     log(
-      `step ${version}: ${chosen.move.conv.name} shift (${chosen.move.shift.dy}, ${chosen.move.shift.dx}) -> ${w.height}x${w.width}: ` +
-        `${percent(currentScore.accuracy)}, ${percent(currentFlops / aom)} of AOM FLOPs (${evaluations} evaluations so far)`,
+      `step ${search.version}: ${move.conv.name} shift (${move.shift.dy}, ${move.shift.dx}) -> ${w.height}x${w.width}: ` +
+        `${percent(search.score.accuracy)}, ${percent(search.flops / aom)} of AOM FLOPs (${search.evaluations} evaluations so far)`,
     );
   }
 
   // Leave the 'dom' statistics fitted to the chosen DOM (the last measurement may have been
   // another candidate's). Recalibration is deterministic, so its measured score stands.
-  recalibrate('dom', { ...setup, bn, domTransforms: domTransforms(current) });
-  const finalFlops = flopsOf(model, current);
+  recalibrate('dom', { ...search.setup, domTransforms: domTransforms(search.current) });
+  const finalFlops = flopsOf(model, search.current);
   return {
-    plan: current,
-    layers: layerChoices(model, current, aomFlops, finalFlops),
+    plan: search.current,
+    layers: layerChoices(model, search.current, aomFlops, finalFlops),
     flops: { aom, dom: finalFlops.total, budget, minimum },
-    accuracy: { aom: aomScore.accuracy, dom: currentScore.accuracy },
-    evaluations,
+    accuracy: { aom: aomScore.accuracy, dom: search.score.accuracy },
+    evaluations: search.evaluations,
     durationSec: (Date.now() - started) / 1000,
   };
+}
+
+/** The greedy search's state: the current plan, its score and FLOPs, and every measurement so far. */
+class ShrinkSearch {
+  /** The evaluation setup; a fixed DOM's BatchNorm always recalibrates (see the constructor). */
+  readonly setup: EvalSetup;
+  readonly current: Map<string, Shift>;
+  score: Score = { accuracy: 0, loss: 0 };
+  flops = 0;
+  evaluations = 0;
+  /** Steps taken: the version of `current` that measurements are tagged with. */
+  version = 0;
+  private readonly measured = new Map<string, Measurement>();
+  private readonly shadow: Conv2d[];
+
+  constructor(
+    private readonly model: Model,
+    setup: EvalSetup,
+    private readonly split: ImageSplit,
+    private readonly maxShift: (conv: Conv2d) => number,
+  ) {
+    // A fixed DOM is a deployable network: its BatchNorm runs in inference mode with statistics
+    // re-estimated for it, whatever bn.eval the run evaluated with.
+    this.setup = { ...setup, bn: { ...setup.bn, eval: 'recalibrate' } };
+    this.current = identityPlan(model);
+    this.shadow = model.store.convs.filter((c) => c.shadowed);
+  }
+
+  /** Recalibrate and evaluate a fixed DOM (null: AOM). */
+  measure(plan: DomPlan | null): Score {
+    this.evaluations++;
+    const mode = plan === null ? 'aom' : 'dom';
+    const s: EvalSetup = { ...this.setup, domTransforms: plan === null ? this.setup.domTransforms : domTransforms(plan) };
+    recalibrate(mode, s);
+    return evaluate(mode, this.split, s);
+  }
+
+  start(score: Score, flops: number): void {
+    this.score = score;
+    this.flops = flops;
+  }
+
+  /** The next move: the most accurate that reaches the budget, else the cheapest per FLOP saved. */
+  choose(budget: number, algorithm: DomSearchAlgorithm): Chosen {
+    const moves = this.moves();
+    const finishing = moves.filter((move) => move.flops <= budget);
+    let chosen: Chosen | null = null;
+    if (finishing.length > 0) {
+      for (const move of finishing) {
+        const m = this.fresh(move);
+        if (chosen === null || better(move, m, chosen.move, chosen.m)) chosen = { move, m };
+      }
+    } else if (algorithm === 'greedy' || this.version === 0) {
+      for (const move of moves) {
+        const m = this.fresh(move);
+        if (chosen === null || compare(this.cost(move, m), this.cost(chosen.move, chosen.m)) < 0) chosen = { move, m };
+      }
+    } else {
+      chosen = this.chooseLazily(moves);
+    }
+    if (chosen === null) throw new Error('DOM search: no move left above the budget (cannot happen: the minimum was checked)');
+    return chosen;
+  }
+
+  take(chosen: Chosen): Chosen {
+    this.current.set(chosen.move.conv.name, chosen.move.shift);
+    this.score = chosen.m.score;
+    this.flops = chosen.move.flops;
+    this.version++;
+    return chosen;
+  }
+
+  /** Rank by the last measurements; re-measure the cheapest-looking until it stays cheapest. */
+  private chooseLazily(moves: Move[]): Chosen {
+    for (;;) {
+      const ranked = moves
+        .map((move) => ({ move, m: this.measured.get(move.key) ?? this.measureMove(move) }))
+        .sort((a, b) => compare(this.cost(a.move, a.m), this.cost(b.move, b.m)));
+      const top = ranked[0];
+      if (top.m.version === this.version) return top;
+      const m = this.measureMove(top.move);
+      if (ranked.length === 1 || compare(this.cost(top.move, m), this.cost(ranked[1].move, ranked[1].m)) <= 0) return { move: top.move, m };
+    }
+  }
+
+  /** Every way to shrink one transformed layer further from the current plan. */
+  private moves(): Move[] {
+    return this.shadow.flatMap((conv) => {
+      const now = area(conv.k, this.current.get(conv.name) ?? NO_SHIFT);
+      return candidateShifts(this.maxShift(conv))
+        .filter((shift) => area(conv.k, shift) < now)
+        .map((shift) => {
+          const plan = new Map(this.current).set(conv.name, shift);
+          return { conv, shift, plan, key: `${conv.name}:${shift.dy},${shift.dx}`, flops: flopsOf(this.model, plan).total };
+        });
+    });
+  }
+
+  private measureMove(move: Move): Measurement {
+    const m = { score: this.measure(move.plan), version: this.version };
+    this.measured.set(move.key, m);
+    return m;
+  }
+
+  /** The move's measurement at the current step, made now if it has none. */
+  private fresh(move: Move): Measurement {
+    const m = this.measured.get(move.key);
+    return m && m.version === this.version ? m : this.measureMove(move);
+  }
+
+  /** Accuracy (then loss) given up per FLOP saved, from the move's latest measurement. */
+  private cost(move: Move, m: Measurement): [number, number] {
+    const saved = this.flops - move.flops;
+    return [(this.score.accuracy - m.score.accuracy) / saved, (m.score.loss - this.score.loss) / saved];
+  }
 }
 
 /** Per transformed layer: its shift, kernel taps and FLOPs in AOM and in the DOM. */
@@ -221,6 +259,11 @@ interface Move {
 interface Measurement {
   score: Score;
   version: number;
+}
+
+interface Chosen {
+  move: Move;
+  m: Measurement;
 }
 
 /** More accurate, then lower loss, then fewer FLOPs. */

@@ -14,9 +14,9 @@ import { domTransforms, domWindows, NO_SHIFT, type DomPlan } from '../dom/plan';
 import { layerChoices } from '../dom/search';
 import type { ForwardContext } from '../nn/context';
 import type { ModelSpec } from '../nn/model';
-import { evaluate, recalibrate, type EvalSetup } from '../train/evaluate';
+import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
 import { packageVersion } from '../version';
-import { countFlops } from '../was/flops';
+import { countFlops } from '../nn/flops';
 import { checkDestination, EXPORT_MARKER, writeFolderAtomically } from './folder';
 import { buildLayersModel, layersModelFiles } from './layers-model';
 import type { WeightsSource } from './run-source';
@@ -44,7 +44,7 @@ export interface ExportMetadata {
    * split and the test set; reportedByRun: the run's own test number for this mode and epoch.
    */
   accuracy: { split: 'validation' | 'test'; selection: number; test: number; reportedByRun: number | null };
-  /** Multiply-adds per image (was/flops.ts): AOM's, and this exported model's. */
+  /** Multiply-adds per image (nn/flops.ts): AOM's, and this exported model's. */
   flops: { aom: number; model: number; target: number | null };
   /** The learned WAS scale per transformed layer (folded into the exported kernels). */
   alphas: Record<string, number>;

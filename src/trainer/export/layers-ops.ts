@@ -16,7 +16,7 @@ import type { ForwardContext, StatSet } from '../nn/context';
 import type { Padding } from '../nn/conv';
 import { axisPadding, convGeometry, type KernelWindow } from '../nn/conv-geometry';
 import type { Ops } from '../nn/ops';
-import type { WindowFor } from '../was/flops';
+import type { WindowFor } from '../nn/flops';
 
 export interface LayersOptions {
   /** Which weights the convs use (ForwardContext.weights and transformFor). */

@@ -14,8 +14,8 @@ import type { ImageDataset, ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
 import { Rng } from '../rng';
 import { loadCheckpoint, modelFromCheckpoint, type CheckpointManifest, type CheckpointWhich } from '../train/checkpoint';
-import type { EvalSetup } from '../train/evaluate';
-import { randomTransforms, transformParams } from '../was/sampler';
+import type { EvalSetup } from '../eval/evaluate';
+import { randomTransforms, transformParams } from '../train/sampler';
 
 /** Everything an export or a DOM search needs about where the weights came from. */
 export interface WeightsSource {
@@ -90,7 +90,7 @@ async function withData(runDir: string, which: CheckpointWhich, manifest: Checkp
 }
 
 /**
- * The run's training / validation split. The training loop (train/loop.ts) derives its streams
+ * The run's training / validation split. The training run (train/setup.ts) derives its streams
  * from the seed as root = Rng(seed), then fork() for init, fork() for the split, ...: the split
  * is the second fork, whatever else the run did.
  */

@@ -5,9 +5,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_TRAIN } from '../backend/wasm-heap';
 import type { ForwardContext, StatSet } from './context';
-import type { ParamStore } from './params';
+import type { Initializer } from './initializer';
 
 const STAT_SETS: readonly StatSet[] = ['train', 'aom', 'dom'];
+
+/** What a BatchNorm needs of its model's ParamStore (nn/params.ts). */
+export interface BatchNormStore {
+  readonly bnEpsilon: number;
+  param(name: string, shape: number[], init: Initializer): tf.Variable;
+  stateVariable(name: string, shape: number[], value: number): tf.Variable;
+  readonly batchNorms: BatchNorm[];
+}
 
 export class BatchNorm {
   readonly gamma: tf.Variable;
@@ -16,7 +24,7 @@ export class BatchNorm {
   private readonly variances = new Map<StatSet, tf.Variable>();
 
   constructor(
-    store: ParamStore,
+    store: BatchNormStore,
     readonly name: string,
     readonly channels: number,
   ) {

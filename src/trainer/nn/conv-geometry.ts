@@ -2,7 +2,7 @@
 // happens when only part of a k x k kernel is non-zero. A fixed shift zeroes whole kernel rows or
 // columns; the conv with just the remaining window, and its padding reduced on the side of each
 // dropped row/column, gives the same output, element for element, at a smaller cost. FLOPs
-// counting (was/flops.ts) and the export (export/layers-ops.ts) both use this, so the counted
+// counting (nn/flops.ts) and the export (export/layers-ops.ts) both use this, so the counted
 // FLOPs are the exported model's.
 
 import type { Padding } from './conv';

@@ -4,8 +4,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { planeMatrix, type KernelTransform } from '../was/transforms';
-import type { ForwardContext } from './context';
-import type { ParamStore } from './params';
+import type { Initializer } from './initializer';
 
 export type Padding = number | 'same' | 'valid';
 
@@ -24,6 +23,23 @@ export interface Conv2dOptions {
   init?: 'kaiming' | 'torch-default';
 }
 
+/** How the convs of one forward pass pick their kernels (the conv part of nn/context.ts). */
+export interface ConvPass {
+  /**
+   * 'shadow': transformed convs use SW = alpha * T(W) with T from `transformFor` (training, DOM);
+   * 'plain': they use alpha * W, the identity transform (AOM).
+   */
+  readonly weights: 'shadow' | 'plain';
+  /** The transform of a shadow conv for this call; called once per transformed conv per pass. */
+  readonly transformFor: (conv: Conv2d) => KernelTransform;
+}
+
+/** What a conv needs of its model's ParamStore (nn/params.ts): its variables, and the list it joins. */
+export interface ConvStore {
+  param(name: string, shape: number[], init: Initializer): tf.Variable;
+  readonly convs: Conv2d[];
+}
+
 export class Conv2d {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable | null;
@@ -38,7 +54,7 @@ export class Conv2d {
   alpha: tf.Variable | null = null;
 
   constructor(
-    private readonly store: ParamStore,
+    private readonly store: ConvStore,
     readonly name: string,
     options: Conv2dOptions,
   ) {
@@ -77,15 +93,18 @@ export class Conv2d {
     return this.alpha !== null;
   }
 
+  // Both take any ConvPass, a whole ForwardContext included (the type parameter lets one be
+  // written in place without its other fields counting as excess).
+
   /** The kernel this pass uses: W, alpha * W (plain mode), or alpha * T(W) (shadow mode). */
-  effectiveKernel(ctx: ForwardContext): tf.Tensor4D {
+  effectiveKernel<Pass extends ConvPass>(ctx: Pass): tf.Tensor4D {
     const w = this.kernel as tf.Tensor4D;
     if (!this.alpha) return w;
     if (ctx.weights === 'plain') return tf.mul(this.alpha, w);
     return tf.mul(this.alpha, transformKernel(w, ctx.transformFor(this)));
   }
 
-  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+  apply<Pass extends ConvPass>(x: tf.Tensor4D, ctx: Pass): tf.Tensor4D {
     const w = this.effectiveKernel(ctx);
     const y = this.depthwise
       ? tf.depthwiseConv2d(x, w, this.stride, this.padding)

@@ -1,7 +1,7 @@
 // The operations a model's forward pass is written in. A model describes its network once, as a
 // `Graph` over these ops; each implementation gives the same description another meaning:
 // - tensorOps (here): run it on tensors, for training and evaluation;
-// - shape ops (was/flops.ts): propagate shapes and count multiply-adds;
+// - shape ops (nn/flops.ts): propagate shapes and count multiply-adds;
 // - tf.layers ops (export/layers-ops.ts): build a plain tf.LayersModel for export.
 
 import * as tf from '@tensorflow/tfjs';

@@ -6,15 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
 import type { Conv2d } from './conv';
 import type { BatchNorm } from './batch-norm';
-
-export type Initializer =
-  /** N(0, 2 / fan_out): torchvision's kaiming_normal_(mode='fan_out') for convs before ReLU/BN. */
-  | { kind: 'kaiming-normal-out'; fanOut: number }
-  /** U(-1/sqrt(fan_in), 1/sqrt(fan_in)): PyTorch's default for Linear and Conv weights and biases. */
-  | { kind: 'torch-default'; fanIn: number }
-  | { kind: 'normal'; std: number }
-  | { kind: 'uniform'; lo: number; hi: number }
-  | { kind: 'constant'; value: number };
+import type { Initializer } from './initializer';
 
 export class ParamStore {
   readonly trainable = new Map<string, tf.Variable>();

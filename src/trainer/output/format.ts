@@ -1,7 +1,7 @@
 // Human-readable lines for events (log.txt, plain terminal output) and the final summary table.
 
 import type { RunEndEvent, TrainerEvent } from '../../shared/protocol';
-import { domSearchLine, flopsRows } from '../dom/report';
+import { domSearchLine, flopsRows } from './dom-report';
 import { duration, percent, points } from '../../shared/format';
 
 /** A one-line description of an event, or null for events not worth a line. */

@@ -3,7 +3,7 @@
 import { cropScaleFor, type TrainConfig } from '../../shared/config';
 import type { Conv2d } from '../nn/conv';
 import type { Rng } from '../rng';
-import { drawTransform, type KernelTransform, type ShadowFamily, type TransformParams } from './transforms';
+import { drawTransform, type KernelTransform, type ShadowFamily, type TransformParams } from '../was/transforms';
 
 export function transformParams(config: TrainConfig): TransformParams {
   return {

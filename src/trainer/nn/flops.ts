@@ -11,10 +11,10 @@
 // DOM, so leaving them out only makes the DOM saving look larger by their (small) share; the
 // same rule holds for every number this tool reports.
 
-import type { Conv2d } from '../nn/conv';
-import { axisPadding, convGeometry, fullWindow, outputSize, type KernelWindow } from '../nn/conv-geometry';
-import type { Model } from '../nn/model';
-import type { Ops } from '../nn/ops';
+import type { Conv2d } from './conv';
+import { axisPadding, convGeometry, fullWindow, outputSize, type KernelWindow } from './conv-geometry';
+import type { Model } from './model';
+import type { Ops } from './ops';
 
 export interface LayerFlops {
   readonly name: string;

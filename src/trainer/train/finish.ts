@@ -1,0 +1,67 @@
+// The end of a run: the test numbers at the best epoch, the FLOPs (and the deterministic DOM for
+// a FLOPs target), and the run-end event that sums the run up.
+
+import type { BaselineComparison, FlopsSummary, RunEndEvent } from '../../shared/protocol';
+import { searchDomAfterTraining } from '../dom/after-training';
+import type { RunFolder } from '../output/run-folder';
+import { loadCheckpoint, restoreModel } from './checkpoint';
+import { durationSec, evaluateMode, type Tally } from './epoch';
+import type { RunOutput, RunResult } from './io';
+import type { Run } from './setup';
+
+/** What the end of a run reports beside the tally; each stays null until measured. */
+export interface Findings {
+  test: RunEndEvent['test'];
+  flops: FlopsSummary | null;
+  baseline: BaselineComparison | null;
+}
+
+/** AOM and DOM accuracy on the test split, with the best epoch's weights. */
+export async function testBestEpoch(run: Run, bestEpoch: number, out: RunOutput): Promise<NonNullable<RunEndEvent['test']>> {
+  out.emit({ type: 'phase', time: Date.now(), phase: 'testing', epoch: bestEpoch });
+  // The best weights come back from the best checkpoint, in a resumed session as in the first.
+  restoreModel(run.model, await loadCheckpoint(run.folder.dir, 'best'));
+  // DOM test draws are seeded on their own so the test number does not depend on history.
+  const setup = run.evalSetup(run.streams.evalSeed ^ 0x5bd1e995);
+  const aom = evaluateMode('aom', run.dataset.test, setup);
+  const dom = run.hasShadow ? evaluateMode('dom', run.dataset.test, setup) : aom;
+  return { aom, dom, epoch: bestEpoch };
+}
+
+/** The FLOPs of the trained model, and with dom.flopsTarget the DOM that meets it. */
+export function finalFlops(run: Run, bestEpoch: number, out: RunOutput): FlopsSummary {
+  return searchDomAfterTraining({
+    model: run.model,
+    config: run.config,
+    // The stochastic reference DOM from the stream `was-train dom` uses (export/run-source.ts).
+    setup: run.evalSetup((run.seed ^ 0x27d4eb2f) >>> 0),
+    selection: run.selection,
+    test: run.dataset.test,
+    bestEpoch,
+    runDir: run.folder.dir,
+    emit: out.emit,
+    log: out.log,
+  });
+}
+
+/** Emit the run-end event and write it to summary.json. */
+export function endRun(folder: RunFolder, tally: Tally, findings: Findings, status: RunEndEvent['status'], reason: string | null, out: RunOutput): RunResult {
+  const { test, flops, baseline } = findings;
+  const end: RunEndEvent = {
+    type: 'run-end',
+    time: Date.now(),
+    status,
+    reason,
+    epochsCompleted: tally.epochsCompleted,
+    bestEpoch: tally.best?.epoch ?? null,
+    bestAomAccuracy: tally.best?.accuracy ?? null,
+    test,
+    durationSec: durationSec(tally),
+    samplesPerSec: tally.trainSeconds > 0 ? tally.trainSamples / tally.trainSeconds : 0,
+    ...(flops ? { flops } : {}),
+    ...(baseline ? { baseline } : {}),
+  };
+  out.emit(end);
+  folder.writeJson('summary.json', end);
+  return { end, runDir: folder.dir };
+}

@@ -1,0 +1,81 @@
+// One training run, top to bottom: set up (or restore from the last checkpoint), train the
+// epochs with AOM/DOM evaluation and a checkpoint after each, test the best epoch, count FLOPs
+// and search the DOM for a FLOPs target, and (with --baseline) train the plain model beside it.
+// Everything the run measures leaves through `emit` (the run folder, IPC, the terminal all hang
+// off it).
+//
+// A session either starts a run or resumes one (train/setup.ts says how a resumed session ends
+// up exactly where the interrupted one stopped; train/epoch.ts why its numbers match bit for bit).
+
+import { randomInt } from 'node:crypto';
+import * as path from 'node:path';
+import { learningRateFor, type TrainConfig } from '../../shared/config';
+import { RunFolder } from '../output/run-folder';
+import { BASELINE_DIR, compareWithBaseline, trainBaseline } from './baseline';
+import { startTally, trainEpochs } from './epoch';
+import { endRun, finalFlops, testBestEpoch, type Findings } from './finish';
+import { runOutput, type RunResult, type TrainingIo } from './io';
+import { planResume } from './resume';
+import { disposeRun, setUp, type Run, type Session } from './setup';
+
+export { BASELINE_DIR, baselineConfig } from './baseline';
+export { DivergedError, epochEvalSeed } from './epoch';
+export type { RunPart, RunResult, TracePoint, TrainingIo } from './io';
+
+/** Start a new run in a new run folder. */
+export async function runTraining(requested: TrainConfig, io: TrainingIo): Promise<RunResult> {
+  const seed = requested.seed ?? randomInt(0, 2 ** 32);
+  // Record what the run really uses: the seed and the learning rate are never left open.
+  const config: TrainConfig = { ...requested, seed, optimizer: { ...requested.optimizer, lr: learningRateFor(requested) } };
+  const folder = RunFolder.create(config.runsDir, config.runName, config.model, config.data.name);
+  return runSession({ folder, config, resume: null, part: 'was', shared: {} }, io);
+}
+
+/**
+ * Continue a stopped, failed or killed run from its last checkpoint, appending to its
+ * metrics.jsonl. Throws NothingToResumeError for a completed run, ResumeError or
+ * CheckpointError when the folder cannot be resumed (nothing is written then).
+ */
+export async function resumeTraining(runDir: string, io: TrainingIo): Promise<RunResult> {
+  const plan = await planResume(runDir);
+  const resume = { checkpoint: plan.checkpoint, originalBackend: plan.originalBackend, notes: plan.notes };
+  return runSession({ folder: plan.folder, config: plan.config, resume, part: 'was', shared: {} }, io);
+}
+
+async function runSession(session: Session, io: TrainingIo): Promise<RunResult> {
+  const { folder, config } = session;
+  const out = runOutput(folder, io);
+  const tally = startTally(session.resume?.checkpoint.manifest ?? null);
+  const findings: Findings = { test: null, flops: null, baseline: null };
+  const end = (status: RunResult['end']['status'], reason: string | null): RunResult => endRun(folder, tally, findings, status, reason, out);
+  let run: Run | null = null;
+  try {
+    // Set up: backend, data, model and optimizer; a resumed session restores its checkpoint.
+    run = await setUp(session, io, out, tally.sessionStart);
+    // Train: every epoch left, each evaluated and checkpointed.
+    const stopReason = await trainEpochs(run, tally, io, out);
+    // Finish: the best epoch on the test split.
+    if (tally.best !== null) {
+      findings.test = await testBestEpoch(run, tally.best.epoch, out);
+      // FLOPs, and the deterministic DOM for a FLOPs target (not after a stop: a resume does it).
+      if (stopReason === null) findings.flops = finalFlops(run, tally.best.epoch, out);
+    }
+    if (stopReason !== null) return end('stopped', stopReason);
+    if (!config.baseline) return end('completed', null);
+
+    // The WAS model's memory is not needed while the baseline trains.
+    const shared = { backend: run.backend, dataset: run.dataset };
+    disposeRun(run);
+    run = null;
+    const plain = await trainBaseline({ parent: folder, config, shared, emit: out.emit, io, runSession });
+    findings.baseline = compareWithBaseline(findings.test, plain, path.join(folder.dir, BASELINE_DIR));
+    if (plain.status !== 'completed') return end(plain.status, `baseline: ${plain.reason ?? plain.status}`);
+    return end('completed', null);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    out.log(message, 'error');
+    return end('failed', message);
+  } finally {
+    if (run) disposeRun(run);
+  }
+}
