@@ -4,6 +4,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { errorMessage } from '../src/shared/errors';
 
 export type PeerMessage =
   | { type: 'hello'; ok: true; torch: string; python: string }
@@ -123,7 +124,7 @@ export class TorchPeer {
         else if (first.type === 'hello' && first.ok) return { peer, hello: first };
         else reason = first.type === 'hello' ? first.error : `said '${first.type}' before hello`;
       } catch (error) {
-        reason = error instanceof Error ? error.message : String(error);
+        reason = errorMessage(error);
       }
       reasons.push(`${python}: ${reason}`);
       peer.kill();

@@ -33,6 +33,7 @@ import { TorchPeer, pythonCandidates } from './peer';
 import { measurePipeline } from './pipeline';
 import { evaluateGoals, formatMs, median, renderMarkdown, type BenchResults, type MemoryRun, type ModelRun } from './report';
 import type { WorkerProgress, WorkerReply, WorkerRequest, WorkerStart } from './worker';
+import { errorMessage } from '../src/shared/errors';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Below this batch a model that does not fit is reported as failed rather than halved again. */
@@ -245,7 +246,7 @@ async function benchModel(
       run.torch.maxRssBytes = result.maxRssKb * 1024;
       log(`[${backend}] ${model} batch ${run.batch}: round ${round + 1} PyTorch ${formatMs(median(result.timesMs))} (${plural(result.timesMs.length, 'step')}, ${plural(result.threads, 'thread')})`);
     } catch (error) {
-      run.torchError = error instanceof Error ? error.message : String(error);
+      run.torchError = errorMessage(error);
       log(`[${backend}] ${model}: PyTorch failed: ${run.torchError}`);
     }
   };

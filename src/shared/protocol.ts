@@ -49,7 +49,7 @@ const RunStartEventSchema = tagged('run-start', {
   seed: count,
   backend: BackendInfoSchema,
   versions: recordOf(text()),
-  /** flops: multiply-adds per image of the AOM network (was/flops.ts says what is counted). */
+  /** flops: multiply-adds per image of the AOM network (src/trainer/nn/flops.ts says what is counted). */
   model: objectOf({ name: text(), parameters: count, shadowLayers: listOf(text()), flops: v.optional(count) }),
   dataset: objectOf({ name: text(), source: text(), train: count, validation: count, test: count, classes: count }),
   stepsPerEpoch: count,

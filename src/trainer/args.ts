@@ -7,6 +7,7 @@ import { CONFIG_OPTIONS, FIELDS, experimentOptions, resolveConfig, type TrainCon
 import { EXIT } from '../shared/exit-codes';
 import { ValidationError, isObject } from '../shared/validate';
 import { UsageError, argTokens, didYouMean, flagValue, type ArgToken } from './command-line';
+import { errorMessage } from '../shared/errors';
 
 export { UsageError };
 
@@ -117,13 +118,13 @@ export function readConfigFile(file: string): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read config file ${file}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read config file ${file}: ${errorMessage(error)}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError(`config file ${file} is not valid JSON: ${errorMessage(error)}`);
   }
   if (!isObject(json)) throw new UsageError(`config file ${file} must hold a JSON object`);
   // "$schema" (how editors attach the JSON schema) and the like are not options.

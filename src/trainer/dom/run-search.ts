@@ -9,7 +9,7 @@ import type { DomSearchAlgorithm } from '../../shared/config';
 import { parseTrainerEvent, type DomSearchEvent } from '../../shared/protocol';
 import type { ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
-import { writeFileAtomic } from '../output/run-folder';
+import { writeFileAtomic } from '../../shared/node/atomic-file';
 import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
 import { domTransforms, maxShiftFor, type DomPlan, type Shift } from './plan';
 import { searchDom } from './search';

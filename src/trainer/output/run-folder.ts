@@ -53,9 +53,6 @@ export class RunFolder {
   }
 }
 
-// dom/run-search.ts still imports it from here (its owners are moving that folder now).
-export { writeFileAtomic } from '../../shared/node/atomic-file';
-
 /** Creates `dir`; false when it exists already. */
 function makeFolder(dir: string): boolean {
   try {

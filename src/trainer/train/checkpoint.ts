@@ -38,6 +38,8 @@ import { buildModel, selectShadowLayers } from '../models/index';
 import type { Model, ModelSpec } from '../nn/model';
 import { Rng, type RngState } from '../rng';
 import type { Optimizer, OptimizerSlot, OptimizerState } from './optimizer';
+import { errorMessage } from '../../shared/errors';
+import { writeFileAtomicAsync, writeFileDurablyAsync } from '../../shared/node/atomic-file';
 
 export const CHECKPOINT_FORMAT = 'was-lab-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -201,16 +203,14 @@ export async function saveCheckpoint(runDir: string, content: CheckpointContent)
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
   await fs.promises.rm(tmp, { recursive: true, force: true });
   await fs.promises.mkdir(tmp);
-  await writeDurably(path.join(tmp, WEIGHTS), weights);
-  await writeDurably(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+  await writeFileDurablyAsync(path.join(tmp, WEIGHTS), weights);
+  await writeFileDurablyAsync(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
   const final = path.join(root, name);
   // A folder of this name is a leftover of a killed session that never pointed `last` at it.
   await fs.promises.rm(final, { recursive: true, force: true });
   await fs.promises.rename(tmp, final);
   const pointerText = JSON.stringify({ format: POINTER_FORMAT, version: CHECKPOINT_VERSION, epoch: content.epoch, dir: name }) + '\n';
-  const pointerTmp = path.join(root, `${POINTER}.${process.pid}.tmp`);
-  await writeDurably(pointerTmp, pointerText);
-  await fs.promises.rename(pointerTmp, path.join(root, POINTER));
+  await writeFileAtomicAsync(path.join(root, POINTER), pointerText);
 
   // Keep only what `last` and `best` name.
   const keep = new Set([name, ...(content.training.best ? [epochDirName(content.training.best.epoch)] : [])]);
@@ -290,7 +290,7 @@ export function restoreInto(model: Model, optimizer: Optimizer, checkpoint: Load
   try {
     optimizer.importState({ ...checkpoint.optimizer, slots });
   } catch (error) {
-    throw new CheckpointError(`${checkpoint.dir}: ${(error as Error).message}`, 'mismatch');
+    throw new CheckpointError(`${checkpoint.dir}: ${errorMessage(error)}`, 'mismatch');
   }
 }
 
@@ -431,7 +431,7 @@ function parseFile<T>(file: string, text: string, parse: (o: Record<string, unkn
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(`${file} is corrupt: not JSON (${(error as Error).message})`, 'corrupt');
+    throw new CheckpointError(`${file} is corrupt: not JSON (${errorMessage(error)})`, 'corrupt');
   }
   try {
     return parse(expectObject(json, ''));
@@ -455,16 +455,6 @@ function rngState(value: unknown, where: string): RngState {
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-async function writeDurably(file: string, data: string | Buffer): Promise<void> {
-  const handle = await fs.promises.open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function assertLittleEndian(): void {

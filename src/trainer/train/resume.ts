@@ -10,6 +10,7 @@ import { parseTrainerEvent, type RunEndEvent } from '../../shared/protocol';
 import { ValidationError, expectObject, expectString, isObject } from '../../shared/validate';
 import { RunFolder } from '../output/run-folder';
 import { loadCheckpoint, type LoadedCheckpoint } from './checkpoint';
+import { errorMessage } from '../../shared/errors';
 
 /** The run folder cannot be resumed; the message says why. */
 export class ResumeError extends Error {
@@ -64,7 +65,7 @@ function readRunConfig(runDir: string): { runId: string; config: TrainConfig; ba
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ResumeError(`${runDir} is not a run folder: config.json is missing`);
-    throw new ResumeError(`${file} is unreadable: ${(error as Error).message}`);
+    throw new ResumeError(`${file} is unreadable: ${errorMessage(error)}`);
   }
   try {
     const o = expectObject(json, '');

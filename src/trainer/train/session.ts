@@ -17,6 +17,7 @@ import { endRun, finalFlops, testBestEpoch, type Findings } from './finish';
 import { runOutput, type RunResult, type TrainingIo } from './io';
 import { planResume } from './resume';
 import { disposeRun, setUp, type Run, type Session } from './setup';
+import { errorMessage } from '../../shared/errors';
 
 export { BASELINE_DIR, baselineConfig } from './baseline';
 export { DivergedError, epochEvalSeed } from './epoch';
@@ -72,7 +73,7 @@ async function runSession(session: Session, io: TrainingIo): Promise<RunResult> 
     if (plain.status !== 'completed') return end(plain.status, `baseline: ${plain.reason ?? plain.status}`);
     return end('completed', null);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     out.log(message, 'error');
     return end('failed', message);
   } finally {
