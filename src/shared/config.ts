@@ -92,10 +92,6 @@ function stringOrNull(help: string, flag?: string) {
   return option(v.nullable(text()), { kind: 'string', nullable: true }, help, flag);
 }
 
-function strings(help: string, flag?: string) {
-  return option(listOf(text()), { kind: 'strings' }, help, flag);
-}
-
 /** [low, high] with 0 < low <= high (<= max). */
 function pair(max: number | undefined) {
   const bound = v.pipe(finiteNumber({ max }), v.gtValue(0, (issue) => `must be above 0, got ${String(issue.input)}`));
@@ -196,8 +192,7 @@ export const TRAIN_CONFIG = group({
   selectOn: choice(['validation', 'test'], 'validation | test (the reference selects on the test set)', 'select-on'),
   maxStepsPerEpoch: numberOrNull({ min: 1, integer: true }, 'cap the steps of each epoch (quick runs)', 'max-steps-per-epoch'),
   backend: choice(BACKEND_NAMES, 'auto | tensorflow-gpu | tensorflow-cpu | wasm | cpu', 'backend'),
-  /** Each a node_modules parent. */
-  backendPaths: strings('folder holding node_modules/@tensorflow/tfjs-node(-gpu) (repeatable)', 'backend-path'),
+  // No backendPaths here: where backend code is loaded from is not a config (see BACKEND_PATHS_KEY).
   logEverySteps: number({ min: 1, integer: true }, 'a step event every N steps', 'log-every'),
   runsDir: string('where run folders are created', 'runs-dir'),
   runName: stringOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
@@ -235,6 +230,36 @@ export const EXPERIMENT_FILE = v.pipe(
   v.title('WAS Lab experiment'),
   v.description('Training options for was-train --config and the WAS Lab extension; every key is optional (defaults, then the preset, then this file).'),
 );
+
+/**
+ * Where backend code (the native @tensorflow/tfjs-node(-gpu) packages) is loaded from is never a
+ * config's to say: a config travels with a workspace (experiment files, --config files) and with
+ * a run folder (config.json, checkpoint manifests), and a folder named there would make the trainer
+ * run that workspace's code. Only the person at the machine chooses: `--backend-path` (typed, or
+ * the extension's installed backend), or WAS_LAB_BACKEND_PATH. The key earlier versions recorded
+ * in config.json is refused in a file that asks for a run, and ignored in a stored run.
+ */
+export const BACKEND_PATHS_KEY = 'backendPaths';
+
+/** Why a config may not hold backendPaths, and where backend folders go instead (the error names the file). */
+export const BACKEND_PATHS_REFUSAL =
+  'not an option of a config or experiment file: backend code is loaded only from folders chosen on this machine, ' +
+  'never from a file that travels with a workspace or a run. Remove it, and pass the folder with --backend-path <folder> ' +
+  '(or list it in WAS_LAB_BACKEND_PATH); in VS Code, run WAS: Install TensorFlow Backend';
+
+/**
+ * A run's stored config (config.json or a checkpoint's manifest, written by earlier versions
+ * with backendPaths) without that key, so that old runs still resume, export and search a DOM,
+ * never loading from those folders; `ignored` says what was dropped (null: nothing).
+ */
+export function withoutBackendPaths(stored: unknown, where: string): { config: unknown; ignored: string | null } {
+  if (!isObject(stored) || !Object.hasOwn(stored, BACKEND_PATHS_KEY)) return { config: stored, ignored: null };
+  const { [BACKEND_PATHS_KEY]: dropped, ...config } = stored;
+  const ignored =
+    `${where} names ${BACKEND_PATHS_KEY} ${JSON.stringify(dropped)}, recorded by an earlier version of WAS Lab: ignored, ` +
+    'backend code is loaded only from --backend-path, WAS_LAB_BACKEND_PATH or the installed backend';
+  return { config, ignored };
+}
 
 /** A file's options without EXPERIMENT_KEYS. */
 export function experimentOptions(file: JsonObject): JsonObject {
@@ -275,7 +300,6 @@ export const DEFAULTS: TrainConfig = {
   selectOn: 'validation',
   maxStepsPerEpoch: null,
   backend: 'auto',
-  backendPaths: [],
   logEverySteps: 20,
   runsDir: '.was/runs',
   runName: null,
@@ -405,6 +429,7 @@ function merge(base: JsonObject, patch: JsonObject): JsonObject {
 /** The first issue as a ValidationError: its path, an unknown key with a suggestion, a list item inside a union. */
 function configError(issue: v.BaseIssue<unknown>, root: string, where: string): ValidationError {
   const path = joinPath(root, issuePath(issue));
+  if (path === BACKEND_PATHS_KEY) return new ValidationError(path, BACKEND_PATHS_REFUSAL);
   if (issue.type === 'strict_object' && issue.expected === 'never') return new ValidationError(path, `unknown option in ${where}${suggest(path)}`);
   const inner = Array.isArray(issue.input) ? issue.issues?.find((i) => (i.path?.length ?? 0) > 0) : undefined;
   if (inner) return new ValidationError(joinPath(path, issuePath(inner)), inner.message);

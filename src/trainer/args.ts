@@ -25,30 +25,37 @@ export type OutputStyle = 'auto' | 'json' | 'plain';
 export interface CliOptions {
   config: TrainConfig;
   output: OutputStyle;
+  /** --backend-path folders: where this process may load TensorFlow backends from; never part of the config. */
+  backendPaths: string[];
 }
+
+/** The one flag that says where backend code may be loaded from (train, resume, dom, export). */
+export const BACKEND_PATH_FLAG = 'backend-path';
+export const BACKEND_PATH_HELP = 'folder holding node_modules/@tensorflow/tfjs-node(-gpu) (repeatable; also WAS_LAB_BACKEND_PATH)';
 
 export type ParsedArgs =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'train'; options: CliOptions }
   /** Continue the run in `runDir` from its last checkpoint, with its own config. */
-  | { kind: 'resume'; runDir: string; output: OutputStyle };
+  | { kind: 'resume'; runDir: string; output: OutputStyle; backendPaths: string[] };
 
 /** What the train flags say before the config is resolved. */
 interface TrainFlags {
   configFile: string | null;
   resumeDir: string | null;
   output: OutputStyle;
+  backendPaths: string[];
   patch: Record<string, unknown>;
 }
 
 const FLAG_BY_NAME = new Map(CONFIG_FLAGS.map((f) => [f.flag, f]));
 
-/** Flags that take a value: every config flag but the booleans, and --config, --resume. */
-const VALUE_FLAGS = [...CONFIG_FLAGS.filter((f) => FIELDS[f.path].kind !== 'boolean').map((f) => f.flag), 'config', 'resume'];
+/** Flags that take a value: every config flag but the booleans, and --config, --resume, --backend-path. */
+const VALUE_FLAGS = [...CONFIG_FLAGS.filter((f) => FIELDS[f.path].kind !== 'boolean').map((f) => f.flag), 'config', 'resume', BACKEND_PATH_FLAG];
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const flags: TrainFlags = { configFile: null, resumeDir: null, output: 'auto', patch: {} };
+  const flags: TrainFlags = { configFile: null, resumeDir: null, output: 'auto', backendPaths: [], patch: {} };
   for (const token of argTokens(argv, VALUE_FLAGS)) {
     if (token.kind === 'positional' || (!token.raw.startsWith('--') && token.name !== 'help')) {
       throw new UsageError(`unexpected argument "${token.kind === 'positional' ? token.value : token.raw}" (flags start with --; see --help)`);
@@ -58,15 +65,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (token.name === 'json' || token.name === 'plain') flags.output = token.name;
     else if (token.name === 'config') flags.configFile = flagValue(token);
     else if (token.name === 'resume') flags.resumeDir = flagValue(token);
+    else if (token.name === BACKEND_PATH_FLAG) flags.backendPaths.push(flagValue(token));
     else addConfigFlag(flags.patch, token);
   }
   if (flags.resumeDir !== null) {
     // A resumed run keeps its own config: a changed option would break bit-exact continuation.
     if (flags.configFile !== null || Object.keys(flags.patch).length > 0)
-      throw new UsageError('--resume continues a run with the config it started with; it takes no other options than --json or --plain');
-    return { kind: 'resume', runDir: flags.resumeDir, output: flags.output };
+      throw new UsageError('--resume continues a run with the config it started with; it takes no other options than --backend-path, --json or --plain');
+    return { kind: 'resume', runDir: flags.resumeDir, output: flags.output, backendPaths: flags.backendPaths };
   }
-  return { kind: 'train', options: { config: trainConfig(flags), output: flags.output } };
+  return { kind: 'train', options: { config: trainConfig(flags), output: flags.output, backendPaths: flags.backendPaths } };
 }
 
 /** A config flag into the patch: `--x v`, `--x=v`, `--flag`/`--no-flag`, repeated string flags add up. */
@@ -97,20 +105,22 @@ function trainConfig(flags: TrainFlags): TrainConfig {
   return rethrowAsUsage(() => resolveConfig(patches), flagMessage);
 }
 
-/** `was-train resume <run-dir> [--json | --plain]`. */
+/** `was-train resume <run-dir> [--backend-path <folder>]... [--json | --plain]`. */
 export function parseResumeArgs(argv: readonly string[]): ParsedArgs {
   let runDir: string | null = null;
   let output: OutputStyle = 'auto';
-  for (const token of argTokens(argv, [])) {
+  const backendPaths: string[] = [];
+  for (const token of argTokens(argv, [BACKEND_PATH_FLAG])) {
     if (token.kind === 'positional') {
       if (runDir !== null) throw new UsageError(`resume: one run folder, got "${runDir}" and "${token.value}"`);
       runDir = token.value;
     } else if (token.name === 'help') return { kind: 'help' };
     else if (token.name === 'json' || token.name === 'plain') output = token.name;
-    else throw new UsageError(`resume: unknown flag ${token.raw} (a resumed run keeps its own config; only --json and --plain are accepted)`);
+    else if (token.name === BACKEND_PATH_FLAG) backendPaths.push(flagValue(token));
+    else throw new UsageError(`resume: unknown flag ${token.raw} (a resumed run keeps its own config; only --backend-path, --json and --plain are accepted)`);
   }
-  if (runDir === null) throw new UsageError('resume: which run? usage: was-train resume <run-folder> [--json | --plain]');
-  return { kind: 'resume', runDir, output };
+  if (runDir === null) throw new UsageError('resume: which run? usage: was-train resume <run-folder> [--backend-path <folder>] [--json | --plain]');
+  return { kind: 'resume', runDir, output, backendPaths };
 }
 
 export function readConfigFile(file: string): unknown {
@@ -188,10 +198,10 @@ function getPath(target: Record<string, unknown>, path: string): unknown {
 }
 
 export function helpText(): string {
-  const width = Math.max(...CONFIG_FLAGS.map((f) => f.flag.length)) + 2;
+  const width = Math.max(...CONFIG_FLAGS.map((f) => f.flag.length), BACKEND_PATH_FLAG.length) + 2;
   const lines = [
     'Usage: was-train [--config file.json] [flags]',
-    '       was-train resume <run-folder> [--json | --plain]',
+    '       was-train resume <run-folder> [--backend-path <folder>] [--json | --plain]',
     '',
     'Trains a network with the Weight Augmentation Strategy (WAS) and writes a run folder',
     '(config.json, metrics.jsonl, log.txt, summary.json, checkpoints/). Flags override the',
@@ -201,6 +211,7 @@ export function helpText(): string {
     'Options:',
     ...CONFIG_FLAGS.map((f) => `  --${f.flag.padEnd(width)}${f.help}`),
     '',
+    `  --${BACKEND_PATH_FLAG.padEnd(width)}${BACKEND_PATH_HELP}`,
     `  --${'config'.padEnd(width)}JSON file with options (same names as config.json's "config")`,
     `  --${'resume'.padEnd(width)}<run-folder>: continue that run from its last checkpoint (as \`was-train resume\`)`,
     `  --${'json'.padEnd(width)}print the raw events, one JSON object per line`,

@@ -96,7 +96,9 @@ test('flags parse by the option type: numbers, ranges, lists, booleans, none', (
   assert.equal(o.config.data.download, true);
   assert.equal(o.config.seed, 7);
   assert.equal(o.config.data.trainLimit, null);
-  assert.deepEqual(o.config.backendPaths, ['a', 'b']);
+  // --backend-path is the process's, not an option: it never reaches the config (or config.json).
+  assert.deepEqual(o.backendPaths, ['a', 'b']);
+  assert.equal(Object.hasOwn(o.config, 'backendPaths'), false);
   assert.equal(o.output, 'json');
   assert.equal(train(['--no-download']).config.data.download, false);
 });
@@ -147,7 +149,8 @@ test('config values: list items, ranges and "__proto__" are named precisely', ()
     [{ was: { layers: ['conv1', 2] } }, /was.layers\[1\]: expected a string, got 2/],
     [{ was: { cropScale: [0.9] } }, /was.cropScale: expected \[low, high\], got 1 numbers/],
     [{ was: { cropScale: [0.5, 1.5] } }, /was.cropScale\[1\]: must be at most 1/],
-    [{ backendPaths: ['a', 3] }, /backendPaths\[1\]: expected a string/],
+    // Not an option any more: a config never says where code is loaded from.
+    [{ backendPaths: ['a', 3] }, /backendPaths: not an option of a config or experiment file: backend code is loaded only from folders chosen on this machine.*--backend-path/],
     [JSON.parse('{"__proto__": {"epochs": 5}}'), /__proto__: unknown option in test/],
     [{ optimizer: { learningrate: 1 } }, /optimizer.learningrate: unknown option in test/],
   ];

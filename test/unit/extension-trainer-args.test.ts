@@ -17,14 +17,19 @@ import { FLAG_FOR_PATH, domSearchArgs, exportArgs, newRunName, parseExperiment, 
 const choices: QuickChoices = { model: 'resnet18', dataset: 'cifar10', transform: 'crop', preset: 'reference', epochs: 7 };
 const options = { settings: SETTING_DEFAULTS, runsDir: '/ws/.was/runs', runName: 'r1', backendPaths: [] as string[] };
 
-/** The config the trainer would run with (the args minus the leading `train` command). */
-function configOf(args: string[]) {
+/** What the trainer would run with (the args minus the leading `train` command). */
+function optionsOf(args: string[]) {
   assert.equal(args[0], 'train');
   const parsed = parseArgs(args.slice(1));
   assert.equal(parsed.kind, 'train');
   if (parsed.kind !== 'train') throw new Error('unreachable');
   assert.equal(parsed.options.output, 'plain', 'the output channel gets plain lines');
-  return parsed.options.config;
+  return parsed.options;
+}
+
+/** The config the trainer would run with. */
+function configOf(args: string[]) {
+  return optionsOf(args).config;
 }
 
 test('every flag the extension passes is the CLI flag for the same option', () => {
@@ -36,7 +41,7 @@ test('every flag the extension passes is the CLI flag for the same option', () =
 
 test('quick-pick choices and settings round-trip through the trainer\'s parser', () => {
   const settings = readSettings((key) => ({ backend: 'wasm', 'transform.translate': 0.2, 'transform.cropScale': [0.5, 0.9], logEverySteps: 5, 'data.folders': { cifar10: '/data/c10.tar.gz' }, 'data.download': true })[key]);
-  const config = configOf(trainArgs(choices, { ...options, settings, backendPaths: ['/storage/backends'] }));
+  const { config, backendPaths } = optionsOf(trainArgs(choices, { ...options, settings, backendPaths: ['/storage/backends'] }));
   assert.equal(config.model, 'resnet18');
   assert.equal(config.data.name, 'cifar10');
   assert.equal(config.data.dir, '/data/c10.tar.gz');
@@ -49,7 +54,9 @@ test('quick-pick choices and settings round-trip through the trainer\'s parser',
   assert.equal(config.was.translate, 0.2);
   assert.deepEqual(config.was.cropScale, [0.5, 0.9]);
   assert.equal(config.logEverySteps, 5);
-  assert.deepEqual(config.backendPaths, ['/storage/backends']);
+  // A process flag, not an option: the run's config.json never records where code was loaded from.
+  assert.deepEqual(backendPaths, ['/storage/backends']);
+  assert.equal(Object.hasOwn(config, 'backendPaths'), false);
   assert.equal(config.runsDir, '/ws/.was/runs');
   assert.equal(config.runName, 'r1');
 });
@@ -106,7 +113,7 @@ test('job specs: the trainer bundle forked as Node, in the workspace, keyed by t
   assert.equal(trainingJob(choices, { ...ctx, settings: { ...SETTING_DEFAULTS, nodePath: '/usr/bin/node' } }).launch.execPath, '/usr/bin/node');
   assert.equal(spec.launch.env?.WAS_LAB_BACKEND_PATH, process.env.WAS_LAB_BACKEND_PATH, 'no installed backend: the environment as it was');
   const withBackend = { ...ctx, backendPaths: ['/storage/backends'] };
-  assert.ok(configOf(trainingJob(choices, withBackend).launch.args).backendPaths.includes('/storage/backends'));
+  assert.ok(optionsOf(trainingJob(choices, withBackend).launch.args).backendPaths.includes('/storage/backends'));
   const resume = resumeJob({ runId: 'r', dir: '/ws/.was/runs/r', model: 'lenet', dataset: 'mnist', transform: 'shift' }, [], withBackend);
   assert.deepEqual(resume.launch.args, resumeArgs('/ws/.was/runs/r'));
   assert.equal(resume.launch.env?.WAS_LAB_BACKEND_PATH?.split(path.delimiter)[0], '/storage/backends', 'resume takes no --backend-path: the environment carries it');

@@ -46,7 +46,6 @@ export const FLAG_FOR_PATH = {
   'was.cropRatio': 'crop-ratio',
   epochs: 'epochs',
   backend: 'backend',
-  backendPaths: 'backend-path',
   logEverySteps: 'log-every',
   runsDir: 'runs-dir',
   runName: 'run-name',
@@ -58,7 +57,7 @@ export interface TrainLaunchOptions {
   /** Absolute runs folder: always passed, so every run lands where the Runs tree looks. */
   runsDir: string;
   runName: string;
-  /** Folders with an installed TensorFlow backend (Install TensorFlow Backend). */
+  /** Folders with an installed TensorFlow backend (Install TensorFlow Backend): --backend-path, a process flag, never an option. */
   backendPaths: readonly string[];
 }
 
@@ -113,8 +112,8 @@ export function trainArgs(source: QuickChoices | ExperimentFile, options: TrainL
   // The run's place is the extension's to choose: the tree and the watcher look there.
   values.runsDir = options.runsDir;
   values.runName = options.runName;
-  if (options.backendPaths.length > 0) values.backendPaths = [...options.backendPaths];
   for (const [path, value] of Object.entries(values) as [FlagPath, unknown][]) args.push(...flagArgs(path, value));
+  for (const folder of options.backendPaths) args.push('--backend-path', folder);
   return args;
 }
 

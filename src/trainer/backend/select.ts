@@ -47,8 +47,12 @@ export interface BackendChoice {
 }
 
 export interface SelectOptions {
-  /** Extra folders holding tfjs-node(-gpu): each a folder with node_modules/, or a node_modules folder. */
-  searchPaths: string[];
+  /**
+   * Extra folders holding tfjs-node(-gpu): each a folder with node_modules/, or a node_modules
+   * folder. Only ever from the command line (--backend-path), never from a config file or a run
+   * folder: loading a package runs its code (see BACKEND_PATHS_KEY in shared/config.ts).
+   */
+  searchPaths: readonly string[];
   log?: (line: string) => void;
 }
 

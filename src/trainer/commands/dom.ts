@@ -6,7 +6,7 @@ import { errorMessage } from '../../shared/errors';
 import { DOM_SEARCH_ALGORITHMS, BACKEND_NAMES } from '../../shared/config';
 import { EXIT } from '../../shared/exit-codes';
 import { encodeEvent } from '../../shared/protocol';
-import { UsageError } from '../args';
+import { BACKEND_PATH_FLAG, BACKEND_PATH_HELP, UsageError } from '../args';
 import { domSearchRows, table } from '../output/dom-report';
 import { saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
@@ -26,6 +26,7 @@ Options:
   --checkpoint C      best (default: the run's selected epoch) | last
   --search S          lazy-greedy (default) | greedy (re-measures every move at every step)
   --backend B         ${BACKEND_NAMES.join(' | ')} (default: the run's)
+  --backend-path DIR  ${BACKEND_PATH_HELP}
   --no-test           skip the test-set numbers
   --json              print the dom-search event as one JSON line
 
@@ -35,7 +36,7 @@ unreachable target.`;
 export async function domCommand(argv: string[], io: CommandIo = processIo): Promise<number> {
   const command = 'dom';
   try {
-    const args = parseCommandArgs(argv, { 'flops-target': 'value', checkpoint: 'value', search: 'value', backend: 'value', 'no-test': 'switch', json: 'switch' });
+    const args = parseCommandArgs(argv, { 'flops-target': 'value', checkpoint: 'value', search: 'value', backend: 'value', [BACKEND_PATH_FLAG]: 'list', 'no-test': 'switch', json: 'switch' });
     if (args.help) {
       io.out(USAGE + '\n');
       return EXIT.ok;
@@ -54,6 +55,7 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
 
     const source = await openRun(args.runDir, which, {
       backend,
+      backendPaths: args.lists.get(BACKEND_PATH_FLAG),
       log: say,
       // An unreachable target needs no data to tell.
       beforeData: (model, config) => flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate)),

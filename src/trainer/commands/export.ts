@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
 import { EXIT } from '../../shared/exit-codes';
-import { UsageError } from '../args';
+import { BACKEND_PATH_FLAG, BACKEND_PATH_HELP, UsageError } from '../args';
 import { layersText, table } from '../output/dom-report';
 import { planOf, readSavedSearch, saveSearch } from '../dom/run-search';
 import { maxShiftFor } from '../dom/plan';
@@ -36,6 +36,7 @@ Options:
                       the same weights, target and algorithm (\`was-train dom\`) is reused
   --search S          dom: lazy-greedy (default) | greedy
   --backend B         ${BACKEND_NAMES.join(' | ')} (default: the run's)
+  --backend-path DIR  ${BACKEND_PATH_HELP}
   --json              print was-export.json
 
 Exit status: 0 written; 1 the run, checkpoint or data cannot be used; 2 bad flags, an unreachable
@@ -52,6 +53,7 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
       'flops-target': 'value',
       search: 'value',
       backend: 'value',
+      [BACKEND_PATH_FLAG]: 'list',
       json: 'switch',
     });
     if (args.help) {
@@ -67,7 +69,7 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
     const backend = args.values.has('backend') ? choice('backend', args.values.get('backend'), BACKEND_NAMES, 'auto') : undefined;
     const rawTarget = args.values.get('flops-target');
     if (mode === 'aom' && (rawTarget !== undefined || args.values.has('search'))) throw new UsageError(`--flops-target and --search are for --mode dom`);
-    const flags = { runDir, mode, which, algorithm, backend, rawTarget, out: args.values.get('out'), force: args.switches.has('force'), json: args.switches.has('json') };
+    const flags = { runDir, mode, which, algorithm, backend, backendPaths: args.lists.get(BACKEND_PATH_FLAG) ?? [], rawTarget, out: args.values.get('out'), force: args.switches.has('force'), json: args.switches.has('json') };
     return await exportRun(flags, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnreachableTargetError || error instanceof DestinationExistsError) {
@@ -85,6 +87,8 @@ interface ExportFlags {
   which: 'best' | 'last';
   algorithm: DomSearchAlgorithm;
   backend: TrainConfig['backend'] | undefined;
+  /** --backend-path folders. */
+  backendPaths: string[];
   /** --flops-target as given. */
   rawTarget: string | undefined;
   out: string | undefined;
@@ -105,6 +109,7 @@ async function exportRun(flags: ExportFlags, io: CommandIo): Promise<number> {
 
   const source = await openRun(runDir, which, {
     backend: flags.backend,
+    backendPaths: flags.backendPaths,
     log: say,
     // An unreachable target needs no data to tell.
     beforeData: (model, config) => {

@@ -15,18 +15,20 @@ export const processIo: CommandIo = {
   err: (text) => void process.stderr.write(text),
 };
 
-export type FlagKinds = Record<string, 'switch' | 'value'>;
+/** 'list': a value flag that may be repeated, each value kept in order. */
+export type FlagKinds = Record<string, 'switch' | 'value' | 'list'>;
 
 export interface CommandArgs {
   runDir: string | null;
   values: Map<string, string>;
+  lists: Map<string, string[]>;
   switches: Set<string>;
   help: boolean;
 }
 
 export function parseCommandArgs(argv: readonly string[], kinds: FlagKinds): CommandArgs {
-  const out: CommandArgs = { runDir: null, values: new Map(), switches: new Set(), help: false };
-  const valueFlags = Object.keys(kinds).filter((name) => kinds[name] === 'value');
+  const out: CommandArgs = { runDir: null, values: new Map(), lists: new Map(), switches: new Set(), help: false };
+  const valueFlags = Object.keys(kinds).filter((name) => kinds[name] !== 'switch');
   for (const token of argTokens(argv, valueFlags)) {
     if (token.kind === 'positional') {
       if (out.runDir !== null) throw new UsageError(`one run folder, got "${out.runDir}" and "${token.value}"`);
@@ -38,6 +40,8 @@ export function parseCommandArgs(argv: readonly string[], kinds: FlagKinds): Com
     } else if (kinds[token.name] === 'switch') {
       if (token.value !== undefined) throw new UsageError(`--${token.name} takes no value`);
       out.switches.add(token.name);
+    } else if (kinds[token.name] === 'list') {
+      out.lists.set(token.name, [...(out.lists.get(token.name) ?? []), flagValue(token)]);
     } else {
       out.values.set(token.name, flagValue(token));
     }

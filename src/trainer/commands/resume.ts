@@ -9,11 +9,12 @@ import { NothingToResumeError, ResumeError } from '../train/resume';
 import { driveSession } from './drive';
 
 const HELP = [
-  'Usage: was-train resume <run-folder> [--json | --plain]',
+  'Usage: was-train resume <run-folder> [--backend-path <folder>]... [--json | --plain]',
   '',
   'Continues the run in <run-folder> from its last checkpoint (checkpoints/last.json) with the',
   'config it started with, appending to its metrics.jsonl; with --baseline runs, the baseline',
-  'part too. Same seed and backend: the same numbers as the run never interrupted.',
+  'part too. Same seed and backend: the same numbers as the run never interrupted. --backend-path',
+  '(or WAS_LAB_BACKEND_PATH) says where the TensorFlow backends are; the run folder never does.',
   `Exit status: ${EXIT.ok} completed, stopped, or nothing to resume; ${EXIT.failed} failed or cannot resume; ${EXIT.usage} bad usage.`,
 ].join('\n');
 
@@ -32,13 +33,13 @@ export async function resumeCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return EXIT.ok;
   }
-  return resumeRun(parsed.runDir, parsed.output);
+  return resumeRun(parsed.runDir, parsed.output, parsed.backendPaths);
 }
 
 /** Resume the run in `runDir`; returns the exit status. */
-export async function resumeRun(runDir: string, output: OutputStyle): Promise<number> {
+export async function resumeRun(runDir: string, output: OutputStyle, backendPaths: string[] = []): Promise<number> {
   try {
-    return await driveSession(output, (io) => resumeTraining(runDir, io));
+    return await driveSession(output, (io) => resumeTraining(runDir, io, { backendPaths }));
   } catch (error) {
     if (error instanceof NothingToResumeError) {
       process.stderr.write(`was-train: ${error.message}\n`);

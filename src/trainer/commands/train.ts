@@ -27,7 +27,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(packageVersion() + '\n');
     return EXIT.ok;
   }
-  if (parsed.kind === 'resume') return resumeRun(parsed.runDir, parsed.output);
-  const { config, output } = parsed.options;
-  return driveSession(output, (io) => runTraining(config, io));
+  if (parsed.kind === 'resume') return resumeRun(parsed.runDir, parsed.output, parsed.backendPaths);
+  const { config, output, backendPaths } = parsed.options;
+  return driveSession(output, (io) => runTraining(config, io, { backendPaths }));
 }

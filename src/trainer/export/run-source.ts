@@ -14,6 +14,7 @@ import type { ImageDataset, ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
 import { Rng } from '../rng';
 import { loadCheckpoint, modelFromCheckpoint, type CheckpointManifest, type CheckpointWhich } from '../train/checkpoint';
+import { ignoredInRunConfig } from '../train/resume';
 import type { EvalSetup } from '../eval/evaluate';
 import { randomTransforms, transformParams } from '../train/sampler';
 
@@ -40,6 +41,8 @@ export interface RunSource extends WeightsSource {
 
 export interface OpenOptions {
   backend?: BackendName;
+  /** Folders to look for the TensorFlow backends in (--backend-path); a run's own files never say. */
+  backendPaths?: readonly string[];
   log?: (line: string) => void;
   /** Checks on the model that need no data (a FLOPs target), run before the data is loaded. */
   beforeData?: (model: Model, config: TrainConfig) => void;
@@ -48,7 +51,9 @@ export interface OpenOptions {
 export async function openRun(runDir: string, which: CheckpointWhich, options: OpenOptions = {}): Promise<RunSource> {
   const checkpoint = await loadCheckpoint(runDir, which);
   const { config } = checkpoint.manifest;
-  await selectBackend(options.backend ?? config.backend, { searchPaths: config.backendPaths, log: options.log });
+  const ignored = ignoredInRunConfig(runDir);
+  if (ignored) options.log?.(ignored);
+  await selectBackend(options.backend ?? config.backend, { searchPaths: options.backendPaths ?? [], log: options.log });
   const model = modelFromCheckpoint(checkpoint);
   try {
     options.beforeData?.(model, config);

@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULTS, MODEL_NAMES, applyPatch, type ModelName, type TrainConfig } from '../../shared/config';
+import { DEFAULTS, MODEL_NAMES, applyPatch, withoutBackendPaths, type ModelName, type TrainConfig } from '../../shared/config';
 import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, nullable } from '../../shared/validate';
 import { buildModel, selectShadowLayers } from '../models/index';
 import type { Model, ModelSpec } from '../nn/model';
@@ -379,7 +379,8 @@ export function parseManifest(o: Record<string, unknown>): CheckpointManifest {
     createdAt: expectString(o.createdAt, 'createdAt'),
     epoch: expectNumber(o.epoch, 'epoch', { integer: true, min: 1 }),
     seed: expectNumber(o.seed, 'seed', { integer: true, min: 0, max: 4294967295 }),
-    config: applyPatch(DEFAULTS, o.config, 'checkpoint config'),
+    // Earlier versions recorded backendPaths here too: dropped, never used (see BACKEND_PATHS_KEY).
+    config: applyPatch(DEFAULTS, withoutBackendPaths(o.config, 'checkpoint config').config, 'checkpoint config'),
     model: {
       name: expectOneOf(model.name, 'model.name', MODEL_NAMES),
       spec: {

@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULTS, applyPatch, type TrainConfig } from '../../shared/config';
+import { DEFAULTS, applyPatch, withoutBackendPaths, type TrainConfig } from '../../shared/config';
 import { parseTrainerEvent, type RunEndEvent } from '../../shared/protocol';
 import { ValidationError, expectObject, expectString, isObject } from '../../shared/validate';
 import { RunFolder } from '../output/run-folder';
@@ -52,13 +52,14 @@ export async function planResume(runDir: string): Promise<ResumePlan> {
   if (manifest.seed !== saved.config.seed || manifest.config.model !== saved.config.model)
     throw new ResumeError(`${checkpoint.dir} belongs to another run (seed ${manifest.seed}, model ${manifest.config.model}) than ${path.join(runDir, 'config.json')}`);
   const notes = [`resuming ${saved.runId} from its epoch-${manifest.epoch} checkpoint (step ${manifest.training.step})`];
+  if (saved.ignored) notes.push(saved.ignored);
   const repaired = repairEventLog(path.join(runDir, 'metrics.jsonl'));
   if (repaired) notes.push(repaired);
   trimTornLine(path.join(runDir, 'log.txt'));
   return { folder: RunFolder.open(runDir, saved.runId), config: saved.config, checkpoint, originalBackend: saved.backend, notes };
 }
 
-function readRunConfig(runDir: string): { runId: string; config: TrainConfig; backend: string | null } {
+function readRunConfig(runDir: string): { runId: string; config: TrainConfig; backend: string | null; ignored: string | null } {
   const file = path.join(runDir, 'config.json');
   let json: unknown;
   try {
@@ -69,13 +70,29 @@ function readRunConfig(runDir: string): { runId: string; config: TrainConfig; ba
   }
   try {
     const o = expectObject(json, '');
-    const config = applyPatch(DEFAULTS, o.config, 'config.json');
+    const stored = withoutBackendPaths(o.config, file);
+    const config = applyPatch(DEFAULTS, stored.config, 'config.json');
     if (config.seed === null || config.optimizer.lr === null) throw new ValidationError('config', 'the seed and the learning rate must be resolved');
     const backend = isObject(o.backend) && typeof o.backend.name === 'string' ? o.backend.name : null;
-    return { runId: expectString(o.runId, 'runId'), config, backend };
+    return { runId: expectString(o.runId, 'runId'), config, backend, ignored: stored.ignored };
   } catch (error) {
     if (error instanceof ValidationError) throw new ResumeError(`${file}: ${error.message}`);
     throw error;
+  }
+}
+
+/**
+ * What a run folder's config.json holds that is ignored (backendPaths from an earlier version),
+ * as a line for the log; null when nothing is, or the file cannot be read (the command that
+ * needs it says so itself).
+ */
+export function ignoredInRunConfig(runDir: string): string | null {
+  const file = path.join(runDir, 'config.json');
+  try {
+    const json: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return isObject(json) ? withoutBackendPaths(json.config, file).ignored : null;
+  } catch {
+    return null;
   }
 }
 

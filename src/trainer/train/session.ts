@@ -23,13 +23,18 @@ export { BASELINE_DIR, baselineConfig } from './baseline';
 export { DivergedError, epochEvalSeed } from './epoch';
 export type { RunPart, RunResult, TracePoint, TrainingIo } from './io';
 
+/** Where the process may load backend code from (its --backend-path folders); never part of a config. */
+export interface ProcessOptions {
+  backendPaths?: readonly string[];
+}
+
 /** Start a new run in a new run folder. */
-export async function runTraining(requested: TrainConfig, io: TrainingIo): Promise<RunResult> {
+export async function runTraining(requested: TrainConfig, io: TrainingIo, options: ProcessOptions = {}): Promise<RunResult> {
   const seed = requested.seed ?? randomInt(0, 2 ** 32);
   // Record what the run really uses: the seed and the learning rate are never left open.
   const config: TrainConfig = { ...requested, seed, optimizer: { ...requested.optimizer, lr: learningRateFor(requested) } };
   const folder = RunFolder.create(config.runsDir, config.runName, config.model, config.data.name);
-  return runSession({ folder, config, resume: null, part: 'was', shared: {} }, io);
+  return runSession({ folder, config, resume: null, part: 'was', shared: {}, backendPaths: options.backendPaths }, io);
 }
 
 /**
@@ -37,10 +42,10 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
  * metrics.jsonl. Throws NothingToResumeError for a completed run, ResumeError or
  * CheckpointError when the folder cannot be resumed (nothing is written then).
  */
-export async function resumeTraining(runDir: string, io: TrainingIo): Promise<RunResult> {
+export async function resumeTraining(runDir: string, io: TrainingIo, options: ProcessOptions = {}): Promise<RunResult> {
   const plan = await planResume(runDir);
   const resume = { checkpoint: plan.checkpoint, originalBackend: plan.originalBackend, notes: plan.notes };
-  return runSession({ folder: plan.folder, config: plan.config, resume, part: 'was', shared: {} }, io);
+  return runSession({ folder: plan.folder, config: plan.config, resume, part: 'was', shared: {}, backendPaths: options.backendPaths }, io);
 }
 
 async function runSession(session: Session, io: TrainingIo): Promise<RunResult> {

@@ -33,6 +33,8 @@ export interface Session {
   part: RunPart;
   /** Already loaded by the WAS part, handed to its baseline. */
   shared: { backend?: BackendChoice; dataset?: ImageDataset };
+  /** Folders to look for the TensorFlow backends in: the process's (--backend-path), never the config's. */
+  backendPaths?: readonly string[];
 }
 
 /** The training streams, independent so that e.g. changing the augmentation does not change the init. */
@@ -83,7 +85,7 @@ export async function setUp(session: Session, io: TrainingIo, out: RunOutput, st
   const { config, resume } = session;
   for (const note of resume?.notes ?? []) out.log(note);
   if (config.baseline && config.was.transform === 'none') out.log('--baseline with transform none trains the same plain model twice', 'warn');
-  const backend = session.shared.backend ?? (await selectBackend(config.backend, { searchPaths: config.backendPaths, log: out.log }));
+  const backend = session.shared.backend ?? (await selectBackend(config.backend, { searchPaths: session.backendPaths ?? [], log: out.log }));
   const versions: Versions = {
     'was-lab': packageVersion(),
     tfjs: tf.version_core,
