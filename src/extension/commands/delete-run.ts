@@ -5,8 +5,10 @@ import { errorMessage } from '../../shared/errors';
 import { isActive } from '../runs/supervisor';
 import { showError, type Lab } from '../workbench/lab';
 import { resolveRun } from '../workbench/run-picker';
+import { allowedInWorkspace } from '../workbench/trust';
 
 export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
+  if (!allowedInWorkspace(lab, 'Delete Run')) return;
   const run = await resolveRun(lab, arg, 'Delete Run', (r) => !isActive(r.status));
   if (!run) return;
   if (isActive(run.status)) {

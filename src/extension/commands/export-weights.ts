@@ -11,8 +11,10 @@ import { resolveRun, revealPath } from '../workbench/run-picker';
 import { isActive } from '../runs/supervisor';
 import { exportArgs } from '../runs/trainer-args';
 import { runTrainerTask } from '../workbench/trainer-task';
+import { allowedInWorkspace } from '../workbench/trust';
 
 export async function exportWeights(lab: Lab, runArg: unknown, modeArg: unknown): Promise<string | undefined> {
+  if (!allowedInWorkspace(lab, 'Export Weights')) return undefined;
   const run = await resolveRun(lab, runArg, 'Export Weights', (r) => r.record !== null && !(r.job && isActive(r.job.state)));
   if (!run) return undefined;
   if (run.job && isActive(run.job.state)) {

@@ -9,10 +9,12 @@ import { isActive } from '../runs/supervisor';
 import { launchJob } from '../workbench/launch-job';
 import { showError, type Lab } from '../workbench/lab';
 import { resolveRun } from '../workbench/run-picker';
+import { allowedInWorkspace } from '../workbench/trust';
 
 const RESUMABLE: readonly LabRunStatus[] = ['stopped', 'failed', 'incomplete'];
 
 export async function resumeRun(lab: Lab, arg: unknown): Promise<void> {
+  if (!allowedInWorkspace(lab, 'Resume Run')) return;
   const run = await resolveRun(lab, arg, 'Resume Run', (r) => RESUMABLE.includes(r.status));
   if (!run) return;
   if (run.status === 'completed') {

@@ -13,6 +13,7 @@ import { trainingJob } from '../runs/job-specs';
 import { showError, type Lab } from '../workbench/lab';
 import type { Job, JobSpec } from '../runs/supervisor';
 import { launchJob } from '../workbench/launch-job';
+import { allowedInWorkspace } from '../workbench/trust';
 import { parseExperiment, parseQuickChoices, type ExperimentFile, type QuickChoices } from '../runs/trainer-args';
 
 const LAST_CHOICES_KEY = 'was.lastChoices';
@@ -105,6 +106,8 @@ async function chooseStepByStep(last: QuickChoices | null): Promise<QuickChoices
 }
 
 async function readExperiment(lab: Lab, file: string): Promise<ExperimentFile | undefined> {
+  // The file chooses options and paths (data folders, downloads): a workspace's to write, not to start.
+  if (!allowedInWorkspace(lab, `training from an experiment file (${path.basename(file)})`)) return undefined;
   // The trainer reads the file from disk: unsaved edits would silently not count.
   const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
   if (open?.isDirty) await open.save();

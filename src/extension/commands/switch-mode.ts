@@ -10,6 +10,7 @@ import { isActive } from '../runs/supervisor';
 import { domSearchArgs } from '../runs/trainer-args';
 import { showError, type Lab } from '../workbench/lab';
 import { runTrainerTask } from '../workbench/trainer-task';
+import { allowedInWorkspace } from '../workbench/trust';
 
 /**
  * The mode decides which accuracy leads (panel, tree, status bar) and which weights Export writes.
@@ -33,6 +34,8 @@ const measuring = new Set<string>();
 async function completeTestNumbers(lab: Lab, run: LabRun, mode: InferenceMode): Promise<void> {
   const gap = testGap(run.record!, mode);
   if (gap.kind === 'none' || measuring.has(run.runId)) return;
+  // The mode itself switches in any workspace; measuring it starts a trainer on the run folder.
+  if (!allowedInWorkspace(lab, `measuring ${run.runId}'s ${mode.toUpperCase()} on the test set`)) return;
   if (gap.kind === 'resume') {
     const choice = await vscode.window.showInformationMessage(`WAS: ${gap.why}. Resume it to finish training and measure it on the test set?`, 'Resume Run');
     if (choice === 'Resume Run') await vscode.commands.executeCommand('was.resumeRun', run.runId);
