@@ -45,7 +45,6 @@ export type FieldSpec =
   | { kind: 'boolean' }
   /** [lo, hi] with 0 < lo <= hi. */
   | { kind: 'range'; nullable?: boolean; max?: number }
-  | { kind: 'strings' }
   /** 'preset' | 'all' | a list of layer names. */
   | { kind: 'layers' };
 

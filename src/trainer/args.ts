@@ -77,7 +77,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { kind: 'train', options: { config: trainConfig(flags), output: flags.output, backendPaths: flags.backendPaths } };
 }
 
-/** A config flag into the patch: `--x v`, `--x=v`, `--flag`/`--no-flag`, repeated string flags add up. */
+/** A config flag into the patch: `--x v`, `--x=v`, `--flag`/`--no-flag`. */
 function addConfigFlag(patch: Record<string, unknown>, token: ArgToken & { kind: 'flag' }): void {
   const negated = token.name.startsWith('no-') ? FLAG_BY_NAME.get(token.name.slice(3)) : undefined;
   const flag = FLAG_BY_NAME.get(token.name) ?? (negated && FIELDS[negated.path].kind === 'boolean' ? negated : undefined);
@@ -85,9 +85,6 @@ function addConfigFlag(patch: Record<string, unknown>, token: ArgToken & { kind:
   const spec = FIELDS[flag.path];
   if (spec.kind === 'boolean') {
     setPath(patch, flag.path, token.value === undefined ? flag !== negated : parseBoolean(token.name, token.value));
-  } else if (spec.kind === 'strings') {
-    const earlier = getPath(patch, flag.path);
-    setPath(patch, flag.path, [...(Array.isArray(earlier) ? earlier : []), flagValue(token)]);
   } else {
     setPath(patch, flag.path, parseFlagValue(flag, flagValue(token)));
   }
@@ -189,12 +186,6 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   let node = target;
   for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
   node[keys[keys.length - 1]] = value;
-}
-
-function getPath(target: Record<string, unknown>, path: string): unknown {
-  let node: unknown = target;
-  for (const key of path.split('.')) node = isObject(node) ? node[key] : undefined;
-  return node;
 }
 
 export function helpText(): string {

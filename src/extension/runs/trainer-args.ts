@@ -146,7 +146,6 @@ function flagArgs(path: FlagPath, value: unknown): string[] {
   if (value === undefined) return [];
   if (value === null) return 'nullable' in spec && spec.nullable ? [flag, 'none'] : [];
   if (spec.kind === 'boolean') return [value ? flag : `--no-${FLAG_FOR_PATH[path]}`];
-  if (spec.kind === 'strings') return (value as string[]).flatMap((v) => [flag, v]);
   if (spec.kind === 'range') return [flag, (value as number[]).join(',')];
   return [flag, String(value)];
 }
