@@ -254,8 +254,9 @@ export const BACKEND_PATHS_REFUSAL =
 export function withoutBackendPaths(stored: unknown, where: string): { config: unknown; ignored: string | null } {
   if (!isObject(stored) || !Object.hasOwn(stored, BACKEND_PATHS_KEY)) return { config: stored, ignored: null };
   const { [BACKEND_PATHS_KEY]: dropped, ...config } = stored;
+  const named = JSON.stringify(dropped) ?? String(dropped);
   const ignored =
-    `${where} names ${BACKEND_PATHS_KEY} ${JSON.stringify(dropped)}, recorded by an earlier version of WAS Lab: ignored, ` +
+    `${where} names ${BACKEND_PATHS_KEY} ${named.length > 200 ? `${named.slice(0, 200)}...` : named}, recorded by an earlier version of WAS Lab: ignored, ` +
     'backend code is loaded only from --backend-path, WAS_LAB_BACKEND_PATH or the installed backend';
   return { config, ignored };
 }
