@@ -8,6 +8,7 @@
 import * as v from 'valibot';
 import { flag as boolean, issuePath, joinPath, finiteNumber, listOf, oneOf, text } from './schema';
 import { ValidationError, describe, expectOneOf, isObject, type JsonObject } from './validate';
+import { runNameProblem } from './run-naming';
 
 export const MODEL_NAMES = [
   'lenet',
@@ -39,7 +40,8 @@ export type DomSearchAlgorithm = (typeof DOM_SEARCH_ALGORITHMS)[number];
 
 /** How an option's value is read from a flag ("lo,hi" for a range, "none" for null, ...). */
 export type FieldSpec =
-  | { kind: 'number'; min?: number; max?: number; integer?: boolean; nullable?: boolean }
+  /** above: an exclusive minimum (the value must be greater). */
+  | { kind: 'number'; min?: number; above?: number; max?: number; integer?: boolean; nullable?: boolean }
   | { kind: 'string'; nullable?: boolean }
   | { kind: 'choice'; values: readonly string[] }
   | { kind: 'boolean' }
@@ -89,6 +91,24 @@ function string(help: string, flag?: string) {
 
 function stringOrNull(help: string, flag?: string) {
   return option(v.nullable(text()), { kind: 'string', nullable: true }, help, flag);
+}
+
+/** A run folder's name: the one rule of shared/run-naming.ts, so a bad name is refused where the config is read. */
+function runNameOrNull(help: string, flag?: string) {
+  const name = v.pipe(text(), v.check((value) => runNameProblem(value) === null, (issue) => runNameProblem(String(issue.input)) ?? 'a bad run name'));
+  return option(v.nullable(name), { kind: 'string', nullable: true }, help, flag);
+}
+
+/**
+ * A FLOPs target: a fraction of the AOM FLOPs, above 0 (no DOM runs on no FLOPs) and at most 1. The
+ * one rule for dom.flopsTarget, `--flops-target` of train, dom and export, and the extension's prompt.
+ */
+export const FLOPS_TARGET = v.pipe(finiteNumber({ max: 1 }), v.gtValue(0, (issue) => `must be above 0, got ${issue.input}`));
+
+/** Why `value` cannot be a FLOPs target, or null when it can. */
+export function flopsTargetProblem(value: unknown): string | null {
+  const result = v.safeParse(FLOPS_TARGET, value, { abortEarly: true });
+  return result.success ? null : result.issues[0].message;
 }
 
 /** [low, high] with 0 < low <= high (<= max). */
@@ -194,13 +214,13 @@ export const TRAIN_CONFIG = group({
   // No backendPaths here: where backend code is loaded from is not a config (see BACKEND_PATHS_KEY).
   logEverySteps: number({ min: 1, integer: true }, 'a step event every N steps', 'log-every'),
   runsDir: string('where run folders are created', 'runs-dir'),
-  runName: stringOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
+  runName: runNameOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
   /** Same seed, data order and initial weights; into <run folder>/baseline/. */
   baseline: yesNo('then train the plain model (same seed, data order, init) into <run>/baseline; report the gain', 'baseline'),
   /** The deterministic DOM for a FLOPs desire (WAS.md), searched at the end of the run. */
   dom: group({
     /** Multiply-adds; null: no search (the stochastic reference DOM is evaluated either way). */
-    flopsTarget: numberOrNull({ min: 0, max: 1 }, 'after training, search a fixed DOM with at most this fraction of the AOM FLOPs (e.g. 0.7)', 'flops-target'),
+    flopsTarget: option(v.nullable(FLOPS_TARGET), { kind: 'number', above: 0, max: 1, nullable: true }, 'after training, search a fixed DOM with at most this fraction of the AOM FLOPs (e.g. 0.7)', 'flops-target'),
     /** 'greedy' re-measures every move at every step; 'lazy-greedy' only the cheapest-looking one. */
     search: choice(DOM_SEARCH_ALGORITHMS, 'DOM search: lazy-greedy | greedy', 'dom-search'),
   }),

@@ -26,3 +26,20 @@ export function firstFreeRunName(base: string, taken: (name: string) => boolean)
     if (!taken(name)) return name;
   }
 }
+
+/**
+ * What the trainer puts in a run folder, and nothing else: the files of output/run-folder.ts,
+ * run.lock (one writer per run), checkpoints/ (train/checkpoint.ts), dom/ (saved DOM searches),
+ * exports/ (`was-train export`'s default) and baseline/ (a run of its own, with --baseline). A
+ * folder holding anything more is not (only) a WAS run: the extension does not delete it.
+ */
+export const RUN_FOLDER_FILES = ['config.json', 'metrics.jsonl', 'log.txt', 'summary.json', 'run.lock'] as const;
+export const RUN_FOLDER_FOLDERS = ['checkpoints', 'dom', 'exports', 'baseline'] as const;
+
+/** Whether `name` is one of a run folder's own entries (a file's stray `<name>.<pid>.tmp` of an atomic write too), and which kind. */
+export function runFolderEntryKind(name: string): 'file' | 'folder' | null {
+  const file = name.replace(/\.\d+\.tmp$/, '');
+  if ((RUN_FOLDER_FILES as readonly string[]).includes(file)) return 'file';
+  if ((RUN_FOLDER_FOLDERS as readonly string[]).includes(name)) return 'folder';
+  return null;
+}

@@ -57,6 +57,30 @@ test('bad flags exit with status 2 and a clear message', async () => {
   }
 });
 
+test('--flops-target 0: one rule (the config\'s) refuses it in train, dom and export alike (issue 14, finding 7)', async () => {
+  const train = await runCli([...SMALL, '--epochs', '1', '--flops-target', '0', '--run-name', 'flops-zero']);
+  assert.equal(train.code, 2);
+  assert.match(train.stderr, /was-train: --flops-target \(dom.flopsTarget\): must be above 0, got 0/);
+  assert.equal(fs.existsSync(path.join(runsDir, 'flops-zero')), false);
+  for (const command of ['dom', 'export']) {
+    const extra = command === 'export' ? ['--mode', 'dom'] : [];
+    const { code, stderr } = await runCli([command, path.join(runsDir, 'any'), ...extra, '--flops-target', '0']);
+    assert.equal(code, 2, command);
+    assert.match(stderr, /--flops-target must be a fraction in \(0, 1\] such as 0.7 \(or 70%\), got "0" \(must be above 0, got 0\)/, command);
+  }
+});
+
+test('bad and taken run names: a clear message and an exit status, never an internal error (issue 14, finding 5)', async () => {
+  const bad = await runCli([...SMALL, '--epochs', '1', '--run-name', '../outside']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^was-train: --run-name \(runName\): run name "..\/outside" may only hold letters, digits, '.', '_' and '-'\n$/);
+  fs.mkdirSync(path.join(runsDir, 'taken'));
+  const taken = await runCli([...SMALL, '--epochs', '1', '--run-name', 'taken']);
+  assert.equal(taken.code, 1);
+  assert.match(taken.stderr, /^was-train: run folder .*taken already exists; choose another run name or remove it\n$/);
+  assert.deepEqual(fs.readdirSync(path.join(runsDir, 'taken')), [], 'nothing written into the other run');
+});
+
 test('--json prints one valid event per line; a completed run exits 0', async () => {
   const { code, stdout } = await runCli([...SMALL, '--epochs', '1', '--json']);
   assert.equal(code, 0);

@@ -203,6 +203,7 @@ test('a real run: the page gets every event exactly once and in order, also a pa
   const job: Job = supervisor.enqueue({
     runId: 'live',
     runDir: path.join(runsDir, 'live'),
+    runsDir,
     title: 'live',
     model: 'small-cnn',
     dataset: 'synthetic',

@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { deletableRunProblem, deleteRunFolder } from '../../src/extension/runs/run-paths';
 import { RunStore, listRuns, readRun, readRunEvents, writeMissingSummary } from '../../src/extension/runs/run-store';
+import { runFolderEntryKind } from '../../src/shared/run-naming';
 
 const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'was-run-store-'));
@@ -132,4 +134,60 @@ test('listRuns: run folders only, newest first; a missing runs folder holds no r
   fs.appendFileSync(path.join(other, 'newer', 'metrics.jsonl'), '{"type":"log","time":2,"level":"info","message":"later still"}\n');
   assert.equal(store.list(other, (runId) => runId === 'newer')[0], third[0], 'a folder a live trainer is writing is not re-parsed');
   assert.notEqual(store.list(other)[0], third[0], 'once it has ended, it is');
+});
+
+test('only folders that look like WAS runs are listed: another program\'s config.json is not a run (issue 14, finding 7)', () => {
+  const other = path.join(root, 'foreign');
+  fs.mkdirSync(other);
+  fs.cpSync(path.join(source, 'real'), path.join(other, 'a-run'), { recursive: true });
+  fs.mkdirSync(path.join(other, 'app'));
+  fs.writeFileSync(path.join(other, 'app', 'config.json'), JSON.stringify({ port: 8080, config: { debug: true } }));
+  fs.mkdirSync(path.join(other, 'commented'));
+  fs.writeFileSync(path.join(other, 'commented', 'config.json'), '// settings\n{}');
+  assert.deepEqual(listRuns(other).map((r) => r.runId), ['a-run']);
+});
+
+test('Delete Run deletes a WAS run folder and nothing else (issue 14, findings 2 and 7)', () => {
+  const dir = variant('to-delete', (d) => fs.writeFileSync(path.join(d, 'summary.json.4242.tmp'), '{'));
+  assert.equal(deletableRunProblem(runsDir, dir), null, 'the trainer\'s files, a stray temporary file of an atomic write too');
+  deleteRunFolder(runsDir, dir);
+  assert.equal(fs.existsSync(dir), false);
+
+  // A folder holding an unknown file: refused, naming it, and left whole.
+  const mixed = variant('with-notes', (d) => fs.writeFileSync(path.join(d, 'notes.txt'), 'mine'));
+  assert.throws(() => deleteRunFolder(runsDir, mixed), /with-notes.notes\.txt is not part of a WAS run \(a run folder holds only config.json, .*checkpoints\/.*\); not deleting/);
+  assert.equal(fs.readFileSync(path.join(mixed, 'notes.txt'), 'utf8'), 'mine');
+  const inBaseline = variant('baseline-notes', (d) => {
+    fs.mkdirSync(path.join(d, 'baseline'));
+    fs.writeFileSync(path.join(d, 'baseline', 'thesis.tex'), '');
+  });
+  assert.throws(() => deleteRunFolder(runsDir, inBaseline), /thesis\.tex is not part of a WAS run/);
+
+  // Symlinks: a known name that is a link, a run folder that is a link, a folder outside the runs folder.
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'was-outside-'));
+  fs.writeFileSync(path.join(outside, 'precious'), 'x');
+  const linkedCheckpoints = variant('linked-checkpoints', (d) => {
+    fs.rmSync(path.join(d, 'checkpoints'), { recursive: true });
+    fs.symlinkSync(outside, path.join(d, 'checkpoints'));
+  });
+  assert.throws(() => deleteRunFolder(runsDir, linkedCheckpoints), /checkpoints should be a folder but is not \(a file or a symlink\)/);
+  fs.symlinkSync(outside, path.join(runsDir, 'linked-run'));
+  assert.throws(() => deleteRunFolder(runsDir, path.join(runsDir, 'linked-run')), /linked-run is not inside the runs folder .* \(it resolves to /);
+  assert.throws(() => deleteRunFolder(runsDir, path.join(runsDir, '..', 'source', 'real')), /is not inside the runs folder/);
+  assert.throws(() => deleteRunFolder(runsDir, runsDir), /is not inside the runs folder/);
+  assert.equal(fs.readFileSync(path.join(outside, 'precious'), 'utf8'), 'x');
+  assert.ok(fs.existsSync(path.join(source, 'real', 'config.json')));
+});
+
+test('a finished run with everything the trainer writes (baseline, DOM search, export) is a deletable run folder', () => {
+  const dir = path.join(runsDir, 'everything');
+  const common = ['--backend', 'wasm', '--json'];
+  execFileSync(process.execPath, [
+    TRAINER, 'train', '--model', 'small-cnn', '--dataset', 'synthetic', '--validation-size', '64', '--batch-size', '32', '--seed', '4',
+    '--epochs', '1', '--max-steps-per-epoch', '1', '--baseline', '--flops-target', '0.9', '--runs-dir', runsDir, '--run-name', 'everything', ...common,
+  ]);
+  execFileSync(process.execPath, [TRAINER, 'export', dir, '--mode', 'dom']);
+  assert.deepEqual(fs.readdirSync(dir).filter((name) => runFolderEntryKind(name) === null), []);
+  assert.ok(['baseline', 'dom', 'exports', 'checkpoints'].every((name) => fs.existsSync(path.join(dir, name))), fs.readdirSync(dir).join());
+  assert.equal(deletableRunProblem(runsDir, dir), null);
 });

@@ -30,6 +30,7 @@ test('one schema property per option, with its rule and default', () => {
     if (spec.kind === 'choice') assert.deepEqual(node.enum, spec.values, optionPath);
     if (spec.kind === 'number') {
       assert.equal(node.minimum, spec.min, `${optionPath} minimum`);
+      assert.equal(node.exclusiveMinimum, spec.above, `${optionPath} exclusive minimum`);
       assert.equal(node.maximum, spec.max, `${optionPath} maximum`);
       const type = spec.integer ? 'integer' : 'number';
       assert.deepEqual(node.type, spec.nullable ? [type, 'null'] : type, optionPath);

@@ -24,6 +24,7 @@ function spec(runId: string, extra: string[]): JobSpec {
   return {
     runId,
     runDir: path.join(runsDir, runId),
+    runsDir,
     title: `test ${runId}`,
     model: 'small-cnn',
     dataset: 'synthetic',
@@ -154,6 +155,85 @@ test('bad flags: exit 2 becomes a failed run naming the flag', async () => {
   assert.equal(job.state, 'failed');
   assert.equal(job.exit?.code, 2);
   assert.match(job.reason ?? '', /^bad training options: --epochs: "many" is not a number/);
+  sup.dispose();
+});
+
+/** A folder left by a run that never ended (killed, or live elsewhere): metrics and no summary. */
+function unfinishedRun(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const metrics = '{"type":"log","time":1,"level":"info","message":"someone else\'s run"}\n';
+  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), metrics);
+  return metrics;
+}
+
+/** A V8 stack frame ("at f (file.js:1:2)"), which is no reason. */
+const STACK_FRAME = /\bat \S.*:\d+:\d+/;
+
+test('a run name taken by an unfinished run (issue 14, findings 2 and 5): the trainer refuses it, the job fails with its message, the folder is left alone', async () => {
+  const { sup } = supervisor();
+  const metrics = unfinishedRun(path.join(runsDir, 'taken'));
+  const job = sup.enqueue(spec('taken', ['--epochs', '1']));
+  await ended(sup, job);
+  assert.equal(job.state, 'failed');
+  assert.equal(job.exit?.code, 1);
+  assert.match(job.reason ?? '', /^the trainer exited with status 1: run folder .*taken already exists; choose another run name or remove it$/);
+  assert.doesNotMatch(job.reason ?? '', STACK_FRAME);
+  assert.equal(fs.existsSync(path.join(runsDir, 'taken', 'summary.json')), false, 'no summary written over a run this job did not create');
+  assert.equal(fs.readFileSync(path.join(runsDir, 'taken', 'metrics.jsonl'), 'utf8'), metrics);
+  sup.dispose();
+});
+
+test('a run name that leaves the runs folder (issue 14, findings 2 and 5): bad options naming the rule; nothing written outside', async () => {
+  const { sup } = supervisor();
+  const victim = path.join(path.dirname(runsDir), `${path.basename(runsDir)}-victim`);
+  const metrics = unfinishedRun(victim);
+  const name = `../${path.basename(victim)}`;
+  const s = spec('escapes', []);
+  const job = sup.enqueue({ ...s, runDir: victim, launch: { ...s.launch, args: ['train', ...SMALL, '--epochs', '1', '--run-name', name] } });
+  await ended(sup, job);
+  assert.equal(job.state, 'failed');
+  assert.match(job.reason ?? '', /^bad training options: --run-name \(runName\): run name ".*" may only hold letters, digits, '.', '_' and '-'$/);
+  assert.deepEqual(fs.readdirSync(victim), ['metrics.jsonl'], 'no summary.json outside the runs folder');
+  assert.equal(fs.readFileSync(path.join(victim, 'metrics.jsonl'), 'utf8'), metrics);
+  sup.dispose();
+});
+
+test('the supervisor writes a missing summary only inside the runs folder, even for a run its trainer announced', async () => {
+  const { sup, log } = supervisor();
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'was-elsewhere-'));
+  // The spec says runs live in `elsewhere`: the folder the trainer writes (in runsDir) is outside it.
+  const job = sup.enqueue({ ...spec('outside', ['--epochs', '50']), runsDir: elsewhere });
+  onFirstEvent(sup, 'outside', (e) => e.type === 'step', (j) => process.kill(j.process!.pid!, 'SIGKILL'));
+  await ended(sup, job);
+  assert.match(job.reason ?? '', /killed by SIGKILL/);
+  assert.equal(fs.existsSync(path.join(runsDir, 'outside', 'summary.json')), false);
+  assert.ok(log.some((l) => /could not write summary.json: .*outside.summary.json is not inside the runs folder/.test(l)), log.join('\n'));
+  sup.dispose();
+});
+
+test('an internal error: the saved reason is its message, not the stack frames under it (issue 14, finding 5)', async () => {
+  const { sup } = supervisor();
+  // What cli.ts prints for an error nothing caught, from a real process with a real (deep) stack.
+  const script = path.join(runsDir, 'internal-error.js');
+  fs.writeFileSync(script, [
+    'function deep(n) { if (n === 0) throw new Error("disk on fire"); deep(n - 1); }',
+    'try { deep(12); } catch (e) { process.stderr.write("was-train: internal error: " + e.stack + "\\n"); process.exitCode = 1; }',
+  ].join('\n'));
+  const s = spec('internal', []);
+  const job = sup.enqueue({ ...s, launch: { ...s.launch, trainerPath: script } });
+  await ended(sup, job);
+  assert.equal(job.reason, 'the trainer exited with status 1: internal error: Error: disk on fire');
+  sup.dispose();
+});
+
+test('a run that fails inside the trainer: its summary and the job both give the message', async () => {
+  const { sup } = supervisor();
+  const job = sup.enqueue(spec('fails-inside', ['--epochs', '1', '--layers', 'conv7']));
+  await ended(sup, job);
+  assert.equal(job.state, 'failed');
+  assert.match(job.reason ?? '', /unknown layer 'conv7'/);
+  assert.doesNotMatch(job.reason ?? '', STACK_FRAME);
+  assert.equal(readRun(job.spec.runDir)?.reason, job.reason);
   sup.dispose();
 });
 

@@ -123,6 +123,27 @@ test('job specs: the trainer bundle forked as Node, in the workspace, keyed by t
   assert.deepEqual(domSearchArgs('/d', 0.5), ['dom', '/d', '--flops-target', '0.5', '--json']);
 });
 
+test('a run name that leaves the runs folder or is taken is refused before anything is written (issue 14, finding 2)', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'was-run-name-'));
+  const runsDir = path.join(root, 'runs');
+  fs.mkdirSync(path.join(runsDir, 'unfinished'), { recursive: true });
+  const ctx: LaunchContext = { trainerPath: '/ext/dist/trainer.js', cwd: root, runsDir, settings: SETTING_DEFAULTS, backendPaths: [], taken: (n) => fs.existsSync(path.join(runsDir, n)) };
+  // The experiment file is refused where it is read: the run-name rule is the config's own (shared/run-naming.ts).
+  assert.throws(() => parseExperiment('/ws/evil.was.json', '{"runName": "../../../victim"}'), /evil.was.json: runName: run name "..\/..\/..\/victim" may only hold letters/);
+  assert.throws(() => parseArgs(['--run-name', '../victim']), /--run-name \(runName\): run name "..\/victim" may only hold/);
+  // A config that got past that (any source) is refused again where the job is made.
+  const escaping = { file: '/ws/evil.was.json', options: {}, config: { ...parseExperiment('/ws/x.was.json', '{}').config, runName: '../../victim' } };
+  assert.throws(() => trainingJob(escaping, ctx), /run name "..\/..\/victim" may only hold/);
+  // An existing (here unfinished) run is never reused: its summary is not the new job's to write.
+  assert.throws(() => trainingJob(parseExperiment('/ws/x.was.json', '{"runName": "unfinished"}'), ctx), /a run named "unfinished" exists already in .*: give runName another name in x.was.json/);
+  // A runs folder entry that is a symlink out of it is outside too.
+  fs.mkdirSync(path.join(root, 'elsewhere'));
+  fs.symlinkSync(path.join(root, 'elsewhere'), path.join(runsDir, 'linked'));
+  assert.throws(() => trainingJob(parseExperiment('/ws/x.was.json', '{"runName": "linked"}'), { ...ctx, taken: () => false }), /linked is not inside the runs folder .* \(it resolves to .*elsewhere\)/);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), [], 'nothing written outside the runs folder');
+  assert.deepEqual(fs.readdirSync(path.join(runsDir, 'unfinished')), [], 'the existing run untouched');
+});
+
 test('settings: bad values fall back to defaults and are reported; the runs folder resolves against the workspace', () => {
   const problems: string[] = [];
   const settings = readSettings((key) => ({ backend: 'tpu', maxConcurrentRuns: 0, 'transform.cropRatio': [2, 1], 'data.folders': { imagenet: '/x' }, runsFolder: '  ' })[key], (p) => problems.push(p));

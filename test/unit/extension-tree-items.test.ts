@@ -53,7 +53,7 @@ const step = (time: number, epoch: number, n: number): StepEvent => ({ type: 'st
 const epoch = (time: number, e: number, aom: number, dom: number): EpochEvent => ({ type: 'epoch', time, epoch: e, trainLoss: 0.3, trainAccuracy: 0.9, aomAccuracy: aom, domAccuracy: dom, selectionSplit: 'validation', lr: 0.05, samplesPerSec: 500, durationSec: 10, alphas: {}, best: true, numTensors: 10 });
 
 function job(runId: string, state: Job['state'], events: TrainerEvent[] = []): Job {
-  return { runId, state, reason: null, events, exit: null, process: null, spec: { runId, runDir: `/runs/${runId}`, title: runId, model: 'vgg16', dataset: 'cifar10', transform: 'crop', launch: { trainerPath: '', args: [], cwd: '' } } };
+  return { runId, state, reason: null, events, exit: null, process: null, spec: { runId, runDir: `/runs/${runId}`, runsDir: '/runs', title: runId, model: 'vgg16', dataset: 'cifar10', transform: 'crop', launch: { trainerPath: '', args: [], cwd: '' } } };
 }
 
 test('merge: queued runs (no folder yet) first; a live trainer\'s state beats its folder\'s; other folders as on disk', () => {

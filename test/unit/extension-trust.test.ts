@@ -112,9 +112,9 @@ test('untrusted workspace: experiment files, Resume, Export, the DOM measurement
     await lab.run('was.deleteRun', RUN);
     await lab.run('was.switchMode', 'dom', RUN);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const refused = lab.record.messages.filter((m) => m.startsWith('warning ') && m.includes('is off in Restricted Mode'));
+    const refused = lab.record.messages.filter((m) => m.level === 'warning' && m.message.includes('is off in Restricted Mode')).map((m) => m.message);
     for (const action of ['training from an experiment file (exp.was.json)', 'Resume Run', 'Export Weights', 'Delete Run', `measuring ${RUN}'s DOM on the test set`])
-      assert.ok(refused.some((m) => m.includes(`WAS: ${action} is off in Restricted Mode`)), `${action}: ${lab.record.messages.join('\n')}`);
+      assert.ok(refused.some((m) => m.includes(`WAS: ${action} is off in Restricted Mode`)), `${action}: ${lab.record.messages.map((m) => m.message).join('\n')}`);
     assert.ok(lab.record.output.some((l) => l.startsWith('warn WAS: Resume Run is off in Restricted Mode')), 'and logged');
     assert.deepEqual(runFolders(), [RUN], 'no run started, none deleted');
     assert.deepEqual(fs.readdirSync(path.join(runsDir, RUN)).filter((f) => f === 'dom' || f === 'exports'), [], 'no DOM search, no export');
@@ -130,7 +130,7 @@ test('trusted workspace: an experiment file naming backendPaths is refused befor
   const lab = activate(true);
   try {
     await lab.run('was.startTraining', experiment);
-    const errors = lab.record.messages.filter((m) => m.startsWith('error '));
+    const errors = lab.record.messages.filter((m) => m.level === 'error').map((m) => `error ${m.message}`);
     assert.ok(errors.some((m) => m.includes(`${experiment}: backendPaths: not an option of a config or experiment file`) && m.includes('--backend-path')), errors.join('\n'));
     assert.deepEqual(runFolders(), [RUN]);
   } finally {

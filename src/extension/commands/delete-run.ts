@@ -1,7 +1,10 @@
-// WAS: Delete Run: after a modal confirmation, delete a run's folder (never a live run's).
+// WAS: Delete Run: after a modal confirmation, delete a run's folder (never a live run's), and
+// only a folder that is a WAS run inside the runs folder (runs/run-paths.ts). A workspace may set
+// the runs folder, so the confirmation then says which folder that is and that the workspace chose it.
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
+import { deletableRunProblem, deleteRunFolder } from '../runs/run-paths';
 import { isActive } from '../runs/supervisor';
 import { showError, type Lab } from '../workbench/lab';
 import { resolveRun } from '../workbench/run-picker';
@@ -15,14 +18,20 @@ export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
     void vscode.window.showWarningMessage(`WAS: ${run.runId} is ${run.status}; stop it before deleting it`);
     return;
   }
+  const runsDir = lab.runsDir();
+  const problem = run.record !== null ? deletableRunProblem(runsDir, run.dir) : null;
+  if (problem !== null) {
+    await showError(lab, `WAS: not deleting ${run.runId}: ${problem}`);
+    return;
+  }
   const answer = await vscode.window.showWarningMessage(
     `Delete run ${run.runId}?`,
-    { modal: true, detail: `Its folder ${run.dir} (metrics, checkpoints, exports inside it) is deleted permanently.` },
+    { modal: true, detail: `Its folder ${run.dir} (metrics, checkpoints, exports inside it) is deleted permanently.${workspaceRunsFolderNote(runsDir)}` },
     'Delete',
   );
   if (answer !== 'Delete') return;
   try {
-    if (run.record !== null) await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: false });
+    if (run.record !== null) deleteRunFolder(runsDir, run.dir);
   } catch (error) {
     await showError(lab, `WAS: could not delete ${run.dir}: ${errorMessage(error)}`);
     return;
@@ -31,4 +40,11 @@ export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
   lab.state.runRemoved(run.runId);
   lab.output.info(`deleted run ${run.runId} (${run.dir})`);
   lab.tree.refresh();
+}
+
+/** When the runs folder comes from this workspace's settings (not the user's own), a line that says so. */
+function workspaceRunsFolderNote(runsDir: string): string {
+  const setting = vscode.workspace.getConfiguration('was').inspect<string>('runsFolder');
+  const fromWorkspace = setting?.workspaceFolderValue !== undefined || setting?.workspaceValue !== undefined;
+  return fromWorkspace ? `\n\nThe runs folder ${runsDir} is set by this workspace's settings (was.runsFolder).` : '';
 }

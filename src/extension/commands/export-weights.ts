@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { flopsTargetProblem } from '../../shared/config';
 import type { InferenceMode } from '../../shared/protocol';
 import { modeOf } from '../lab/command-args';
 import { showError, type Lab } from '../workbench/lab';
@@ -55,7 +56,7 @@ export async function askFlopsTarget(title: string): Promise<number | undefined>
     title,
     prompt: 'FLOPs target for the deterministic DOM: at most this fraction of the AOM FLOPs (e.g. 0.7 for 70%)',
     value: '0.7',
-    validateInput: (t) => (Number(t) > 0 && Number(t) <= 1 ? undefined : 'a number above 0, at most 1'),
+    validateInput: (t) => (t.trim() !== '' && flopsTargetProblem(Number(t)) === null ? undefined : 'a number above 0, at most 1'),
   });
   return text === undefined ? undefined : Number(text);
 }

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import type { TrainerEvent } from '../../shared/protocol';
 import type { WasSettings } from './settings';
+import { RunPathError, runFolderPath } from './run-paths';
 import type { JobSpec } from './supervisor';
 import type { TrainerLaunch } from './trainer-process';
 import { newRunName, resumeArgs, trainArgs, type ExperimentFile, type QuickChoices } from './trainer-args';
@@ -23,15 +24,25 @@ export interface LaunchContext {
   now?: Date;
 }
 
+/**
+ * A new run. Its name is checked before anything is written: by the shared run-name rule, inside
+ * the runs folder (run-paths.ts), and not taken: a name an experiment file gives that is used
+ * already (a folder on disk, a queued run) is refused, never reused (the trainer refuses it too).
+ */
 export function trainingJob(source: QuickChoices | ExperimentFile, ctx: LaunchContext): JobSpec {
   const { model, dataset, transform } =
     'file' in source ? { model: source.config.model, dataset: source.config.data.name, transform: source.config.was.transform } : source;
   // An experiment file may name its run; otherwise the trainer's own naming, chosen here so the run has its key while queued.
-  const runName = ('file' in source ? source.config.runName : null) ?? newRunName(model, dataset, ctx.taken, ctx.now);
+  const named = 'file' in source ? source.config.runName : null;
+  const runName = named ?? newRunName(model, dataset, ctx.taken, ctx.now);
+  const runDir = runFolderPath(ctx.runsDir, runName);
+  if ('file' in source && named !== null && ctx.taken(named))
+    throw new RunPathError(`a run named "${named}" exists already in ${ctx.runsDir}: give runName another name in ${path.basename(source.file)}, or remove it to have one made`);
   const args = trainArgs(source, { settings: ctx.settings, runsDir: ctx.runsDir, runName, backendPaths: ctx.backendPaths });
   return {
     runId: runName,
-    runDir: path.join(ctx.runsDir, runName),
+    runDir,
+    runsDir: ctx.runsDir,
     title: 'file' in source ? `train ${path.basename(source.file)}` : `train ${model} on ${dataset} (${transform})`,
     model,
     dataset,
@@ -44,6 +55,7 @@ export function resumeJob(run: { runId: string; dir: string; model: string | nul
   return {
     runId: run.runId,
     runDir: run.dir,
+    runsDir: ctx.runsDir,
     title: `resume ${run.runId}`,
     model: run.model,
     dataset: run.dataset,

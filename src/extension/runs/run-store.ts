@@ -80,13 +80,16 @@ export function parseMetricsText(text: string): RunEvents {
   }
 }
 
-/** Reads one run folder into a record; null when the folder is not a run. */
+/** Reads one run folder into a record; null when the folder is not a run (none of its files, or a config.json not the trainer's). */
 export function readRun(dir: string): RunRecord | null {
   const stats = RUN_FILES.map((name) => statOrNull(path.join(dir, name)));
   if (stats.every((s) => s === null)) return null;
   const problems: string[] = [];
   const config = readJson(path.join(dir, 'config.json'), problems);
-  const [, metricsStat, summaryStat] = stats;
+  const [configStat, metricsStat, summaryStat] = stats;
+  // Some other program's config.json (a runs folder a workspace pointed anywhere): not a run. The
+  // trainer writes config.json atomically, so one that is not its shape was never the trainer's.
+  if (configStat !== null && !isRunConfig(config)) return null;
   const summary = isCurrent(summaryStat, metricsStat) ? readSummary(dir, problems) : null;
 
   // Epoch events give the best DOM accuracy; the run-start event stands in for a missing config.json.
@@ -237,6 +240,14 @@ function readSummary(dir: string, problems: string[]): RunEndEvent | null {
     problems.push(`summary.json: ${errorMessage(error)}`);
   }
   return null;
+}
+
+/**
+ * Whether a parsed config.json is the trainer's (output/run-folder.ts: runId, createdAt, config, ...),
+ * by its shape only: runs of older versions hold options this one no longer knows.
+ */
+function isRunConfig(json: unknown): boolean {
+  return isObject(json) && typeof json.runId === 'string' && typeof json.createdAt === 'string' && isObject(json.config) && typeof json.config.model === 'string';
 }
 
 /** Parsed JSON, or undefined when the file is missing or unreadable (noted in `problems`). */

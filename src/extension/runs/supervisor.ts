@@ -1,12 +1,15 @@
 // The training processes: several at once up to a limit, the rest queued in order. Each job is
 // keyed by its run folder name (the extension names runs itself with --run-name, so a queued run
 // has its key before its folder exists). A trainer that ends badly marks its job failed with the
-// reason and, when it wrote no summary, its folder too; nothing it does can throw into the host.
+// reason and, when it wrote no summary, its folder too (only a folder its trainer announced with a
+// run-start in this job, and only inside the runs folder); nothing it does can throw into the host.
 
+import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
 import type { RunStatus, TrainerEvent } from '../../shared/protocol';
 import { Emitter } from '../base/emitter';
 import type { Disposable } from '../base/lifecycle';
+import { insideRunsFolder } from './run-paths';
 import { writeMissingSummary } from './run-store';
 import { TrainerProcess, type TrainerExit, type TrainerLaunch, type TrainerProcessHandlers } from './trainer-process';
 
@@ -16,6 +19,8 @@ export type JobState = 'queued' | 'starting' | 'running' | 'stopping' | RunStatu
 export interface JobSpec {
   runId: string;
   runDir: string;
+  /** The runs folder runDir lies in: the supervisor writes nothing outside it. */
+  runsDir: string;
   /** What it is, for the log and notifications ("train lenet on mnist", "resume"). */
   title: string;
   /** Shown for the run before its events say (a queued run has none). */
@@ -131,9 +136,13 @@ export class TrainerSupervisor implements Disposable {
     const start = this.options.startProcess ?? TrainerProcess.start;
     this.options.log(`[${runId}] starting: node ${[launch.trainerPath, ...launch.args].map(quoteArg).join(' ')}`);
     job.state = 'starting';
+    // The trainer's run-start says it created (or opened, to resume) the run folder in this job:
+    // before that, the folder may be another run's (a name taken meanwhile) and is not ours to mark.
+    let announced = false;
     job.process = start(launch, {
       onEvent: (event) => {
         job.events.push(event);
+        if (event.type === 'run-start') announced = true;
         if (event.type === 'run-start' && job.state === 'starting') {
           job.state = 'running';
           this.changed.fire(job);
@@ -146,16 +155,21 @@ export class TrainerSupervisor implements Disposable {
     this.changed.fire(job);
     void job.process.exited.then((exit) => {
       job.exit = exit;
-      if (exit.runEnd === null && exit.status === 'failed') {
-        try {
-          writeMissingSummary(job.spec.runDir, exit.status, exit.reason ?? 'the trainer ended without a summary', job.events);
-        } catch (error) {
-          this.options.log(`[${runId}] could not write summary.json: ${errorMessage(error)}`);
-        }
-      }
+      if (exit.runEnd === null && exit.status === 'failed' && announced) this.markFailed(job, exit.reason);
       this.settle(job, exit.status, exit.reason);
       this.pump();
     });
+  }
+
+  /** summary.json for a run whose trainer died without writing one, only inside the runs folder. */
+  private markFailed(job: Job, reason: string | null): void {
+    const { runsDir, runDir } = job.spec;
+    try {
+      insideRunsFolder(runsDir, path.join(runDir, 'summary.json'));
+      writeMissingSummary(runDir, 'failed', reason ?? 'the trainer ended without a summary', job.events);
+    } catch (error) {
+      this.options.log(`[${job.runId}] could not write summary.json: ${errorMessage(error)}`);
+    }
   }
 
   private settle(job: Job, status: RunStatus, reason: string | null): void {

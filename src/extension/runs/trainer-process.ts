@@ -39,6 +39,8 @@ export interface TrainerProcessHandlers {
 
 /** Lines of stderr kept to explain a crash. */
 const STDERR_TAIL_LINES = 6;
+/** One frame of a JavaScript stack trace, as V8 prints it. */
+const STACK_FRAME = /^at (.+ \(.*\)|\S+:\d+:\d+|.*<anonymous>.*|native)$/;
 
 export class TrainerProcess implements Disposable {
   /** Settles once, when the process has exited and its output is drained. */
@@ -154,9 +156,11 @@ export class TrainerProcess implements Disposable {
     else this.child.kill('SIGTERM');
   }
 
+  /** Stack frames ("at f (file:1:2)") are left out: the reason is the message, not where it was thrown. */
   private keepStderr(line: string): void {
-    if (line.trim() === '') return;
-    this.stderrTail.push(line.trim());
+    const text = line.trim();
+    if (text === '' || STACK_FRAME.test(text)) return;
+    this.stderrTail.push(text);
     if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
   }
 }

@@ -2,6 +2,7 @@
 // and a few named flags, each either a switch or a value, read with node:util parseArgs. Bad
 // input is a UsageError (EXIT.usage).
 
+import { flopsTargetProblem } from '../../shared/config';
 import { UsageError, argTokens, flagValue } from '../command-line';
 
 /** Where a command prints (tests pass their own). */
@@ -55,11 +56,11 @@ export function choice<T extends string>(flag: string, value: string | undefined
   return value as T;
 }
 
-/** A FLOPs target: a fraction in (0, 1], or a percentage such as 70%. */
+/** A FLOPs target: a fraction in (0, 1], or a percentage such as 70%; checked by the config's own rule (FLOPS_TARGET). */
 export function flopsTarget(value: string): number {
   const percent = value.endsWith('%');
   const n = Number(percent ? value.slice(0, -1) : value) / (percent ? 100 : 1);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1)
-    throw new UsageError(`--flops-target must be a fraction in (0, 1] such as 0.7 (or 70%), got "${value}"`);
+  const problem = value.trim() === '' ? 'expected a number' : flopsTargetProblem(n);
+  if (problem !== null) throw new UsageError(`--flops-target must be a fraction in (0, 1] such as 0.7 (or 70%), got "${value}" (${problem})`);
   return n;
 }

@@ -3,6 +3,7 @@
 
 import { EXIT } from '../../shared/exit-codes';
 import { helpText, parseArgs, UsageError, type ParsedArgs } from '../args';
+import { RunFolderError } from '../output/run-folder';
 import { runTraining } from '../train/session';
 import { packageVersion } from '../version';
 import { driveSession } from './drive';
@@ -29,5 +30,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (parsed.kind === 'resume') return resumeRun(parsed.runDir, parsed.output, parsed.backendPaths);
   const { config, output, backendPaths } = parsed.options;
-  return driveSession(output, (io) => runTraining(config, io, { backendPaths }));
+  try {
+    return await driveSession(output, (io) => runTraining(config, io, { backendPaths }));
+  } catch (error) {
+    // No run folder of its own (a name taken by another run): nothing to write a summary in.
+    if (!(error instanceof RunFolderError)) throw error;
+    process.stderr.write(`was-train: ${error.message}\n`);
+    return EXIT.failed;
+  }
 }

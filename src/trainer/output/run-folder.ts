@@ -10,6 +10,11 @@ import { encodeEvent, type TrainerEvent } from '../../shared/protocol';
 import { defaultRunName, firstFreeRunName, runNameProblem } from '../../shared/run-naming';
 import { formatEvent } from './format';
 
+/** A run folder that cannot be made: a bad name, or one taken already (the message says which). */
+export class RunFolderError extends Error {
+  override readonly name = 'RunFolderError';
+}
+
 export class RunFolder {
   private constructor(
     readonly dir: string,
@@ -21,9 +26,9 @@ export class RunFolder {
     fs.mkdirSync(runsDir, { recursive: true });
     if (name !== null) {
       const problem = runNameProblem(name);
-      if (problem !== null) throw new Error(problem);
+      if (problem !== null) throw new RunFolderError(problem);
       const dir = path.join(runsDir, name);
-      if (!makeFolder(dir)) throw new Error(`run folder ${dir} already exists; choose another run name or remove it`);
+      if (!makeFolder(dir)) throw new RunFolderError(`run folder ${dir} already exists; choose another run name or remove it`);
       return new RunFolder(dir, name);
     }
     // Creating the folder claims the name: of two trainers started in the same second, one gets -2.
