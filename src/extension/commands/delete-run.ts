@@ -1,7 +1,9 @@
-// WAS: Delete Run: after a modal confirmation, delete a run's folder (never a live run's).
+// WAS: Delete Run: after a modal confirmation, delete a run's folder (never a live run's, nor one
+// another window or a terminal holds the lock of).
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
+import { lockRefusal } from '../lab/lab-runs';
 import { isActive } from '../runs/supervisor';
 import { showError, type Lab } from '../workbench/lab';
 import { resolveRun } from '../workbench/run-picker';
@@ -9,8 +11,14 @@ import { resolveRun } from '../workbench/run-picker';
 export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
   const run = await resolveRun(lab, arg, 'Delete Run', (r) => !isActive(r.status));
   if (!run) return;
-  if (isActive(run.status)) {
+  if (isActive(run.status) && !run.lockedBy) {
     void vscode.window.showWarningMessage(`WAS: ${run.runId} is ${run.status}; stop it before deleting it`);
+    return;
+  }
+  // Not while another window or a terminal trains it (read now, and again after the confirmation).
+  const locked = lockRefusal(run, 'delete');
+  if (locked !== null) {
+    void vscode.window.showWarningMessage(locked);
     return;
   }
   const answer = await vscode.window.showWarningMessage(
@@ -19,6 +27,11 @@ export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
     'Delete',
   );
   if (answer !== 'Delete') return;
+  const lockedSince = lockRefusal(run, 'delete');
+  if (lockedSince !== null) {
+    void vscode.window.showWarningMessage(lockedSince);
+    return;
+  }
   try {
     if (run.record !== null) await vscode.workspace.fs.delete(vscode.Uri.file(run.dir), { recursive: true, useTrash: false });
   } catch (error) {
