@@ -149,7 +149,7 @@ test('a lock left by kill -9 is stale: the run is not shown live, and resume tak
   assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).status, 'completed');
 });
 
-test('a lock from another host is refused, naming the host, pid and time and how to remove it; it is kept', async () => {
+test('a lock from another host is refused (for its baseline part too), naming the host, pid and time and how to remove it; it is kept', async () => {
   const dir = path.join(runsDir, 'elsewhere');
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'config.json'), '{}\n');
@@ -160,6 +160,13 @@ test('a lock from another host is refused, naming the host, pid and time and how
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /cannot resume: .*elsewhere is locked by was-train resume, pid 4242 on host gpu-box\.example, since 2026-12-01T10:00:00\.000Z, which cannot be checked from this host; if no was-train is running on gpu-box\.example for it, delete .*run\.lock/);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, RUN_LOCK_FILE), 'utf8')), owner, 'the lock is left as it was');
+  // Its baseline part is written by the same trainer.
+  fs.mkdirSync(path.join(dir, 'baseline'));
+  fs.writeFileSync(path.join(dir, 'baseline', 'config.json'), '{}\n');
+  const part = await cli(['resume', path.join(dir, 'baseline')]);
+  assert.equal(part.code, 1);
+  assert.match(part.stderr, /cannot resume: .*elsewhere is locked by was-train resume, pid 4242 on host gpu-box\.example/);
+  assert.equal(fs.existsSync(path.join(dir, 'baseline', RUN_LOCK_FILE)), false);
 
   const [run] = mergeRuns([record(dir)], [], inspectRunLock);
   assert.equal(run.status, 'running');

@@ -18,7 +18,7 @@ import { runOutput, type RunResult, type TrainingIo } from './io';
 import { checkRunFolder, planResume } from './resume';
 import { disposeRun, setUp, type Run, type Session } from './setup';
 import { errorMessage } from '../../shared/errors';
-import { acquireRunLock } from '../../shared/node/run-lock';
+import { acquireRunLock, blockingLock } from '../../shared/node/run-lock';
 
 export { BASELINE_DIR, baselineConfig } from './baseline';
 export { DivergedError, epochEvalSeed } from './epoch';
@@ -47,6 +47,9 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo): Promi
  */
 export async function resumeTraining(runDir: string, io: TrainingIo): Promise<RunResult> {
   checkRunFolder(runDir);
+  // A baseline folder is written by its parent run's trainer too.
+  const parentLock = path.basename(runDir) === BASELINE_DIR ? blockingLock(path.dirname(runDir)) : null;
+  if (parentLock !== null) throw parentLock;
   // Before anything is read or repaired: a live writer's torn last line is not torn.
   const tookOver: string[] = [];
   const lock = acquireRunLock(runDir, 'was-train resume', (line) => tookOver.push(line));
