@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { parseEventLines, parseTrainerEvent, type TrainerEvent } from '../../src/shared/protocol';
 import { acquireRunLock, inspectRunLock, RUN_LOCK_FILE, RunLockedError } from '../../src/shared/node/run-lock';
 import { lockRefusal, mergeRuns } from '../../src/extension/lab/lab-runs';
+import { runTreeItem } from '../../src/extension/lab/tree-items';
 import { readRun, writeMissingSummary, type RunRecord } from '../../src/extension/runs/run-store';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -107,6 +108,10 @@ test('while a trainer runs, a second one (resume) and dom are refused naming it,
   assert.equal(run.lockedBy?.pid, first.child.pid);
   assert.match(lockRefusal(run, 'delete') ?? '', new RegExp(`^WAS: cannot delete live: .* in use by was-train train, pid ${first.child.pid}`));
   assert.match(lockRefusal(run, 'resume') ?? '', /^WAS: cannot resume live: /);
+  const item = runTreeItem(run, 'aom');
+  assert.match(item.description, new RegExp(`^running elsewhere \\(pid ${first.child.pid}`));
+  assert.equal(item.contextValue, 'wasRun.running');
+  assert.match(item.tooltip, new RegExp(`Written by another process: was-train train, pid ${first.child.pid} on host`));
   assert.equal(writeMissingSummary(dir, 'failed', 'refused', events(dir)), null);
   assert.equal(fs.existsSync(path.join(dir, 'summary.json')), false);
 
@@ -218,4 +223,36 @@ test('the lock: a reused pid makes it stale; an unreadable lock is refused and l
   assert.equal(unreadable.kind, 'unreadable');
   assert.throws(() => acquireRunLock(dir, 'test'), (e: unknown) => e instanceof RunLockedError && /has a lock that cannot be read .*; if no was-train is using that folder, delete .*run\.lock/.test(e.message));
   assert.equal(fs.readFileSync(file, 'utf8'), '{"pid": "not a number"', 'an unreadable lock is not touched');
+});
+
+test('the lock: of writers racing for one stale lock, one gets it, the others are refused, nothing is left behind', async () => {
+  const dir = fs.mkdtempSync(path.join(runsDir, 'unit-'));
+  const go = path.join(runsDir, `go-${path.basename(dir)}`);
+  const gone = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => gone.on('exit', resolve));
+  fs.writeFileSync(path.join(dir, RUN_LOCK_FILE), JSON.stringify({ pid: gone.pid, host: os.hostname(), startedAt: new Date().toISOString(), command: 'killed', processStart: null }));
+  assert.equal(inspectRunLock(dir).kind, 'stale');
+  // The writers start together (when the go file appears); the one that gets it holds it a while.
+  const script = `const fs = require('node:fs'); const { acquireRunLock } = require(${JSON.stringify(path.join(ROOT, 'src/shared/node/run-lock.ts'))});
+    console.log('ready');
+    const timer = setInterval(() => {
+      if (!fs.existsSync(${JSON.stringify(go)})) return;
+      clearInterval(timer);
+      try { const lock = acquireRunLock(${JSON.stringify(dir)}, 'racer'); setTimeout(() => { lock.release(); console.log('got'); }, 1000); }
+      catch (e) { console.log(e.name === 'RunLockedError' ? 'refused' : 'error ' + e.message); }
+    }, 2);`;
+  const racers = Array.from({ length: 4 }, () => spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT }));
+  let ready = 0;
+  const said = racers.map((child) => new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (String(d).includes('ready') && ++ready === racers.length) fs.writeFileSync(go, '');
+    });
+    child.on('close', () => resolve(out.replace('ready', '').trim()));
+  }));
+  const outcomes = await Promise.all(said);
+  assert.deepEqual([...outcomes].sort(), ['got', 'refused', 'refused', 'refused'], outcomes.join(', '));
+  assert.equal(inspectRunLock(dir).kind, 'free');
+  assert.deepEqual(fs.readdirSync(dir), [], 'no temporary or moved-aside file is left');
 });
