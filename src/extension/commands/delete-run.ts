@@ -1,9 +1,11 @@
-// WAS: Delete Run: after a modal confirmation, delete a run's folder (never a live run's), and
-// only a folder that is a WAS run inside the runs folder (runs/run-paths.ts). A workspace may set
-// the runs folder, so the confirmation then says which folder that is and that the workspace chose it.
+// WAS: Delete Run: after a modal confirmation, delete a run's folder: never a live run's, nor one
+// another window or a terminal holds the lock of, and only a folder that is a WAS run inside the
+// runs folder (runs/run-paths.ts). A workspace may set the runs folder, so the confirmation then
+// says which folder that is and that the workspace chose it.
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
+import { lockRefusal } from '../lab/lab-runs';
 import { deletableRunProblem, deleteRunFolder } from '../runs/run-paths';
 import { isActive } from '../runs/supervisor';
 import { showError, type Lab } from '../workbench/lab';
@@ -14,8 +16,14 @@ export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
   if (!allowedInWorkspace(lab, 'Delete Run')) return;
   const run = await resolveRun(lab, arg, 'Delete Run', (r) => !isActive(r.status));
   if (!run) return;
-  if (isActive(run.status)) {
+  if (isActive(run.status) && !run.lockedBy) {
     void vscode.window.showWarningMessage(`WAS: ${run.runId} is ${run.status}; stop it before deleting it`);
+    return;
+  }
+  // Not while another window or a terminal trains it (read now, and again after the confirmation).
+  const locked = lockRefusal(run, 'delete');
+  if (locked !== null) {
+    void vscode.window.showWarningMessage(locked);
     return;
   }
   const runsDir = lab.runsDir();
@@ -30,6 +38,11 @@ export async function deleteRun(lab: Lab, arg: unknown): Promise<void> {
     'Delete',
   );
   if (answer !== 'Delete') return;
+  const lockedSince = lockRefusal(run, 'delete');
+  if (lockedSince !== null) {
+    void vscode.window.showWarningMessage(lockedSince);
+    return;
+  }
   try {
     if (run.record !== null) deleteRunFolder(runsDir, run.dir);
   } catch (error) {

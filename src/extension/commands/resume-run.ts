@@ -2,7 +2,7 @@
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
-import type { LabRunStatus } from '../lab/lab-runs';
+import { lockRefusal, type LabRunStatus } from '../lab/lab-runs';
 import { resumeJob } from '../runs/job-specs';
 import { readRunEvents } from '../runs/run-store';
 import { isActive } from '../runs/supervisor';
@@ -21,8 +21,14 @@ export async function resumeRun(lab: Lab, arg: unknown): Promise<void> {
     void vscode.window.showInformationMessage(`WAS: ${run.runId} completed all its epochs: nothing to resume`);
     return;
   }
-  if (isActive(run.status)) {
+  if (isActive(run.status) && !run.lockedBy) {
     void vscode.window.showInformationMessage(`WAS: ${run.runId} is ${run.status}`);
+    return;
+  }
+  // A second writer would interleave its lines with the first's (the trainer refuses it too).
+  const locked = lockRefusal(run, 'resume');
+  if (locked !== null) {
+    void vscode.window.showWarningMessage(locked);
     return;
   }
   const record = run.record;

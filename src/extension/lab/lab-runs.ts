@@ -1,8 +1,11 @@
 // The runs the extension shows: the run folders on disk merged with the trainers this window
-// started (queued ones have no folder yet; a live one's status is the supervisor's, not the disk's).
+// started (queued ones have no folder yet; a live one's status is the supervisor's, not the disk's),
+// and with the locks of trainers started elsewhere (another window, a terminal): such a run is
+// running, whatever its folder's summary says (shared/node/run-lock.ts).
 
 import type { PanelRunStatus } from '../../shared/panel-protocol';
 import type { DomSearchEvent, TrainerEvent } from '../../shared/protocol';
+import { blockingLock, inspectRunLock, type LockOwner, type LockState } from '../../shared/node/run-lock';
 import { readRunEvents, type RunRecord, type RunStore } from '../runs/run-store';
 import { isActive, type Job, type TrainerSupervisor } from '../runs/supervisor';
 
@@ -18,9 +21,14 @@ export interface LabRun {
   record: RunRecord | null;
   /** The trainer this window started for it, if any. */
   job: Job | null;
+  /** The process of another window or a terminal that is writing the folder now (its run.lock). */
+  lockedBy?: LockOwner;
 }
 
-export function mergeRuns(records: readonly RunRecord[], jobs: readonly Job[]): LabRun[] {
+/** What a folder's lock says: free, or who holds it. */
+export type LockOf = (dir: string) => LockState;
+
+export function mergeRuns(records: readonly RunRecord[], jobs: readonly Job[], lockOf: LockOf = (dir) => ({ kind: 'free', file: dir })): LabRun[] {
   const byId = new Map(jobs.map((j) => [j.runId, j]));
   const onDisk = new Set(records.map((r) => r.runId));
   // The supervisor knows best how its own trainers ended (a kill, a crash after run-end).
@@ -28,9 +36,22 @@ export function mergeRuns(records: readonly RunRecord[], jobs: readonly Job[]): 
   const withoutFolder = jobs.filter((j) => !onDisk.has(j.runId)).reverse().map((j) => fromJob(j, null));
   const folders = records.map((record): LabRun => {
     const job = byId.get(record.runId);
+    if (job && isActive(job.state)) return fromJob(job, record);
+    // Not (or no longer) this window's trainer: a live lock means another process is writing it.
+    const lock = lockOf(record.dir);
+    if (lock.kind === 'held' || lock.kind === 'foreign') return { runId: record.runId, dir: record.dir, status: 'running', reason: null, record, job: job ?? null, lockedBy: lock.owner };
     return job ? fromJob(job, record) : { runId: record.runId, dir: record.dir, status: record.status, reason: record.reason, record, job: null };
   });
   return [...withoutFolder, ...folders];
+}
+
+/**
+ * Why `action` (resume, delete) must not touch the run's folder now: another process holds its
+ * lock (or a lock that cannot be checked); null when it may. Read at the moment of acting.
+ */
+export function lockRefusal(run: Pick<LabRun, 'runId' | 'dir'>, action: string): string | null {
+  const locked = blockingLock(run.dir);
+  return locked === null ? null : `WAS: cannot ${action} ${run.runId}: ${locked.message}`;
 }
 
 export class LabRuns {
@@ -43,7 +64,7 @@ export class LabRuns {
   list(): LabRun[] {
     const jobs = this.supervisor.list();
     const live = new Set(jobs.filter((j) => isActive(j.state)).map((j) => j.runId));
-    return mergeRuns(this.store.list(this.runsDir(), (runId) => live.has(runId)), jobs);
+    return mergeRuns(this.store.list(this.runsDir(), (runId) => live.has(runId)), jobs, inspectRunLock);
   }
 
   get(runId: string): LabRun | undefined {

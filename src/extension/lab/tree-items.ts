@@ -5,6 +5,7 @@
 import type { InferenceMode } from '../../shared/protocol';
 import type { LabRun, LabRunStatus } from './lab-runs';
 import { percent, points } from '../../shared/format';
+import { describeOwner } from '../../shared/node/run-lock';
 import { domTestAccuracy } from '../runs/mode-evaluation';
 import { runProgress } from './run-progress';
 
@@ -45,6 +46,7 @@ export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now()):
     `**${run.runId}**`,
     '',
     `Status: ${run.status}${run.reason ? ` (${run.reason})` : ''}`,
+    run.lockedBy ? `Written by another process: ${describeOwner(run.lockedBy)}` : '',
     accuracy ? `Accuracy: ${accuracy}` : '',
     record?.baseline?.test ? `Baseline (plain model) test: ${percent(record.baseline.test.accuracy)}${record.baseline.gain ? `; WAS gain AOM ${points(record.baseline.gain.aom)}, DOM ${points(record.baseline.gain.dom)}` : ''}` : '',
     record && domTestAccuracy(record) !== null ? `Deterministic DOM (at most ${Math.round(100 * record.domFlopsTarget!)}% of the AOM FLOPs) test: ${percent(domTestAccuracy(record))}` : '',
@@ -86,6 +88,7 @@ function statusText(run: LabRun, now: number): string {
       return 'starting';
     case 'running':
     case 'stopping': {
+      if (run.lockedBy) return `running elsewhere (pid ${run.lockedBy.pid}${run.record?.epochs ? ` · epoch ${run.record.epochsCompleted}/${run.record.epochs} done` : ''})`;
       const p = run.job ? runProgress(run.job.events, now) : null;
       const where = p ? `epoch ${p.epoch}/${p.epochs} · ${Math.round(100 * p.fraction)}%` : '';
       return run.status === 'stopping' ? `stopping${where ? ` · ${where}` : ''}` : where;

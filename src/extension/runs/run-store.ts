@@ -9,6 +9,7 @@ import { currentHistory, parseEventLines, parseTrainerEvent, type BaselineCompar
 import { ValidationError, isObject } from '../../shared/validate';
 import { errorMessage } from '../../shared/errors';
 import { writeFileAtomic } from '../../shared/node/atomic-file';
+import { blockingLock } from '../../shared/node/run-lock';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
 export type DiskRunStatus = RunStatus | 'incomplete';
@@ -172,11 +173,14 @@ export class RunStore {
 /**
  * Writes summary.json for a run whose trainer died before writing one (killed, crashed), so the
  * folder itself says it failed and why. Never replaces a current summary (one the trainer wrote
- * for its latest session); metrics.jsonl is left alone (appending after a torn line would damage it).
+ * for its latest session) nor writes into a folder another process holds the lock of;
+ * metrics.jsonl is left alone (appending after a torn line would damage it).
  */
 export function writeMissingSummary(dir: string, status: RunStatus, reason: string, events: readonly TrainerEvent[], now = Date.now()): RunEndEvent | null {
   const file = path.join(dir, 'summary.json');
   if (!fs.existsSync(dir) || isCurrent(statOrNull(file), statOrNull(path.join(dir, 'metrics.jsonl')))) return null;
+  // Another process is writing the run (our trainer was refused its lock): its summary is its own to write.
+  if (blockingLock(dir) !== null) return null;
   const history = currentHistory(events);
   const epochs = history.filter((e): e is EpochEvent => e.type === 'epoch');
   const best = [...epochs].reverse().find((e) => e.best);

@@ -2,7 +2,9 @@
 // DOM for a FLOPs target on a saved checkpoint, print the result and save it in the run folder
 // (dom/<checkpoint>-flops-<target>.json, a dom-search event) for `was-train export --mode dom`.
 
+import * as fs from 'node:fs';
 import { errorMessage } from '../../shared/errors';
+import { acquireRunLock } from '../../shared/node/run-lock';
 import { DOM_SEARCH_ALGORITHMS, BACKEND_NAMES } from '../../shared/config';
 import { EXIT } from '../../shared/exit-codes';
 import { encodeEvent } from '../../shared/protocol';
@@ -53,21 +55,27 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
       io.err(`was-train dom: ${line}\n`);
     };
 
-    const source = await openRun(args.runDir, which, {
-      backend,
-      backendPaths: args.lists.get(BACKEND_PATH_FLAG),
-      log: say,
-      // An unreachable target needs no data to tell.
-      beforeData: (model, config) => flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate)),
-    });
+    // It writes into the run folder: not while a trainer does (a missing folder is openRun's to report).
+    const lock = fs.statSync(args.runDir, { throwIfNoEntry: false })?.isDirectory() ? acquireRunLock(args.runDir, 'was-train dom', say) : null;
     try {
-      const { event } = searchSavedRun(source, { flopsTarget: target, algorithm, withTest: !args.switches.has('no-test'), onProgress: say });
-      const file = saveSearch(args.runDir, event);
-      if (json) io.out(encodeEvent(event) + '\n');
-      else io.out(`\n${table([...domSearchRows(event), ['saved', file]])}\n`);
-      return EXIT.ok;
+      const source = await openRun(args.runDir, which, {
+        backend,
+        backendPaths: args.lists.get(BACKEND_PATH_FLAG),
+        log: say,
+        // An unreachable target needs no data to tell.
+        beforeData: (model, config) => flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate)),
+      });
+      try {
+        const { event } = searchSavedRun(source, { flopsTarget: target, algorithm, withTest: !args.switches.has('no-test'), onProgress: say });
+        const file = saveSearch(args.runDir, event);
+        if (json) io.out(encodeEvent(event) + '\n');
+        else io.out(`\n${table([...domSearchRows(event), ['saved', file]])}\n`);
+        return EXIT.ok;
+      } finally {
+        source.dispose();
+      }
     } finally {
-      source.dispose();
+      lock?.release();
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnreachableTargetError) {

@@ -2,8 +2,10 @@
 // write a checkpoint's AOM or deterministic DOM as a TensorFlow.js LayersModel folder
 // (model.json, weight shards, was-export.json) that plain @tensorflow/tfjs loads.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
+import { acquireRunLock } from '../../shared/node/run-lock';
 import { BACKEND_NAMES, DOM_SEARCH_ALGORITHMS } from '../../shared/config';
 import { EXIT } from '../../shared/exit-codes';
 import { BACKEND_PATH_FLAG, BACKEND_PATH_HELP, UsageError } from '../args';
@@ -70,7 +72,13 @@ export async function exportCommand(argv: string[], io: CommandIo = processIo): 
     const rawTarget = args.values.get('flops-target');
     if (mode === 'aom' && (rawTarget !== undefined || args.values.has('search'))) throw new UsageError(`--flops-target and --search are for --mode dom`);
     const flags = { runDir, mode, which, algorithm, backend, backendPaths: args.lists.get(BACKEND_PATH_FLAG) ?? [], rawTarget, out: args.values.get('out'), force: args.switches.has('force'), json: args.switches.has('json') };
-    return await exportRun(flags, io);
+    // It may write into the run folder (exports/, dom/): not while a trainer does (a missing folder is openRun's to report).
+    const lock = fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory() ? acquireRunLock(runDir, 'was-train export', (line) => io.err(`was-train export: ${line}\n`)) : null;
+    try {
+      return await exportRun(flags, io);
+    } finally {
+      lock?.release();
+    }
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnreachableTargetError || error instanceof DestinationExistsError) {
       io.err(`was-train ${command}: ${error.message}\n`);

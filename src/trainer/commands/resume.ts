@@ -2,6 +2,7 @@
 // checkpoint, appending to its metrics.jsonl (see train/setup.ts and train/epoch.ts for what makes it bit-exact).
 
 import { EXIT } from '../../shared/exit-codes';
+import { RunLockedError } from '../../shared/node/run-lock';
 import { parseResumeArgs, UsageError, type OutputStyle, type ParsedArgs } from '../args';
 import { CheckpointError } from '../train/checkpoint';
 import { resumeTraining } from '../train/session';
@@ -45,7 +46,7 @@ export async function resumeRun(runDir: string, output: OutputStyle, backendPath
       process.stderr.write(`was-train: ${error.message}\n`);
       return EXIT.ok;
     }
-    if (error instanceof ResumeError || error instanceof CheckpointError) {
+    if (error instanceof ResumeError || error instanceof CheckpointError || error instanceof RunLockedError) {
       process.stderr.write(`was-train: cannot resume: ${error.message}\n`);
       return EXIT.failed;
     }

@@ -41,8 +41,14 @@ export interface ResumePlan {
   notes: string[];
 }
 
-export async function planResume(runDir: string): Promise<ResumePlan> {
+/** Throws a ResumeError unless `runDir` is a folder with a config.json (what a run folder has first). */
+export function checkRunFolder(runDir: string): void {
   if (!fs.statSync(runDir, { throwIfNoEntry: false })?.isDirectory()) throw new ResumeError(`no run folder at ${runDir}`);
+  if (!fs.existsSync(path.join(runDir, 'config.json'))) throw new ResumeError(`${runDir} is not a run folder: config.json is missing`);
+}
+
+export async function planResume(runDir: string): Promise<ResumePlan> {
+  checkRunFolder(runDir);
   const saved = readRunConfig(runDir);
   const summary = readSummary(runDir);
   if (summary?.status === 'completed')

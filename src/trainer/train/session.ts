@@ -15,9 +15,10 @@ import { BASELINE_DIR, compareWithBaseline, trainBaseline } from './baseline';
 import { startTally, trainEpochs } from './epoch';
 import { endRun, finalFlops, testBestEpoch, type Findings } from './finish';
 import { runOutput, type RunResult, type TrainingIo } from './io';
-import { planResume } from './resume';
+import { checkRunFolder, planResume } from './resume';
 import { disposeRun, setUp, type Run, type Session } from './setup';
 import { errorMessage } from '../../shared/errors';
+import { acquireRunLock, blockingLock } from '../../shared/node/run-lock';
 
 export { BASELINE_DIR, baselineConfig } from './baseline';
 export { DivergedError, epochEvalSeed } from './epoch';
@@ -34,18 +35,36 @@ export async function runTraining(requested: TrainConfig, io: TrainingIo, option
   // Record what the run really uses: the seed and the learning rate are never left open.
   const config: TrainConfig = { ...requested, seed, optimizer: { ...requested.optimizer, lr: learningRateFor(requested) } };
   const folder = RunFolder.create(config.runsDir, config.runName, config.model, config.data.name);
-  return runSession({ folder, config, resume: null, part: 'was', shared: {}, backendPaths: options.backendPaths }, io);
+  // One writer per run folder (shared/node/run-lock.ts), held to the end, the baseline part included.
+  const lock = acquireRunLock(folder.dir, 'was-train train');
+  try {
+    return await runSession({ folder, config, resume: null, part: 'was', shared: {}, backendPaths: options.backendPaths }, io);
+  } finally {
+    lock.release();
+  }
 }
 
 /**
  * Continue a stopped, failed or killed run from its last checkpoint, appending to its
  * metrics.jsonl. Throws NothingToResumeError for a completed run, ResumeError or
- * CheckpointError when the folder cannot be resumed (nothing is written then).
+ * CheckpointError when the folder cannot be resumed, RunLockedError when another process is
+ * writing it (nothing is written then).
  */
 export async function resumeTraining(runDir: string, io: TrainingIo, options: ProcessOptions = {}): Promise<RunResult> {
-  const plan = await planResume(runDir);
-  const resume = { checkpoint: plan.checkpoint, originalBackend: plan.originalBackend, notes: plan.notes };
-  return runSession({ folder: plan.folder, config: plan.config, resume, part: 'was', shared: {}, backendPaths: options.backendPaths }, io);
+  checkRunFolder(runDir);
+  // A baseline folder is written by its parent run's trainer too.
+  const parentLock = path.basename(runDir) === BASELINE_DIR ? blockingLock(path.dirname(runDir)) : null;
+  if (parentLock !== null) throw parentLock;
+  // Before anything is read or repaired: a live writer's torn last line is not torn.
+  const tookOver: string[] = [];
+  const lock = acquireRunLock(runDir, 'was-train resume', (line) => tookOver.push(line));
+  try {
+    const plan = await planResume(runDir);
+    const resume = { checkpoint: plan.checkpoint, originalBackend: plan.originalBackend, notes: [...tookOver, ...plan.notes] };
+    return await runSession({ folder: plan.folder, config: plan.config, resume, part: 'was', shared: {}, backendPaths: options.backendPaths }, io);
+  } finally {
+    lock.release();
+  }
 }
 
 async function runSession(session: Session, io: TrainingIo): Promise<RunResult> {
