@@ -157,7 +157,8 @@ test('a lock left by kill -9 is stale: the run is not shown live, and resume tak
 test('a lock from another host is refused (for its baseline part too), naming the host, pid and time and how to remove it; it is kept', async () => {
   const dir = path.join(runsDir, 'elsewhere');
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'config.json'), '{}\n');
+  // A run folder's config.json, as the trainer writes it (the extension lists only those as runs).
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ runId: 'elsewhere', createdAt: '2026-12-01T10:00:00.000Z', config: { model: 'lenet' } }) + '\n');
   const owner = { pid: 4242, host: 'gpu-box.example', startedAt: '2026-12-01T10:00:00.000Z', command: 'was-train resume', processStart: '123' };
   fs.writeFileSync(path.join(dir, RUN_LOCK_FILE), JSON.stringify(owner));
 
