@@ -199,6 +199,8 @@ export const TRAIN_CONFIG = group({
   /** Each a node_modules parent. */
   backendPaths: strings('folder holding node_modules/@tensorflow/tfjs-node(-gpu) (repeatable)', 'backend-path'),
   logEverySteps: number({ min: 1, integer: true }, 'a step event every N steps', 'log-every'),
+  /** Wall minutes of training between checkpoints inside an epoch (fractions allowed); 0: at epoch ends only. */
+  checkpointMinutes: number({ min: 0 }, 'also checkpoint inside an epoch every N minutes of training (0: only at epoch ends)', 'checkpoint-minutes'),
   runsDir: string('where run folders are created', 'runs-dir'),
   runName: stringOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
   /** Same seed, data order and initial weights; into <run folder>/baseline/. */
@@ -277,6 +279,7 @@ export const DEFAULTS: TrainConfig = {
   backend: 'auto',
   backendPaths: [],
   logEverySteps: 20,
+  checkpointMinutes: 10,
   runsDir: '.was/runs',
   runName: null,
   baseline: false,
