@@ -96,7 +96,10 @@ test('a trainer killed with SIGKILL inside epoch 1 resumes from its mid-epoch ch
   assert.equal(pointer.epoch, 0, 'no epoch had ended');
   assert.ok(stepInEpoch >= 1 && stepInEpoch < 71, `inside epoch 1 (step ${stepInEpoch})`);
   assert.equal(pointer.dir, `epoch-0001-step-${String(stepInEpoch).padStart(6, '0')}`);
-  assert.deepEqual(fs.readdirSync(path.join(killedDir, 'checkpoints')).filter((e) => !e.startsWith('.tmp-')).sort(), [pointer.dir, 'last.json'].sort());
+  // Besides them at most what a kill in the middle of the next save leaves: a temp folder or file, or a folder not yet named by the pointer.
+  const entries = fs.readdirSync(path.join(killedDir, 'checkpoints'));
+  assert.ok(entries.includes(pointer.dir) && entries.includes('last.json'), entries.join(', '));
+  for (const entry of entries.filter((e) => e !== pointer.dir && e !== 'last.json')) assert.match(entry, /^\.tmp-|\.tmp$|^epoch-0001-step-\d{6}$/);
   const atKill = readEvents(killedDir);
   assert.ok(!atKill.some((e) => e.type === 'epoch' || e.type === 'run-end'), 'killed inside epoch 1');
   const stepsAtKill = Math.max(...atKill.map((e) => (e.type === 'step' ? e.step : 0)));

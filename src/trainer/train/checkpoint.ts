@@ -30,10 +30,11 @@
 // spec and its shadow layers, the optimizer step count, the RNG states of the training streams,
 // the global step, best-so-far bookkeeping, and a sha256 of weights.bin.
 //
-// API: saveCheckpoint(runDir, content) -> folder; loadCheckpoint(runDir, 'last' | 'best') ->
-// LoadedCheckpoint {dir, manifest, variables: Map<store name, {shape, values}>, optimizer};
-// ('resume': the pointer's, mid-epoch or not); lastCheckpointEpoch(runDir) -> number | null; restoreModel(model, checkpoint) (weights and
-// BN statistics only), restoreInto(model, optimizer, checkpoint) (resume);
+// API: saveCheckpoint(runDir, content) -> folder; loadCheckpoint(runDir, 'last' | 'best' |
+// 'resume') -> LoadedCheckpoint {dir, manifest, variables: Map<store name, {shape, values}>,
+// optimizer}; lastCheckpointEpoch(runDir) -> number | null (epochs completed at the newest);
+// restoreModel(model, checkpoint) (weights and BN statistics only), restoreInto(model, optimizer,
+// checkpoint) (resume);
 // modelFromCheckpoint(checkpoint) builds the model with its shadow layers and loads its weights
 // (the caller disposes model.store). Missing or corrupt files raise CheckpointError naming the
 // file, with code 'missing' | 'corrupt' | 'mismatch'.

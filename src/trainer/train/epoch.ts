@@ -83,7 +83,7 @@ export async function trainEpochs(run: Run, tally: Tally, io: TrainingIo, out: R
     tally.trainSamples += trained.seen;
     tally.trainSeconds += trained.seconds;
     if (trained.stopReason !== null) {
-      out.log(`stop requested (${trained.stopReason}) at epoch ${epoch}, step ${trained.steps}; the partial epoch is not evaluated (a resume redoes it)`);
+      out.log(`stop requested (${trained.stopReason}) at epoch ${epoch}, step ${trained.steps}; the partial epoch is not evaluated (a resume continues from the last checkpoint)`);
       return trained.stopReason;
     }
     evaluateEpoch(run, tally, epoch, trained, out);
