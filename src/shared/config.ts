@@ -213,6 +213,8 @@ export const TRAIN_CONFIG = group({
   backend: choice(BACKEND_NAMES, 'auto | tensorflow-gpu | tensorflow-cpu | wasm | cpu', 'backend'),
   // No backendPaths here: where backend code is loaded from is not a config (see BACKEND_PATHS_KEY).
   logEverySteps: number({ min: 1, integer: true }, 'a step event every N steps', 'log-every'),
+  /** Wall minutes of training between checkpoints inside an epoch (fractions allowed); 0: at epoch ends only. */
+  checkpointMinutes: number({ min: 0 }, 'also checkpoint inside an epoch every N minutes of training (0: only at epoch ends)', 'checkpoint-minutes'),
   runsDir: string('where run folders are created', 'runs-dir'),
   runName: runNameOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
   /** Same seed, data order and initial weights; into <run folder>/baseline/. */
@@ -321,6 +323,7 @@ export const DEFAULTS: TrainConfig = {
   maxStepsPerEpoch: null,
   backend: 'auto',
   logEverySteps: 20,
+  checkpointMinutes: 10,
   runsDir: '.was/runs',
   runName: null,
   baseline: false,

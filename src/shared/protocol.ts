@@ -56,8 +56,9 @@ const RunStartEventSchema = tagged('run-start', {
   epochs: count,
   /**
    * Only on the run-start of a resumed session (`was-train resume`): the checkpoint it continues
-   * from (epochs completed, global step). Events of earlier sessions for later epochs, and their
-   * run-end, are superseded: the resumed session redoes them (see currentHistory).
+   * from (epochs completed, global step; a checkpoint inside epoch + 1 has a step past that
+   * epoch's end). Events of earlier sessions after it, and their run-end, are superseded: the
+   * resumed session redoes them (see currentHistory).
    */
   resumedFrom: v.optional(objectOf({ epoch: count, step: count })),
 });
@@ -258,9 +259,9 @@ export function parseEventLines(text: string): { events: TrainerEvent[]; tornLas
 
 /**
  * The run's history as its latest session sees it. A resumed session (run-start with
- * resumedFrom) redoes everything after its checkpoint, so the earlier sessions' step, epoch and
- * phase events for later epochs and their run-end are dropped; a fresh run-start drops all
- * before it. Baseline envelopes are resolved the same way among themselves. Logs are kept.
+ * resumedFrom) redoes everything after its checkpoint, so the earlier sessions' steps after its
+ * step, epoch and phase events for later epochs, and their run-end are dropped (a checkpoint
+ * inside an epoch keeps that epoch's steps before it); a fresh run-start drops all before it. Baseline envelopes are resolved the same way among themselves. Logs are kept.
  */
 export function currentHistory(events: readonly TrainerEvent[]): TrainerEvent[] {
   const resolve = (stream: readonly { event: TrainerEvent; keep: TrainerEvent }[]): { event: TrainerEvent; keep: TrainerEvent }[] => {
@@ -271,7 +272,7 @@ export function currentHistory(events: readonly TrainerEvent[]): TrainerEvent[] 
         const from = e.resumedFrom;
         out = from === undefined
           ? []
-          : out.filter(({ event: o }) => o.type !== 'run-end' && !((o.type === 'step' || o.type === 'epoch' || o.type === 'phase') && o.epoch !== null && o.epoch > from.epoch));
+          : out.filter(({ event: o }) => o.type !== 'run-end' && !(o.type === 'step' ? o.step > from.step : (o.type === 'epoch' || o.type === 'phase') && o.epoch !== null && o.epoch > from.epoch));
       }
       out.push(item);
     }

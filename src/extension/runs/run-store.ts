@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { currentHistory, parseEventLines, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
 import { ValidationError, isObject } from '../../shared/validate';
 import { errorMessage } from '../../shared/errors';
-import { writeFileAtomic } from '../../shared/node/atomic-file';
+import { fsyncDirectory, writeFileAtomic } from '../../shared/node/atomic-file';
 import { blockingLock } from '../../shared/node/run-lock';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
@@ -198,6 +198,7 @@ export function writeMissingSummary(dir: string, status: RunStatus, reason: stri
     samplesPerSec: 0,
   };
   writeFileAtomic(file, JSON.stringify(end, null, 2) + '\n');
+  fsyncDirectory(dir);
   return end;
 }
 

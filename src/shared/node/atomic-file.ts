@@ -56,3 +56,46 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
     throw error;
   }
 }
+
+// A rename or a new file is an entry in its directory: until the directory itself is flushed, a
+// power cut can forget the entry even though the file's bytes reached the disk. Where a directory
+// cannot be opened or flushed (Windows: EISDIR/EPERM on open; some file systems: EINVAL on fsync),
+// there is nothing more to do and the error is ignored: the rename is as durable as that platform
+// makes it.
+const UNSYNCABLE_DIRECTORY = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'ENOTSUP', 'EBADF']);
+
+/** Flushes `dir`'s entries (renames into it, new files) to disk; a no-op where directories cannot be flushed. */
+export function fsyncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch (error) {
+    if (UNSYNCABLE_DIRECTORY.has((error as NodeJS.ErrnoException).code ?? '')) return;
+    throw error;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (error) {
+    if (!UNSYNCABLE_DIRECTORY.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** fsyncDirectory, awaited. */
+export async function fsyncDirectoryAsync(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(dir, 'r');
+  } catch (error) {
+    if (UNSYNCABLE_DIRECTORY.has((error as NodeJS.ErrnoException).code ?? '')) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!UNSYNCABLE_DIRECTORY.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    await handle.close();
+  }
+}

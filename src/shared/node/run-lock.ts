@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorMessage } from '../errors';
 import { ValidationError, expectNumber, expectObject, expectString } from '../validate';
-import { tempSibling } from './atomic-file';
+import { fsyncDirectory, tempSibling } from './atomic-file';
 
 export const RUN_LOCK_FILE = 'run.lock';
 
@@ -180,7 +180,7 @@ function createExclusively(file: string, text: string): boolean {
         throw inner;
       }
     }
-    syncDirectory(path.dirname(file));
+    fsyncDirectory(path.dirname(file));
     return true;
   } finally {
     fs.rmSync(tmp, { force: true });
@@ -194,19 +194,6 @@ function writeSynced(file: string, flags: 'w' | 'wx', text: string): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** The new name survives a crash (not every platform can open a folder to flush it; then the file's own flush is what we have). */
-function syncDirectory(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows: folders cannot be opened or flushed.
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
   }
 }
 

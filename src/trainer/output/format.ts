@@ -13,7 +13,7 @@ export function formatEvent(event: TrainerEvent): string | null {
         `WAS ${event.config.was.transform} on ${event.model.shadowLayers.length} layers) on ${event.dataset.name} ` +
         `(${event.dataset.train} train / ${event.dataset.validation} validation / ${event.dataset.test} test), ` +
         `backend ${event.backend.name}, seed ${event.seed}, ${event.epochs} epochs x ${event.stepsPerEpoch} steps` +
-        (event.resumedFrom ? `, resumed after epoch ${event.resumedFrom.epoch}` : '')
+        (event.resumedFrom ? `, resumed after epoch ${event.resumedFrom.epoch} (step ${event.resumedFrom.step})` : '')
       );
     case 'phase':
       return null;

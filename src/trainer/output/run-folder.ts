@@ -1,11 +1,11 @@
 // A run's folder on disk: config.json (the resolved config, seed, backend, versions),
 // metrics.jsonl (the event stream, append-only, one event per line), log.txt (the same events
 // as readable lines) and summary.json (the final numbers). JSON files are written atomically
-// (shared/node/atomic-file.ts).
+// and durably, the folder flushed after the rename (shared/node/atomic-file.ts).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../shared/node/atomic-file';
+import { fsyncDirectory, writeFileAtomic } from '../../shared/node/atomic-file';
 import { encodeEvent, type TrainerEvent } from '../../shared/protocol';
 import { defaultRunName, firstFreeRunName, runNameProblem } from '../../shared/run-naming';
 import { formatEvent } from './format';
@@ -48,6 +48,8 @@ export class RunFolder {
 
   writeJson(name: 'config.json' | 'summary.json', value: unknown): void {
     writeFileAtomic(path.join(this.dir, name), JSON.stringify(value, null, 2) + '\n');
+    // The rename is durable only once the folder's entries are.
+    fsyncDirectory(this.dir);
   }
 
   /** One event: a single append per line, so a killed writer can only tear the last line. */

@@ -1,5 +1,6 @@
-// Checkpoints: the whole state of a run at the end of an epoch, so that it can be resumed bit for
-// bit, evaluated or exported later. Layout inside a run folder:
+// Checkpoints: the whole state of a run at the end of an epoch, or inside one (every
+// checkpointMinutes of training), so that it can be resumed bit for bit, evaluated or exported
+// later. Layout inside a run folder:
 //
 //   checkpoints/last.json          the pointer: {"format": "was-lab-checkpoint-pointer", "version": 1,
 //                                  "epoch": 3, "dir": "epoch-0003"}; replaced atomically (temp + rename)
@@ -7,11 +8,21 @@
 //     checkpoint.json              the manifest (CheckpointManifest below)
 //     weights.bin                  float32 little-endian, the tensors back to back (offsets in the manifest)
 //   checkpoints/epoch-0002/        kept while it is the best epoch
+//   checkpoints/epoch-0004-step-000037/
+//                                  a mid-epoch checkpoint: 37 steps into epoch 4 (3 epochs done); the
+//                                  pointer is then version 2, {"epoch": 3, "stepInEpoch": 37, "dir": ...}
 //
-// `last` is the newest checkpoint; `best` is the one of the best epoch by AOM accuracy on the
-// selection split, named by the last checkpoint's manifest (training.best.epoch), so one atomic
-// pointer write switches both and a kill at any moment leaves a consistent pair. Folders that
-// neither names (older epochs, a killed writer's temp folder) are removed after each save.
+// The pointer names the newest checkpoint, the one a resume continues from ('resume'). `last` is
+// the newest end-of-epoch checkpoint: the pointer's, or beside a mid-epoch one the folder of the
+// epochs it completed; `best` is the one of the best epoch by AOM accuracy on the selection split,
+// named by the pointer's manifest (training.best.epoch), so one atomic pointer write switches all
+// three and a kill at any moment leaves a consistent set. Folders that none names (older epochs,
+// earlier mid-epoch checkpoints, a killed writer's temp folder) are removed after each save. Each
+// rename into checkpoints/ is followed by an fsync of the folder, so it survives a power cut.
+//
+// Versions: an end-of-epoch checkpoint is written as version 1 (what earlier WAS Lab reads); a
+// mid-epoch one as version 2 (its manifest adds training.inEpoch), which an earlier WAS Lab
+// refuses as newer rather than misreading.
 //
 // weights.bin holds, by store name: every trainable variable (kernels, biases, BatchNorm gamma and
 // beta, WAS alphas), every state variable (BatchNorm running statistics of every stat set:
@@ -19,10 +30,11 @@
 // spec and its shadow layers, the optimizer step count, the RNG states of the training streams,
 // the global step, best-so-far bookkeeping, and a sha256 of weights.bin.
 //
-// API: saveCheckpoint(runDir, content) -> folder; loadCheckpoint(runDir, 'last' | 'best') ->
-// LoadedCheckpoint {dir, manifest, variables: Map<store name, {shape, values}>, optimizer};
-// lastCheckpointEpoch(runDir) -> number | null; restoreModel(model, checkpoint) (weights and
-// BN statistics only), restoreInto(model, optimizer, checkpoint) (resume);
+// API: saveCheckpoint(runDir, content) -> folder; loadCheckpoint(runDir, 'last' | 'best' |
+// 'resume') -> LoadedCheckpoint {dir, manifest, variables: Map<store name, {shape, values}>,
+// optimizer}; lastCheckpointEpoch(runDir) -> number | null (epochs completed at the newest);
+// restoreModel(model, checkpoint) (weights and BN statistics only), restoreInto(model, optimizer,
+// checkpoint) (resume);
 // modelFromCheckpoint(checkpoint) builds the model with its shadow layers and loads its weights
 // (the caller disposes model.store). Missing or corrupt files raise CheckpointError naming the
 // file, with code 'missing' | 'corrupt' | 'mismatch'.
@@ -39,16 +51,20 @@ import type { Model, ModelSpec } from '../nn/model';
 import { Rng, type RngState } from '../rng';
 import type { Optimizer, OptimizerSlot, OptimizerState } from './optimizer';
 import { errorMessage } from '../../shared/errors';
-import { writeFileAtomicAsync, writeFileDurablyAsync } from '../../shared/node/atomic-file';
+import { fsyncDirectoryAsync, writeFileAtomicAsync, writeFileDurablyAsync } from '../../shared/node/atomic-file';
 
 export const CHECKPOINT_FORMAT = 'was-lab-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** The newest version this tool reads and writes (mid-epoch checkpoints). */
+export const CHECKPOINT_VERSION = 2;
+/** End-of-epoch checkpoints hold nothing version 1 lacks, and are written as version 1. */
+const EPOCH_END_VERSION = 1;
 const POINTER_FORMAT = 'was-lab-checkpoint-pointer';
 const CHECKPOINTS = 'checkpoints';
 const POINTER = 'last.json';
 const MANIFEST = 'checkpoint.json';
 const WEIGHTS = 'weights.bin';
 
+/** 'last': the newest end-of-epoch checkpoint; 'best': the best epoch's. */
 export type CheckpointWhich = 'last' | 'best';
 
 /** A checkpoint is missing, corrupt, or does not fit the model it is loaded into. */
@@ -63,24 +79,40 @@ export class CheckpointError extends Error {
 }
 
 /**
- * Where the training loop stands at the end of an epoch: what it needs to continue. Checkpoints
- * are taken at epoch boundaries, so the data-order position is the first batch of epoch + 1,
- * whose order the `order` stream draws.
+ * Where the training loop stands: what it needs to continue. At the end of an epoch the data-order
+ * position is the first batch of epoch + 1, whose order the `order` stream draws; inside an epoch
+ * (inEpoch) it is batch inEpoch.steps + 1 of the order the same stream state draws again.
  */
 export interface TrainingProgress {
-  /** Optimizer steps done so far; the next epoch's first step is step + 1. */
+  /** Optimizer steps done so far; the next step is step + 1. */
   step: number;
   /**
-   * The training streams after this epoch: the next epoch's data order, augmentation draws and
-   * shadow-weight draws continue from these states (evaluation draws are seeded per epoch).
+   * The training streams: `order` as it was before the epoch in progress drew its order (at an
+   * epoch's end: the next epoch's), `augment` and `shadow` after the last step; the next draws
+   * continue from these states (evaluation draws are seeded per epoch).
    */
   rng: { order: RngState; augment: RngState; shadow: RngState };
+  /** A mid-epoch checkpoint's place in the epoch in progress; null at the end of an epoch. */
+  inEpoch: EpochPosition | null;
   /** The best epoch so far by AOM accuracy on the selection split. */
   best: { epoch: number; accuracy: number } | null;
   /** Training samples and seconds so far, and wall seconds of all sessions (run-end totals). */
   trainSamples: number;
   trainSeconds: number;
   durationSec: number;
+}
+
+/** How far the epoch in progress (the checkpoint's epoch + 1) went, and its sums so far. */
+export interface EpochPosition {
+  /** Steps of the epoch done: the next batch is number steps + 1 of the epoch's order. */
+  steps: number;
+  /** Sums over the epoch's steps (loss times batch size, correct, images) and its train seconds. */
+  loss: number;
+  correct: number;
+  seen: number;
+  seconds: number;
+  /** The same sums since the last step event (the next one averages over them). */
+  window: { loss: number; correct: number; seen: number };
 }
 
 export interface TensorEntry {
@@ -99,7 +131,7 @@ export interface CheckpointManifest {
   version: number;
   runId: string;
   createdAt: string;
-  /** Epochs completed: the checkpoint was taken at the end of this epoch. */
+  /** Epochs completed: the checkpoint was taken at the end of this epoch, or inside the next (training.inEpoch). */
   epoch: number;
   seed: number;
   /** The run's resolved config (seed and learning rate filled in). */
@@ -117,7 +149,7 @@ export interface SavedTensor {
 }
 
 export interface LoadedCheckpoint {
-  /** The checkpoint's own folder (checkpoints/epoch-NNNN). */
+  /** The checkpoint's own folder (checkpoints/epoch-NNNN, or epoch-NNNN-step-SSSSSS inside an epoch). */
   dir: string;
   manifest: CheckpointManifest;
   /** Model variables (trainable and state) by store name. */
@@ -145,19 +177,57 @@ function epochDirName(epoch: number): string {
   return `epoch-${String(epoch).padStart(4, '0')}`;
 }
 
+/** The folder of a checkpoint: after `epoch` epochs, `stepInEpoch` steps into the next (0: at the epoch's end). */
+function checkpointDirName(epoch: number, stepInEpoch: number): string {
+  return stepInEpoch === 0 ? epochDirName(epoch) : `${epochDirName(epoch + 1)}-step-${String(stepInEpoch).padStart(6, '0')}`;
+}
+
 /**
- * Write the checkpoint of `content.epoch` and make it `last` (and `best` when training.best
- * names this epoch). Returns the checkpoint's folder.
+ * Write the checkpoint of `content.epoch` (inside the next epoch with training.inEpoch) and make
+ * it the newest, `last` at an epoch's end, and `best` when training.best names this epoch.
+ * Returns the checkpoint's folder.
  */
 export async function saveCheckpoint(runDir: string, content: CheckpointContent): Promise<string> {
   assertLittleEndian();
   const root = checkpointsDir(runDir);
-  await fs.promises.mkdir(root, { recursive: true });
-  const name = epochDirName(content.epoch);
+  // A new checkpoints/ is an entry of the run folder, durable once the run folder is flushed.
+  if ((await fs.promises.mkdir(root, { recursive: true })) !== undefined) await fsyncDirectoryAsync(runDir);
+  const stepInEpoch = content.training.inEpoch?.steps ?? 0;
+  const name = checkpointDirName(content.epoch, stepInEpoch);
   const pointer = await readPointer(runDir);
-  if (pointer !== null && pointer.epoch >= content.epoch)
-    throw new CheckpointError(`${root} already holds a checkpoint of epoch ${pointer.epoch}; refusing to write epoch ${content.epoch} over it`, 'mismatch');
+  if (pointer !== null && (pointer.epoch > content.epoch || (pointer.epoch === content.epoch && pointer.stepInEpoch >= stepInEpoch)))
+    throw new CheckpointError(`${root} already holds a checkpoint at ${pointer.dir}; refusing to write ${name} over it`, 'mismatch');
+  const { weights, manifest } = serialize(content);
 
+  // Write a temp folder, then rename: a finished checkpoint appears whole or not at all.
+  const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
+  await fs.promises.rm(tmp, { recursive: true, force: true });
+  await fs.promises.mkdir(tmp);
+  await writeFileDurablyAsync(path.join(tmp, WEIGHTS), weights);
+  await writeFileDurablyAsync(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
+  await fsyncDirectoryAsync(tmp);
+  const final = path.join(root, name);
+  // A folder of this name is a leftover of a killed session that never pointed `last` at it.
+  await fs.promises.rm(final, { recursive: true, force: true });
+  await fs.promises.rename(tmp, final);
+  // The folder's rename reaches the disk before the pointer that names it.
+  await fsyncDirectoryAsync(root);
+  const position = stepInEpoch === 0 ? {} : { stepInEpoch };
+  const pointerText = JSON.stringify({ format: POINTER_FORMAT, version: manifest.version, epoch: content.epoch, ...position, dir: name }) + '\n';
+  await writeFileAtomicAsync(path.join(root, POINTER), pointerText);
+  await fsyncDirectoryAsync(root);
+
+  // Keep only what the pointer, `last` and `best` name.
+  const keep = new Set([name, ...(content.epoch > 0 ? [epochDirName(content.epoch)] : []), ...(content.training.best ? [epochDirName(content.training.best.epoch)] : [])]);
+  for (const entry of await fs.promises.readdir(root)) {
+    const stale = (entry.startsWith('epoch-') && !keep.has(entry)) || entry.startsWith('.tmp-') || (entry.startsWith(`${POINTER}.`) && entry.endsWith('.tmp'));
+    if (stale) await fs.promises.rm(path.join(root, entry), { recursive: true, force: true });
+  }
+  return final;
+}
+
+/** weights.bin and the manifest that describes it. */
+function serialize(content: CheckpointContent): { weights: Buffer; manifest: CheckpointManifest } {
   // Lay out the entries first, then copy each tensor straight into the buffer (a backend's
   // dataSync may return a view that a later read invalidates).
   const sources: { entry: TensorEntry; read: () => ArrayLike<number> }[] = [];
@@ -186,7 +256,7 @@ export async function saveCheckpoint(runDir: string, content: CheckpointContent)
 
   const manifest: CheckpointManifest = {
     format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
+    version: content.training.inEpoch === null ? EPOCH_END_VERSION : CHECKPOINT_VERSION,
     runId: content.runId,
     createdAt: new Date().toISOString(),
     epoch: content.epoch,
@@ -198,27 +268,7 @@ export async function saveCheckpoint(runDir: string, content: CheckpointContent)
     tensors: sources.map((x) => x.entry),
     weights: { file: WEIGHTS, bytes, sha256: createHash('sha256').update(weights).digest('hex') },
   };
-
-  // Write a temp folder, then rename: a finished checkpoint appears whole or not at all.
-  const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
-  await fs.promises.rm(tmp, { recursive: true, force: true });
-  await fs.promises.mkdir(tmp);
-  await writeFileDurablyAsync(path.join(tmp, WEIGHTS), weights);
-  await writeFileDurablyAsync(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
-  const final = path.join(root, name);
-  // A folder of this name is a leftover of a killed session that never pointed `last` at it.
-  await fs.promises.rm(final, { recursive: true, force: true });
-  await fs.promises.rename(tmp, final);
-  const pointerText = JSON.stringify({ format: POINTER_FORMAT, version: CHECKPOINT_VERSION, epoch: content.epoch, dir: name }) + '\n';
-  await writeFileAtomicAsync(path.join(root, POINTER), pointerText);
-
-  // Keep only what `last` and `best` name.
-  const keep = new Set([name, ...(content.training.best ? [epochDirName(content.training.best.epoch)] : [])]);
-  for (const entry of await fs.promises.readdir(root)) {
-    const stale = (entry.startsWith('epoch-') && !keep.has(entry)) || entry.startsWith('.tmp-') || (entry.startsWith(`${POINTER}.`) && entry.endsWith('.tmp'));
-    if (stale) await fs.promises.rm(path.join(root, entry), { recursive: true, force: true });
-  }
-  return final;
+  return { weights, manifest };
 }
 
 /** The epoch of the last checkpoint, or null when the run folder has none. */
@@ -226,27 +276,30 @@ export async function lastCheckpointEpoch(runDir: string): Promise<number | null
   return (await readPointer(runDir))?.epoch ?? null;
 }
 
-/** Load the last checkpoint, or the best one (named by the last one's manifest). */
-export async function loadCheckpoint(runDir: string, which: CheckpointWhich): Promise<LoadedCheckpoint> {
+/**
+ * Load a checkpoint: 'resume' the newest (the pointer's, possibly inside an epoch), 'last' the
+ * newest end-of-epoch one, 'best' the best epoch's (named by the newest one's manifest).
+ */
+export async function loadCheckpoint(runDir: string, which: CheckpointWhich | 'resume'): Promise<LoadedCheckpoint> {
   assertLittleEndian();
   const pointer = await readPointer(runDir);
   if (pointer === null)
     throw new CheckpointError(`${runDir} has no checkpoint (${path.join(CHECKPOINTS, POINTER)} is missing): the run ended before its first epoch did`, 'missing');
-  const lastDir = path.join(checkpointsDir(runDir), pointer.dir);
-  const last = await readManifest(lastDir);
-  if (last.epoch !== pointer.epoch)
-    throw new CheckpointError(`${path.join(lastDir, MANIFEST)} is of epoch ${last.epoch} but ${POINTER} says ${pointer.epoch}`, 'corrupt');
-  let dir = lastDir;
-  let manifest = last;
-  if (which === 'best') {
-    const best = last.training.best;
-    if (best === null) throw new CheckpointError(`${lastDir} names no best epoch`, 'corrupt');
-    if (best.epoch !== last.epoch) {
-      dir = path.join(checkpointsDir(runDir), epochDirName(best.epoch));
-      manifest = await readManifest(dir);
-      if (manifest.epoch !== best.epoch)
-        throw new CheckpointError(`${path.join(dir, MANIFEST)} is of epoch ${manifest.epoch}, expected the best epoch ${best.epoch}`, 'corrupt');
-    }
+  const newestDir = path.join(checkpointsDir(runDir), pointer.dir);
+  const newest = await readManifest(newestDir);
+  if (newest.epoch !== pointer.epoch || (newest.training.inEpoch?.steps ?? 0) !== pointer.stepInEpoch)
+    throw new CheckpointError(`${path.join(newestDir, MANIFEST)} is not the checkpoint ${POINTER} names (${pointer.dir})`, 'corrupt');
+  let dir = newestDir;
+  let manifest = newest;
+  // The end-of-epoch checkpoint asked for; a resume takes the newest as it is.
+  const epoch = which === 'best' ? (newest.training.best?.epoch ?? null) : which === 'last' ? newest.epoch : undefined;
+  if (epoch === null) throw new CheckpointError(`${newestDir} names no best epoch`, 'corrupt');
+  if (epoch === 0) throw new CheckpointError(`${newestDir} is inside epoch 1: no epoch has ended yet`, 'missing');
+  if (epoch !== undefined && pointer.dir !== epochDirName(epoch)) {
+    dir = path.join(checkpointsDir(runDir), epochDirName(epoch));
+    manifest = await readManifest(dir);
+    if (manifest.epoch !== epoch || manifest.training.inEpoch !== null)
+      throw new CheckpointError(`${path.join(dir, MANIFEST)} is not the end of epoch ${epoch}, which ${POINTER} names as ${which}`, 'corrupt');
   }
   const weights = await readWeights(dir, manifest);
   const variables = new Map<string, SavedTensor>();
@@ -313,6 +366,8 @@ export function modelFromCheckpoint(checkpoint: LoadedCheckpoint): Model {
 
 interface Pointer {
   epoch: number;
+  /** Steps into epoch + 1 of a mid-epoch checkpoint; 0 at an epoch's end. */
+  stepInEpoch: number;
   dir: string;
 }
 
@@ -327,11 +382,13 @@ async function readPointer(runDir: string): Promise<Pointer | null> {
   }
   return parseFile(file, text, (o) => {
     expectOneOf(o.format, 'format', [POINTER_FORMAT] as const);
-    checkVersion(o.version);
-    const epoch = expectNumber(o.epoch, 'epoch', { integer: true, min: 1 });
+    const version = checkVersion(o.version);
+    const stepInEpoch = version >= 2 && o.stepInEpoch !== undefined ? expectNumber(o.stepInEpoch, 'stepInEpoch', { integer: true, min: 1 }) : 0;
+    const epoch = expectNumber(o.epoch, 'epoch', { integer: true, min: stepInEpoch > 0 ? 0 : 1 });
     const dir = expectString(o.dir, 'dir');
-    if (dir !== epochDirName(epoch)) throw new ValidationError('dir', `expected "${epochDirName(epoch)}" for epoch ${epoch}, got "${dir}"`);
-    return { epoch, dir };
+    const expected = checkpointDirName(epoch, stepInEpoch);
+    if (dir !== expected) throw new ValidationError('dir', `expected "${expected}" for epoch ${epoch}${stepInEpoch > 0 ? `, step ${stepInEpoch}` : ''}, got "${dir}"`);
+    return { epoch, stepInEpoch, dir };
   });
 }
 
@@ -377,7 +434,7 @@ export function parseManifest(o: Record<string, unknown>): CheckpointManifest {
     version,
     runId: expectString(o.runId, 'runId'),
     createdAt: expectString(o.createdAt, 'createdAt'),
-    epoch: expectNumber(o.epoch, 'epoch', { integer: true, min: 1 }),
+    epoch: expectNumber(o.epoch, 'epoch', { integer: true, min: version >= 2 ? 0 : 1 }),
     seed: expectNumber(o.seed, 'seed', { integer: true, min: 0, max: 4294967295 }),
     // Earlier versions recorded backendPaths here too: dropped, never used (see BACKEND_PATHS_KEY).
     config: applyPatch(DEFAULTS, withoutBackendPaths(o.config, 'checkpoint config').config, 'checkpoint config'),
@@ -405,9 +462,25 @@ export function parseManifest(o: Record<string, unknown>): CheckpointManifest {
       trainSamples: count(training.trainSamples, 'training.trainSamples'),
       trainSeconds: expectNumber(training.trainSeconds, 'training.trainSeconds', { min: 0 }),
       durationSec: expectNumber(training.durationSec, 'training.durationSec', { min: 0 }),
+      inEpoch: version >= 2 && training.inEpoch != null ? epochPosition(training.inEpoch) : null,
     },
     tensors,
     weights: { file: expectOneOf(weights.file, 'weights.file', [WEIGHTS] as const), bytes, sha256: expectString(weights.sha256, 'weights.sha256') },
+  };
+}
+
+function epochPosition(value: unknown): EpochPosition {
+  const o = expectObject(value, 'training.inEpoch');
+  const window = expectObject(o.window, 'training.inEpoch.window');
+  const sum = (v: unknown, p: string) => expectNumber(v, `training.inEpoch.${p}`, { min: 0 });
+  const count = (v: unknown, p: string) => expectNumber(v, `training.inEpoch.${p}`, { integer: true, min: 0 });
+  return {
+    steps: expectNumber(o.steps, 'training.inEpoch.steps', { integer: true, min: 1 }),
+    loss: sum(o.loss, 'loss'),
+    correct: count(o.correct, 'correct'),
+    seen: count(o.seen, 'seen'),
+    seconds: sum(o.seconds, 'seconds'),
+    window: { loss: sum(window.loss, 'window.loss'), correct: count(window.correct, 'window.correct'), seen: count(window.seen, 'window.seen') },
   };
 }
 

@@ -53,11 +53,14 @@ export async function planResume(runDir: string): Promise<ResumePlan> {
   const summary = readSummary(runDir);
   if (summary?.status === 'completed')
     throw new NothingToResumeError(`nothing to resume: ${runDir} completed all ${summary.epochsCompleted} epochs (summary.json)`, summary);
-  const checkpoint = await loadCheckpoint(runDir, 'last');
+  // The newest checkpoint, possibly one inside an epoch.
+  const checkpoint = await loadCheckpoint(runDir, 'resume');
   const { manifest } = checkpoint;
   if (manifest.seed !== saved.config.seed || manifest.config.model !== saved.config.model)
     throw new ResumeError(`${checkpoint.dir} belongs to another run (seed ${manifest.seed}, model ${manifest.config.model}) than ${path.join(runDir, 'config.json')}`);
-  const notes = [`resuming ${saved.runId} from its epoch-${manifest.epoch} checkpoint (step ${manifest.training.step})`];
+  const inEpoch = manifest.training.inEpoch;
+  const where = inEpoch === null ? `its epoch-${manifest.epoch} checkpoint` : `its checkpoint ${inEpoch.steps} steps into epoch ${manifest.epoch + 1}`;
+  const notes = [`resuming ${saved.runId} from ${where} (step ${manifest.training.step})`];
   if (saved.ignored) notes.push(saved.ignored);
   const repaired = repairEventLog(path.join(runDir, 'metrics.jsonl'));
   if (repaired) notes.push(repaired);
