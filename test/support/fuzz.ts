@@ -149,7 +149,8 @@ function applyEdits(sample: unknown, edits: readonly Edit[]): unknown {
         case 'stringify':
           return stringify(old);
         case 'add-key':
-          if (typeof old !== 'object' || old === null) return edit.value;
+          // Not on arrays: an array with an own "constructor" breaks Array#map, and no JSON text makes one.
+          if (!isPlainObject(old)) return edit.value;
           Object.defineProperty(old, edit.key, { value: edit.value, enumerable: true, writable: true, configurable: true });
           return old;
         case 'delete':

@@ -1,0 +1,120 @@
+// Fuzzing the checkpoint readers (src/trainer/train/checkpoint.ts): a run folder may come from
+// anywhere, so its manifest (parseManifest, and loadCheckpoint over the files), the pointer
+// checkpoints/last.json (lastCheckpointEpoch) and weights.bin, damaged or hostile, give a
+// checkpoint or a ValidationError / CheckpointError with a message; never another exception, and
+// never more tensor memory than weights.bin holds. Seed and case counts: test/support/fuzz.ts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { DEFAULTS } from '../../src/shared/config';
+import { ValidationError, expectObject } from '../../src/shared/validate';
+import { CheckpointError, checkpointsDir, lastCheckpointEpoch, loadCheckpoint, parseManifest, saveCheckpoint, type CheckpointContent } from '../../src/trainer/train/checkpoint';
+import { fuzzOptions, fuzzTempDir, jsonish, mutated, mutatedBytes, mutatedJsonText, parsesOrRejects, parsesOrRejectsAsync } from '../support/fuzz';
+
+const dir = fuzzTempDir('checkpoint');
+
+/** A stand-in for a model variable: what saveCheckpoint reads of one. */
+function variable(name: string, shape: number[]) {
+  const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i / 7);
+  return { name: `m/${name}`, dtype: 'float32', shape, dataSync: () => values };
+}
+
+/** A small checkpoint written by saveCheckpoint itself, so that the fuzz starts from the real format. */
+async function writeValidRun(runDir: string, epoch = 2): Promise<void> {
+  const trainable = new Map([['conv1.kernel', variable('conv1.kernel', [2, 2, 1, 3])], ['dense.bias', variable('dense.bias', [10])]]);
+  const state = new Map([['bn1.mean.aom', variable('bn1.mean.aom', [3])]]);
+  const slots = [{ variable: 'm/conv1.kernel', index: 0, shape: [2, 2, 1, 3], values: new Float32Array(12).fill(0.5) }];
+  const content = {
+    runId: 'fuzz',
+    epoch,
+    seed: 3,
+    config: DEFAULTS,
+    model: { name: 'lenet', spec: { height: 28, width: 28, channels: 1, numClasses: 10 }, store: { trainable, state } },
+    shadowLayers: ['conv2'],
+    optimizer: { exportState: () => ({ name: 'sgd', steps: 40, slots }) },
+    training: {
+      step: 40,
+      rng: { order: [1, 2, 3, 4], augment: [5, 6, 7, 8], shadow: [9, 10, 11, 12] },
+      best: { epoch: 1, accuracy: 0.5 },
+      trainSamples: 1280,
+      trainSeconds: 2,
+      durationSec: 3,
+    },
+  } as unknown as CheckpointContent;
+  fs.rmSync(runDir, { recursive: true, force: true });
+  fs.mkdirSync(runDir, { recursive: true });
+  await saveCheckpoint(runDir, { ...content, epoch: 1 });
+  if (epoch > 1) await saveCheckpoint(runDir, content);
+}
+
+const validRun = path.join(dir, 'valid');
+const files = { pointer: '', manifest: '', weights: '', bestManifest: '' };
+let manifestObject: Record<string, unknown> = {};
+
+test('fuzz: a valid checkpoint loads (the mutations below start from it)', async () => {
+  await writeValidRun(validRun);
+  const root = checkpointsDir(validRun);
+  Object.assign(files, {
+    pointer: path.join(root, 'last.json'),
+    manifest: path.join(root, 'epoch-0002', 'checkpoint.json'),
+    weights: path.join(root, 'epoch-0002', 'weights.bin'),
+    bestManifest: path.join(root, 'epoch-0001', 'checkpoint.json'),
+  });
+  manifestObject = JSON.parse(fs.readFileSync(files.manifest, 'utf8')) as Record<string, unknown>;
+  assert.equal(parseManifest(manifestObject).epoch, 2);
+  assert.equal((await loadCheckpoint(validRun, 'best')).manifest.epoch, 1);
+  assert.equal(await lastCheckpointEpoch(validRun), 2);
+});
+
+test('fuzz: parseManifest on valid manifests with fields changed, dropped or added', () => {
+  fc.assert(
+    fc.property(mutated([manifestObject], jsonish), (value) => {
+      const result = parsesOrRejects(() => parseManifest(expectObject(value, '')), ValidationError);
+      if (!result.ok) return;
+      const { tensors, weights } = result.value;
+      const held = tensors.reduce((sum, t) => sum + 4 * t.shape.reduce((a, b) => a * b, 1), 0);
+      assert.ok(held <= weights.bytes, `tensors of ${held} bytes in a ${weights.bytes}-byte weights.bin`);
+    }),
+    fuzzOptions(3000),
+  );
+});
+
+test('fuzz: a manifest that lists the same bytes many times is refused (no memory amplification)', () => {
+  const entry = (manifestObject.tensors as Record<string, unknown>[])[0];
+  const bytes = (manifestObject.weights as { bytes: number }).bytes;
+  const copies = Array.from({ length: 1000 }, (_, i) => ({ ...entry, name: `copy${i}`, offset: 0 }));
+  assert.throws(() => parseManifest({ ...manifestObject, tensors: copies }), (e: unknown) => e instanceof ValidationError && new RegExp(`^tensors: .*more than the ${bytes} bytes`).test(e.message));
+});
+
+test('fuzz: loadCheckpoint with a damaged manifest, pointer or weights.bin gives a CheckpointError', async () => {
+  const pristine = new Map(Object.values(files).map((file) => [file, fs.readFileSync(file)]));
+  const manifestText = fs.readFileSync(files.manifest, 'utf8');
+  const pointerText = fs.readFileSync(files.pointer, 'utf8');
+  const weights = fs.readFileSync(files.weights);
+  const caseArb = fc.oneof(
+    { arbitrary: fc.record({ file: fc.constantFrom(files.manifest, files.bestManifest), content: mutatedJsonText([JSON.parse(manifestText)]) }), weight: 4 },
+    { arbitrary: fc.record({ file: fc.constant(files.manifest), content: mutatedBytes([Buffer.from(manifestText)], manifestText.length) }), weight: 1 },
+    { arbitrary: fc.record({ file: fc.constant(files.pointer), content: fc.oneof(mutatedJsonText([JSON.parse(pointerText)]), mutatedBytes([Buffer.from(pointerText)], 200)) }), weight: 2 },
+    { arbitrary: fc.record({ file: fc.constant(files.weights), content: mutatedBytes([weights], weights.length) }), weight: 1 },
+  );
+  await fc.assert(
+    fc.asyncProperty(caseArb, fc.constantFrom('last' as const, 'best' as const), async ({ file, content }, which) => {
+      fs.writeFileSync(file, content);
+      try {
+        const result = await parsesOrRejectsAsync(() => loadCheckpoint(validRun, which), CheckpointError);
+        if (result.ok) {
+          const held = [...result.value.variables.values(), ...result.value.optimizer.slots].reduce((sum, t) => sum + t.values.byteLength, 0);
+          assert.ok(held <= result.value.manifest.weights.bytes, `tensors of ${held} bytes from ${result.value.manifest.weights.bytes}`);
+        }
+        const pointer = await parsesOrRejectsAsync(() => lastCheckpointEpoch(validRun), CheckpointError);
+        if (pointer.ok) assert.ok(pointer.value === null || Number.isInteger(pointer.value));
+      } finally {
+        fs.writeFileSync(file, pristine.get(file)!);
+      }
+    }),
+    fuzzOptions(600),
+  );
+});
