@@ -34,10 +34,10 @@ export function fuzzOptions(runs: number): fc.Parameters<unknown> {
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**
- * Runs `parse`: it may return, or throw an instance of `errorClass` with a non-empty message;
- * anything else (a TypeError, a RangeError, another class) fails the property.
+ * Runs `parse`: it may return, or throw an instance of `errorClass` (or of one of several) with a
+ * non-empty message; anything else (a TypeError, a RangeError, another class) fails the property.
  */
-export function parsesOrRejects<T>(parse: () => T, errorClass: ErrorClass): { ok: true; value: T } | { ok: false; error: Error } {
+export function parsesOrRejects<T>(parse: () => T, errorClass: ErrorClass | readonly ErrorClass[]): { ok: true; value: T } | { ok: false; error: Error } {
   try {
     return { ok: true, value: parse() };
   } catch (error) {
@@ -46,7 +46,7 @@ export function parsesOrRejects<T>(parse: () => T, errorClass: ErrorClass): { ok
   }
 }
 
-export async function parsesOrRejectsAsync<T>(parse: () => Promise<T>, errorClass: ErrorClass): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
+export async function parsesOrRejectsAsync<T>(parse: () => Promise<T>, errorClass: ErrorClass | readonly ErrorClass[]): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
   try {
     return { ok: true, value: await parse() };
   } catch (error) {
@@ -55,12 +55,14 @@ export async function parsesOrRejectsAsync<T>(parse: () => Promise<T>, errorClas
   }
 }
 
-function assertClean(error: unknown, errorClass: ErrorClass): void {
-  if (!(error instanceof errorClass)) {
+function assertClean(error: unknown, errorClass: ErrorClass | readonly ErrorClass[]): void {
+  const classes: readonly ErrorClass[] = Array.isArray(errorClass) ? errorClass : [errorClass as ErrorClass];
+  const names = classes.map((c) => c.name).join(' or ');
+  if (!classes.some((c) => error instanceof c) || !(error instanceof Error)) {
     const shown = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
-    assert.fail(`expected a ${errorClass.name} or a valid parse, got ${shown}`);
+    assert.fail(`expected a ${names} or a valid parse, got ${shown}`);
   }
-  assert.ok(typeof error.message === 'string' && error.message.trim() !== '', `${errorClass.name} with an empty message`);
+  assert.ok(typeof error.message === 'string' && error.message.trim() !== '', `${names} with an empty message`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ function stringify(value: unknown): string {
   try {
     return JSON.stringify(value) ?? 'undefined';
   } catch {
-    return String(value);
+    return '"no JSON for this value"'; // a bigint, or a cycle
   }
 }
 

@@ -1,20 +1,26 @@
-// Fuzzing the checkpoint readers (src/trainer/train/checkpoint.ts): a run folder may come from
+// Fuzzing the checkpoint readers (src/trainer/train/checkpoint.ts) and what `was-train resume`
+// reads beside them (planResume, src/trainer/train/resume.ts): a run folder may come from
 // anywhere, so its manifest (parseManifest, and loadCheckpoint over the files), the pointer
-// checkpoints/last.json (lastCheckpointEpoch) and weights.bin, damaged or hostile, give a
-// checkpoint or a ValidationError / CheckpointError with a message; never another exception, and
-// never more tensor memory than weights.bin holds. Seed and case counts: test/support/fuzz.ts.
+// checkpoints/last.json (lastCheckpointEpoch), weights.bin, config.json and summary.json,
+// damaged or hostile, give a checkpoint or a ValidationError / CheckpointError / ResumeError with
+// a message; never another exception, and never more tensor memory than weights.bin holds. Seed
+// and case counts: test/support/fuzz.ts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { DEFAULTS } from '../../src/shared/config';
+import { DEFAULTS, type TrainConfig } from '../../src/shared/config';
 import { ValidationError, expectObject } from '../../src/shared/validate';
 import { CheckpointError, checkpointsDir, lastCheckpointEpoch, loadCheckpoint, parseManifest, saveCheckpoint, type CheckpointContent } from '../../src/trainer/train/checkpoint';
-import { fuzzOptions, fuzzTempDir, jsonish, mutated, mutatedBytes, mutatedJsonText, parsesOrRejects, parsesOrRejectsAsync } from '../support/fuzz';
+import { NothingToResumeError, ResumeError, planResume } from '../../src/trainer/train/resume';
+import { VALID_EVENTS, fuzzOptions, fuzzTempDir, jsonish, mutated, mutatedBytes, mutatedJsonText, parsesOrRejects, parsesOrRejectsAsync } from '../support/fuzz';
 
 const dir = fuzzTempDir('checkpoint');
+
+/** A run's resolved config: seed and learning rate filled in, as resume requires. */
+const CONFIG: TrainConfig = { ...DEFAULTS, seed: 3, optimizer: { ...DEFAULTS.optimizer, lr: 0.05 } };
 
 /** A stand-in for a model variable: what saveCheckpoint reads of one. */
 function variable(name: string, shape: number[]) {
@@ -31,7 +37,7 @@ async function writeValidRun(runDir: string, epoch = 2): Promise<void> {
     runId: 'fuzz',
     epoch,
     seed: 3,
-    config: DEFAULTS,
+    config: CONFIG,
     model: { name: 'lenet', spec: { height: 28, width: 28, channels: 1, numClasses: 10 }, store: { trainable, state } },
     shadowLayers: ['conv2'],
     optimizer: { exportState: () => ({ name: 'sgd', steps: 40, slots }) },
@@ -116,5 +122,39 @@ test('fuzz: loadCheckpoint with a damaged manifest, pointer or weights.bin gives
       }
     }),
     fuzzOptions(600),
+  );
+});
+
+test('fuzz: planResume (was-train resume) with a damaged config.json, summary.json or metrics.jsonl gives a plan or a clear error', async () => {
+  const run = path.join(dir, 'resume');
+  await writeValidRun(run);
+  const config = { runId: 'fuzz', createdAt: '2026-12-06T07:00:00.000Z', seed: 3, config: CONFIG, backend: { name: 'cpu', reason: 'auto', skipped: [] } };
+  const summary = VALID_EVENTS.find((e) => (e as { type: string }).type === 'run-end' && (e as { status: string }).status === 'failed');
+  const metrics = Buffer.from(VALID_EVENTS.slice(0, 7).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const originals = new Map<string, Buffer>([
+    [path.join(run, 'config.json'), Buffer.from(JSON.stringify(config))],
+    [path.join(run, 'summary.json'), Buffer.from(JSON.stringify(summary))],
+    [path.join(run, 'metrics.jsonl'), metrics],
+  ]);
+  for (const [file, content] of originals) fs.writeFileSync(file, content);
+  assert.equal((await planResume(run)).config.seed, 3);
+  const [configFile, summaryFile, metricsFile] = [...originals.keys()];
+  const caseArb = fc.oneof(
+    { arbitrary: fc.record({ file: fc.constant(configFile), content: mutatedJsonText([config]) }), weight: 3 },
+    { arbitrary: fc.record({ file: fc.constant(configFile), content: mutatedBytes([originals.get(configFile)!], 4096) }), weight: 1 },
+    { arbitrary: fc.record({ file: fc.constant(summaryFile), content: mutatedJsonText([summary]) }), weight: 1 },
+    { arbitrary: fc.record({ file: fc.constant(metricsFile), content: mutatedBytes([metrics], metrics.length) }), weight: 1 },
+  );
+  await fc.assert(
+    fc.asyncProperty(caseArb, async ({ file, content }) => {
+      fs.writeFileSync(file, content);
+      try {
+        const result = await parsesOrRejectsAsync(() => planResume(run), [ResumeError, NothingToResumeError, CheckpointError]);
+        if (result.ok) assert.equal(result.value.config.seed, 3);
+      } finally {
+        for (const [original, bytes] of originals) fs.writeFileSync(original, bytes);
+      }
+    }),
+    fuzzOptions(500),
   );
 });

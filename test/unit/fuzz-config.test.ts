@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { CONFIG_FLAGS, UsageError, parseArgs, readConfigFile } from '../../src/trainer/args';
 import { DEFAULTS, PRESETS, applyPatch, parseConfig, resolveConfig, type TrainConfig } from '../../src/shared/config';
-import { parseExperiment } from '../../src/extension/runs/trainer-args';
+import { parseExperiment, parseQuickChoices } from '../../src/extension/runs/trainer-args';
 import { ValidationError } from '../../src/shared/validate';
 import { anyValue, fuzzOptions, fuzzTempDir, jsonish, mutated, mutatedJsonText, parsesOrRejects } from '../support/fuzz';
 
@@ -56,6 +56,18 @@ test('fuzz: resolveConfig on valid patches with options changed, dropped or adde
       if (result.ok) assertValidConfig(result.value);
     }),
     fuzzOptions(4000),
+  );
+});
+
+test('fuzz: parseQuickChoices (remembered Start Training picks, any value in workspace state) gives choices or null', () => {
+  const CHOICES = [{ model: 'lenet', dataset: 'mnist', transform: 'shift', preset: 'sound', epochs: 3 }];
+  fc.assert(
+    fc.property(fc.oneof(anyValue, mutated(CHOICES)), (value) => {
+      const result = parsesOrRejects(() => parseQuickChoices(value), ValidationError);
+      assert.ok(result.ok, 'never throws');
+      if (result.value !== null) resolveConfig([{ patch: { model: result.value.model, epochs: result.value.epochs }, where: 'picks' }]);
+    }),
+    fuzzOptions(2000),
   );
 });
 
