@@ -136,24 +136,38 @@ function stringify(value: unknown): string {
   }
 }
 
+/**
+ * A fresh copy of the plain arrays and objects in `value` (prototypes kept), the only nodes edits
+ * change: fast-check hands the same generated values to a mapper again while shrinking, so an
+ * edit in place would change them for every later case (and could make a cycle).
+ */
+function copyTree(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyTree);
+  if (!isPlainObject(value)) return value;
+  const out = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
+  for (const [key, item] of Object.entries(value)) Object.defineProperty(out, key, { value: copyTree(item), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
 /** `sample` with one to three edits at random places: a field replaced, dropped, wrapped, added. */
 function applyEdits(sample: unknown, edits: readonly Edit[]): unknown {
-  let root: unknown = structuredClone(sample);
+  let root: unknown = copyTree(sample);
   for (const edit of edits) {
     const paths = pathsOf(root);
     const where = paths[edit.at % paths.length];
+    const value = copyTree(edit.value);
     const change = (old: unknown): unknown => {
       switch (edit.op) {
         case 'replace':
-          return edit.value;
+          return value;
         case 'wrap':
           return [old];
         case 'stringify':
           return stringify(old);
         case 'add-key':
           // Not on arrays: an array with an own "constructor" breaks Array#map, and no JSON text makes one.
-          if (!isPlainObject(old)) return edit.value;
-          Object.defineProperty(old, edit.key, { value: edit.value, enumerable: true, writable: true, configurable: true });
+          if (!isPlainObject(old)) return value;
+          Object.defineProperty(old, edit.key, { value, enumerable: true, writable: true, configurable: true });
           return old;
         case 'delete':
           return undefined;
