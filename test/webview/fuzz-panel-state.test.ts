@@ -52,3 +52,14 @@ test('fuzz: the page reduces and draws any sequence of host messages that parse'
     fuzzOptions(1500),
   );
 });
+
+test('a run-start whose config is damaged reads with defaults in its place, and the compare table draws', () => {
+  const start = structuredClone(VALID_EVENTS[0]) as { config: Record<string, unknown> };
+  start.config = { model: 'small-cnn', data: 'gone', was: { transform: 7 }, epochs: -1 };
+  const message = parseHostMessage({ type: 'run-added', run: { ...run('x'), events: [start] } });
+  let state = reduceHostMessage(initialPanelState('full', { ...INITIAL_UI_STATE }), message);
+  state = reduceHostMessage(state, parseHostMessage({ type: 'active-run', runId: 'x' }));
+  const rows = compareRows(displayedRuns(state), state.mode);
+  const cell = (key: string) => rows.find((r) => r.key === key)?.cells[0].text;
+  assert.deepEqual([cell('model'), cell('dataset'), cell('transform'), cell('epochs')], ['small-cnn', 'mnist', 'shift', '3']);
+});
