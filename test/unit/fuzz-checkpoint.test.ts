@@ -1,7 +1,8 @@
-// Fuzzing the checkpoint readers (src/trainer/train/checkpoint.ts) and what `was-train resume`
-// reads beside them (planResume, src/trainer/train/resume.ts): a run folder may come from
-// anywhere, so its manifest (parseManifest, and loadCheckpoint over the files), the pointer
-// checkpoints/last.json (lastCheckpointEpoch), weights.bin, config.json and summary.json,
+// Fuzzing the checkpoint readers (src/trainer/train/checkpoint.ts) and what `was-train resume`,
+// `dom` and `export` read beside them (planResume, src/trainer/train/resume.ts; readSavedSearch,
+// src/trainer/dom/run-search.ts): a run folder may come from anywhere, so its manifest
+// (parseManifest, and loadCheckpoint over the files), the pointer checkpoints/last.json
+// (lastCheckpointEpoch), weights.bin, config.json, summary.json and dom/*.json,
 // damaged or hostile, give a checkpoint or a ValidationError / CheckpointError / ResumeError with
 // a message; never another exception, and never more tensor memory than weights.bin holds. Seed
 // and case counts: test/support/fuzz.ts.
@@ -15,6 +16,7 @@ import { DEFAULTS, type TrainConfig } from '../../src/shared/config';
 import { ValidationError, expectObject } from '../../src/shared/validate';
 import { CheckpointError, checkpointsDir, lastCheckpointEpoch, loadCheckpoint, parseManifest, saveCheckpoint, type CheckpointContent } from '../../src/trainer/train/checkpoint';
 import { NothingToResumeError, ResumeError, planResume } from '../../src/trainer/train/resume';
+import { readSavedSearch } from '../../src/trainer/dom/run-search';
 import { VALID_EVENTS, fuzzOptions, fuzzTempDir, jsonish, mutated, mutatedBytes, mutatedJsonText, parsesOrRejects, parsesOrRejectsAsync } from '../support/fuzz';
 
 const dir = fuzzTempDir('checkpoint');
@@ -156,5 +158,24 @@ test('fuzz: planResume (was-train resume) with a damaged config.json, summary.js
       }
     }),
     fuzzOptions(500),
+  );
+});
+
+test('fuzz: readSavedSearch (a dom/*.json the dom and export commands reuse) gives a search, null, or a ValidationError naming the file', () => {
+  const run = path.join(dir, 'saved-search');
+  const file = path.join(run, 'dom', 'best-flops-0.7.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const search = VALID_EVENTS.find((e) => (e as { type: string }).type === 'dom-search')!;
+  fs.writeFileSync(file, JSON.stringify(search));
+  assert.equal(readSavedSearch(run, 'best', 3, 0.7, 'lazy-greedy')?.epoch, 3);
+  const text = fc.oneof(mutatedJsonText([search]), mutatedBytes([Buffer.from(JSON.stringify(search))], 400));
+  fc.assert(
+    fc.property(text, (content) => {
+      fs.writeFileSync(file, content);
+      const result = parsesOrRejects(() => readSavedSearch(run, 'best', 3, 0.7, 'lazy-greedy'), ValidationError);
+      if (!result.ok) assert.ok(result.error.message.startsWith(`${file}: `), result.error.message);
+      else assert.ok(result.value === null || result.value.type === 'dom-search');
+    }),
+    fuzzOptions(1500),
   );
 });
