@@ -4,7 +4,7 @@
 //
 // CI runs a fixed seed, so a failure reproduces; fast-check prints the seed and the shrunk
 // counterexample. For a longer or different search locally:
-//   FUZZ_SEED=123 FUZZ_SCALE=20 node --import tsx --test test/unit/fuzz-*.test.ts
+//   FUZZ_SEED=123 FUZZ_SCALE=20 node --import tsx --test test/unit/fuzz-*.test.ts test/webview/fuzz-*.test.ts
 // FUZZ_SEED picks the seed (default below), FUZZ_SCALE multiplies every property's case count.
 
 import assert from 'node:assert/strict';
