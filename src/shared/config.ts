@@ -438,6 +438,26 @@ export function resolveConfig(patches: readonly { patch: unknown; where: string 
   return config;
 }
 
+/**
+ * A config as a run recorded it (its run-start event), read leniently: each option it holds that
+ * passes its rule, the default for any other (left out by an older version, or damaged). A run's
+ * history still reads, and what reads it (the compare table, the Runs tree) can trust its shape.
+ */
+export function recordedConfig(value: JsonObject): TrainConfig {
+  const out = structuredClone(DEFAULTS) as unknown as JsonObject;
+  for (const option of CONFIG_OPTIONS) {
+    const keys = option.path.split('.');
+    let node: unknown = value;
+    for (const key of keys) node = isObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
+    const result = node === undefined ? undefined : v.safeParse(option.schema, node);
+    if (!result?.success) continue;
+    let target = out;
+    for (const key of keys.slice(0, -1)) target = target[key] as JsonObject;
+    target[keys[keys.length - 1]] = result.output;
+  }
+  return out as unknown as TrainConfig;
+}
+
 /** `patch` over `base`: objects merge key by key, anything else replaces (own keys only, "__proto__" too). */
 function merge(base: JsonObject, patch: JsonObject): JsonObject {
   const out: JsonObject = { ...base };

@@ -3,7 +3,7 @@
 // Every reader parses `unknown` through parseTrainerEvent: nothing is trusted by shape alone.
 
 import * as v from 'valibot';
-import { DOM_SEARCH_ALGORITHMS, type BackendName, type TrainConfig } from './config';
+import { DOM_SEARCH_ALGORITHMS, recordedConfig, type BackendName, type TrainConfig } from './config';
 import { errorMessage } from './errors';
 import { embedded, finiteNumber, flag, listOf, metric, objectOf, oneOf, orNull, parseTagged, plainObject, recordOf, tagged, taggedUnion, text } from './schema';
 import { ValidationError, isObject } from './validate';
@@ -42,10 +42,11 @@ const RunStartEventSchema = tagged('run-start', {
   runId: text(),
   runDir: text(),
   /**
-   * The config was checked field by field when it was resolved (config.ts); here its shape is
-   * enough, and a run folder written by an older version still reads.
+   * The config was checked field by field when it was resolved (config.ts); here it is read
+   * leniently (recordedConfig: an option missing or damaged reads as its default), so a run folder
+   * written by an older version still reads and a damaged one cannot break what shows it.
    */
-  config: plainObject<TrainConfig>(),
+  config: v.pipe(plainObject(), v.transform((config): TrainConfig => recordedConfig(config))),
   seed: count,
   backend: BackendInfoSchema,
   versions: recordOf(text()),

@@ -164,6 +164,9 @@ export function didYouMean(input: string, choices: readonly string[]): string {
   let best: string | undefined;
   let bestDistance = 3;
   for (const choice of choices) {
+    // Two edits change the length by at most two: a longer input (a hostile 50 MB "type") is
+    // no candidate, and editDistance, quadratic, never sees it.
+    if (Math.abs(choice.length - input.length) >= bestDistance) continue;
     const d = choice.toLowerCase() === input.toLowerCase() ? 0 : editDistance(choice, input);
     if (d < bestDistance) [best, bestDistance] = [choice, d];
   }

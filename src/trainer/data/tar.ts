@@ -19,6 +19,8 @@ const PREFIX = { offset: 345, length: 155 };
 const TYPE_FILE = new Set(['0', '\0', '7']);
 const TYPE_GNU_LONG_NAME = 'L';
 const TYPE_PAX = 'x';
+/** A long name or pax header is a few hundred bytes; one larger than this is not a real one. */
+const MAX_NAME_MEMBER = 1024 * 1024;
 
 /** Members whose name (leading './' removed) passes `wanted`, keyed by that name. */
 export async function readTarMembers(archive: string, wanted: (name: string) => boolean): Promise<Map<string, Buffer>> {
@@ -83,15 +85,22 @@ async function readHead(file: string): Promise<Uint8Array> {
   }
 }
 
-/** Push-style parser: header block, member data, padding to the next block, repeat. */
-class TarParser {
+/**
+ * Push-style parser: header block, member data, padding to the next block, repeat. Exported for
+ * the fuzz tests, which push bytes in random chunks without a file; readTar is the way to use it.
+ */
+export class TarParser {
   private readonly header = Buffer.alloc(TAR_BLOCK);
   private headerFill = 0;
   private position = 0;
   private remaining = 0;
   private padding = 0;
   private ended = false;
-  private current: { name: string; type: string; data: Buffer | null; fill: number } | null = null;
+  /**
+   * The member being read. A kept member's bytes are gathered as they arrive, never allocated from
+   * the header's size up front: a 1 KB archive whose header claims 4 GB costs 1 KB, then is truncated.
+   */
+  private current: { name: string; type: string; chunks: Buffer[] | null; fill: number } | null = null;
   private nextName: string | null = null;
 
   constructor(
@@ -107,7 +116,7 @@ class TarParser {
       if (this.remaining > 0) {
         const n = Math.min(this.remaining, available);
         const member = this.current;
-        if (member?.data) chunk.copy(member.data, member.fill, offset, offset + n);
+        if (member?.chunks) member.chunks.push(chunk.subarray(offset, offset + n));
         if (member) member.fill += n;
         offset += n;
         this.remaining -= n;
@@ -156,11 +165,14 @@ class TarParser {
     }
     const type = String.fromCharCode(h[TYPE_OFFSET]);
     const size = readSize(h);
+    if (size === null) throw new DataError(`${this.archive} is not a valid tar archive: bad size field in the header at byte ${this.position}`, 'format');
+    if ((type === TYPE_GNU_LONG_NAME || type === TYPE_PAX) && size > MAX_NAME_MEMBER)
+      throw new DataError(`${this.archive} is not a valid tar archive: a ${size}-byte name header at byte ${this.position}`, 'format');
     let name = this.nextName ?? headerName(h);
     this.nextName = null;
     name = name.replace(/^(\.\/)+/, '');
     const keep = type === TYPE_GNU_LONG_NAME || type === TYPE_PAX || (TYPE_FILE.has(type) && this.wanted(name));
-    this.current = { name, type, data: keep ? Buffer.alloc(size) : null, fill: 0 };
+    this.current = { name, type, chunks: keep ? [] : null, fill: 0 };
     this.remaining = size;
     if (size === 0) this.endMember();
   }
@@ -172,13 +184,14 @@ class TarParser {
     const size = member.fill;
     this.padding = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
     this.position += size + this.padding;
-    if (!member.data) return;
+    if (!member.chunks) return;
+    const data = Buffer.concat(member.chunks, size);
     if (member.type === TYPE_GNU_LONG_NAME) {
-      this.nextName = cString(member.data, 0, member.data.length);
+      this.nextName = cString(data, 0, data.length);
     } else if (member.type === TYPE_PAX) {
-      this.nextName = paxPath(member.data);
+      this.nextName = paxPath(data);
     } else {
-      this.onMember(member.name, member.data);
+      this.onMember(member.name, data);
     }
   }
 }
@@ -191,19 +204,22 @@ function headerName(h: Buffer): string {
   return prefix ? `${prefix}/${name}` : name;
 }
 
-/** Size field: octal text, or GNU base-256 when the top bit is set (files over 8 GB). */
-function readSize(h: Buffer): number {
+/** Size field: octal text, or GNU base-256 when the top bit is set (files over 8 GB); null when it is neither. */
+function readSize(h: Buffer): number | null {
   if (h[SIZE.offset] & 0x80) {
     let value = h[SIZE.offset] & 0x7f;
     for (let i = 1; i < SIZE.length; i++) value = value * 256 + h[SIZE.offset + i];
-    return value;
+    return Number.isSafeInteger(value) ? value : null;
   }
-  return readOctal(h, SIZE.offset, SIZE.length);
+  const value = readOctal(h, SIZE.offset, SIZE.length);
+  return Number.isNaN(value) ? null : value;
 }
 
+/** Octal digits (space- or NUL-padded, as tar writes them); NaN for anything else. */
 function readOctal(h: Buffer, offset: number, length: number): number {
   const text = cString(h, offset, length).trim();
-  return text === '' ? 0 : parseInt(text, 8);
+  if (text === '') return 0;
+  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : Number.NaN;
 }
 
 function cString(b: Buffer, offset: number, length: number): string {

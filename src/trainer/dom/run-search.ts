@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DomSearchAlgorithm } from '../../shared/config';
-import { parseTrainerEvent, type DomSearchEvent } from '../../shared/protocol';
+import { parseTrainerEvent, type DomSearchEvent, type TrainerEvent } from '../../shared/protocol';
+import { errorMessage } from '../../shared/errors';
+import { ValidationError } from '../../shared/validate';
 import type { ImageSplit } from '../data/types';
 import type { Model } from '../nn/model';
 import { writeFileAtomic } from '../../shared/node/atomic-file';
@@ -106,7 +108,13 @@ export function saveSearch(runDir: string, event: DomSearchEvent): string {
 export function readSavedSearch(runDir: string, checkpoint: 'best' | 'last', epoch: number, flopsTarget: number, algorithm: DomSearchAlgorithm): DomSearchEvent | null {
   const file = savedSearchPath(runDir, checkpoint, flopsTarget);
   if (!fs.existsSync(file)) return null;
-  const event = parseTrainerEvent(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (event.type !== 'dom-search') throw new Error(`${file} does not hold a dom-search event`);
+  let event: TrainerEvent;
+  try {
+    event = parseTrainerEvent(JSON.parse(fs.readFileSync(file, 'utf8')));
+  } catch (error) {
+    // A bare "Unexpected token" would not say which file; deleting it makes the search run again.
+    throw new ValidationError(file, `a damaged saved DOM search (${errorMessage(error)}); delete it to search again`);
+  }
+  if (event.type !== 'dom-search') throw new ValidationError(file, `holds a ${event.type} event, not a dom-search one; delete it to search again`);
   return event.epoch === epoch && event.algorithm === algorithm ? event : null;
 }

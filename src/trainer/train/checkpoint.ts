@@ -429,6 +429,9 @@ export function parseManifest(o: Record<string, unknown>): CheckpointManifest {
       offset,
     };
   });
+  // Each value is copied out of weights.bin on load: entries that cover the same bytes many times over would multiply it.
+  const held = tensors.reduce((sum, t) => sum + 4 * sizeOf(t.shape), 0);
+  if (held > bytes) throw new ValidationError('tensors', `they hold ${held} bytes, more than the ${bytes} bytes of weights.bin`);
   return {
     format: CHECKPOINT_FORMAT,
     version,
