@@ -5,10 +5,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { currentHistory, parseEventLines, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
-import { ValidationError, isObject } from '../../shared/validate';
+import { currentHistory, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
+import { isObject } from '../../shared/validate';
 import { errorMessage } from '../../shared/errors';
 import { writeFileAtomic } from '../../shared/node/atomic-file';
+import { MetricsCache, type RunHistory } from './metrics-cache';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
 export type DiskRunStatus = RunStatus | 'incomplete';
@@ -56,32 +57,20 @@ const OTHER_PATHS = [CHECKPOINT_FILE, 'dom'] as const;
 /** A resumed session loads tfjs and its checkpoint before its first line: seconds after any summary. */
 const STALE_SUMMARY_SLACK_MS = 1000;
 
-/** The events of metrics.jsonl, up to the first damaged line; missing file: none. */
+/**
+ * The events of metrics.jsonl, up to the first damaged line; missing file: none. Every event, read
+ * in pieces (metrics-cache.ts) for a command that needs them all; the views use a MetricsCache.
+ */
 export function readRunEvents(dir: string): RunEvents {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
-  } catch (error) {
-    return { events: [], problems: (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [`metrics.jsonl: ${errorMessage(error)}`] };
-  }
-  return parseMetricsText(text);
+  const { events, problems } = new MetricsCache({ maxSteps: Number.POSITIVE_INFINITY }).readSync(dir);
+  return { events: [...events], problems };
 }
 
-export function parseMetricsText(text: string): RunEvents {
-  try {
-    const { events, tornLastLine } = parseEventLines(text);
-    return { events, problems: tornLastLine ? ['metrics.jsonl: the last line is torn (the trainer was killed while writing); skipped'] : [] };
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    // Keep what precedes the damaged line: the run's history up to there is still true.
-    const line = /^line (\d+)$/.exec(error.path);
-    const kept = line ? text.split('\n').slice(0, Number(line[1]) - 1).join('\n') : '';
-    return { events: kept === '' ? [] : parseEventLines(kept).events, problems: [`metrics.jsonl: ${error.message}; the lines after it are ignored`] };
-  }
-}
-
-/** Reads one run folder into a record; null when the folder is not a run. */
-export function readRun(dir: string): RunRecord | null {
+/**
+ * Reads one run folder into a record; null when the folder is not a run. `readEvents` gives its
+ * metrics.jsonl (RunStore passes its cache's, which reads only what was appended since).
+ */
+export function readRun(dir: string, readEvents: (dir: string) => RunHistory = readRunEvents): RunRecord | null {
   const stats = RUN_FILES.map((name) => statOrNull(path.join(dir, name)));
   if (stats.every((s) => s === null)) return null;
   const problems: string[] = [];
@@ -91,7 +80,7 @@ export function readRun(dir: string): RunRecord | null {
 
   // Epoch events give the best DOM accuracy; the run-start event stands in for a missing config.json.
   const needEvents = summary === null || summary.test === null || !isObject(config);
-  const { events, problems: eventProblems } = needEvents ? readRunEvents(dir) : { events: [], problems: [] };
+  const { events, problems: eventProblems } = needEvents ? readEvents(dir) : { events: [], problems: [] };
   problems.push(...eventProblems);
   // A resumed run redid the epochs after its checkpoint: count the latest session's, not both.
   const history = currentHistory(events);
@@ -145,6 +134,8 @@ export function listRuns(runsDir: string, read: (dir: string) => RunRecord | nul
  */
 export class RunStore {
   private readonly cache = new Map<string, { signature: string; record: RunRecord | null }>();
+  /** The runs' metrics.jsonl, read incrementally; the metrics pages read their histories from it too. */
+  readonly metrics = new MetricsCache();
 
   list(runsDir: string, isLive: (runId: string) => boolean = () => false): RunRecord[] {
     const seen = new Set<string>();
@@ -157,11 +148,15 @@ export class RunStore {
         return s ? `${s.size}:${s.mtimeMs}` : '-';
       }).join('|');
       if (hit?.signature === signature) return hit.record;
-      const record = readRun(dir);
+      const record = readRun(dir, (d) => this.metrics.readSync(d));
       this.cache.set(dir, { signature, record });
       return record;
     });
-    for (const dir of this.cache.keys()) if (!seen.has(dir)) this.cache.delete(dir);
+    for (const dir of this.cache.keys()) {
+      if (seen.has(dir)) continue;
+      this.cache.delete(dir);
+      this.metrics.forget(dir);
+    }
     return records;
   }
 }
