@@ -102,7 +102,7 @@ test('malformed and unknown messages are logged and dropped: no action, nothing 
   h.connection.dispose();
 });
 
-test('after a window reload the page shows the run followed before it, or else the newest run', () => {
+test('after a window reload the page shows the run followed before it, or else the newest run', async () => {
   // The state lives in the workspace's memento, which survives the reload.
   const memento = new Map<string, unknown>();
   const store = { get: (k: string) => memento.get(k), update: async (k: string, v: unknown) => void memento.set(k, v) };
@@ -111,6 +111,7 @@ test('after a window reload the page shows the run followed before it, or else t
   before.setCompare(['disk-b']);
   const h = harness({ state: new LabState(store), supervisor: new TrainerSupervisor({ maxConcurrent: () => 1, stopTimeoutMs: () => 30_000, log: () => {} }) });
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
   const snapshot = h.posted[0];
   assert.ok(snapshot?.type === 'snapshot');
   assert.equal(snapshot.activeRunId, 'disk-a');
@@ -122,6 +123,7 @@ test('after a window reload the page shows the run followed before it, or else t
     const fresh = harness();
     fresh.state.setActiveRun(followed);
     fresh.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+    await fresh.connection.settled();
     const shown = fresh.posted[0];
     assert.ok(shown?.type === 'snapshot');
     assert.ok(shown.activeRunId === 'disk-a' || shown.activeRunId === 'disk-b', `followed ${followed}: showed ${shown.activeRunId}`);
@@ -130,12 +132,13 @@ test('after a window reload the page shows the run followed before it, or else t
   }
 });
 
-test('ready gets a snapshot: the followed and compared runs with their events from disk, the mode, the settings', () => {
+test('ready gets a snapshot: the followed and compared runs with their events from disk, the mode, the settings', async () => {
   const h = harness();
   h.state.setActiveRun('disk-a');
   h.state.setCompare(['disk-b', 'no-such-run']);
   h.state.setMode('dom');
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
   assert.equal(h.posted.length, 1);
   const snapshot = h.posted[0];
   assert.ok(snapshot.type === 'snapshot');
@@ -151,13 +154,14 @@ test('ready gets a snapshot: the followed and compared runs with their events fr
   h.connection.dispose();
 });
 
-test('changed settings reach an open page as a fresh snapshot (nothing before it is ready)', () => {
+test('changed settings reach an open page as a fresh snapshot (nothing before it is ready)', async () => {
   const h = harness();
   h.settingsChanged.fire();
   assert.equal(h.posted.length, 0, 'not ready yet: its ready gets the snapshot');
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
   h.settings.smoothing = 0.9;
   h.settingsChanged.fire();
+  await h.connection.settled();
   const last = h.posted.at(-1);
   assert.ok(last?.type === 'snapshot');
   assert.deepEqual(last.settings, { smoothing: 0.9, lossLogScale: true });
@@ -167,9 +171,10 @@ test('changed settings reach an open page as a fresh snapshot (nothing before it
   assert.equal(h.posted.length, 2, 'a disposed connection posts nothing');
 });
 
-test('the page\'s buttons reach their actions; selection, compare and mode changes come back to the page', () => {
+test('the page\'s buttons reach their actions; selection, compare and mode changes come back to the page', async () => {
   const h = harness();
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
   h.posted.length = 0;
   h.connection.receive({ type: 'stop', runId: 'disk-a' });
   h.connection.receive({ type: 'switch-mode', mode: 'dom', runId: null });
@@ -185,12 +190,14 @@ test('the page\'s buttons reach their actions; selection, compare and mode chang
   h.connection.receive({ type: 'set-compare', runIds: ['disk-b', 'disk-a'] });
   assert.deepEqual(h.state.compare, ['disk-b'], 'the active run is not its own comparison');
   h.state.setMode('dom');
+  await h.connection.settled();
   assert.deepEqual(
     h.posted.map((m) => m.type + ('runId' in m ? ` ${m.runId}` : 'run' in m ? ` ${m.run.runId}` : 'runIds' in m ? ` ${m.runIds.join()}` : 'mode' in m ? ` ${m.mode}` : '')),
     // disk-b, the newest run, came with the snapshot (nothing was followed), so it is not added again.
     ['run-added disk-a', 'active-run disk-a', 'compare disk-b', 'mode dom'],
   );
   h.state.runRemoved('disk-b');
+  await h.connection.settled();
   assert.deepEqual(h.posted.slice(-2).map((m) => m.type), ['compare', 'run-removed']);
   h.connection.dispose();
 });
