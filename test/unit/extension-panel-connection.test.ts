@@ -18,7 +18,9 @@ import { PanelConnection, panelLabel, type PanelActions } from '../../src/extens
 import { RunStore, readRunEvents } from '../../src/extension/runs/run-store';
 import { TrainerSupervisor, type Job } from '../../src/extension/runs/supervisor';
 import { PANEL_PROTOCOL_VERSION, parseHostMessage, type HostMessage } from '../../src/shared/panel-protocol';
-import type { TrainerEvent } from '../../src/shared/protocol';
+import type { StepEvent, TrainerEvent } from '../../src/shared/protocol';
+import { HISTORY_STEPS } from '../../src/extension/runs/history-sampling';
+import { RunModel } from '../../webview/run-model';
 
 const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-panel-'));
@@ -240,4 +242,45 @@ test('a real run: the page gets every event exactly once and in order, also a pa
   early.connection.dispose();
   lateHarness.connection.dispose();
   supervisor.dispose();
+});
+
+test('a long run reaches the page thinned (its spike and last step kept), and a second snapshot does not read its file again', async () => {
+  // disk-a with 3 x HISTORY_STEPS step events more before its end, one of them a loss spike.
+  const dir = path.join(runsDir, 'disk-long');
+  fs.cpSync(path.join(runsDir, 'disk-a'), dir, { recursive: true });
+  const file = path.join(dir, 'metrics.jsonl');
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+  const end = lines.findIndex((l) => l.includes('"type":"run-end"'));
+  const template = JSON.parse(lines.find((l) => l.includes('"type":"step"'))!) as StepEvent;
+  const count = 3 * HISTORY_STEPS;
+  const extra = Array.from({ length: count }, (_, i) => JSON.stringify({ ...template, step: 100 + i, stepInEpoch: 1, loss: i === 7777 ? 1234 : 1 }));
+  fs.writeFileSync(file, [...lines.slice(0, end), ...extra, ...lines.slice(end)].join('\n') + '\n');
+  const stepsIn = (events: readonly TrainerEvent[]): StepEvent[] => events.filter((e): e is StepEvent => e.type === 'step');
+  const whole = readRunEvents(dir).events;
+
+  const h = harness();
+  h.state.setActiveRun('disk-long');
+  h.state.setCompare([]);
+  h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
+  const snapshot = h.posted[0];
+  assert.ok(snapshot?.type === 'snapshot');
+  const sent = snapshot.runs[0].events;
+  assert.ok(stepsIn(sent).length <= HISTORY_STEPS + 2, `${stepsIn(sent).length} steps sent of ${stepsIn(whole).length}`);
+  assert.deepEqual(sent.filter((e) => e.type !== 'step'), JSON.parse(JSON.stringify(whole.filter((e) => e.type !== 'step'))), 'every other event');
+  assert.ok(stepsIn(sent).some((s) => s.loss === 1234), 'the spike');
+  const model = RunModel.fromPanelRun(snapshot.runs[0]);
+  assert.equal(model.lastStep?.step, stepsIn(whole).at(-1)!.step, 'the page\'s last step is the run\'s');
+
+  // The file's first byte changed in place: a snapshot that read it again would find line 1 damaged.
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, 'X', 0);
+  fs.closeSync(fd);
+  h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
+  const again = h.posted.at(-1);
+  assert.ok(again?.type === 'snapshot');
+  assert.deepEqual(again.runs[0].events, sent);
+  h.connection.dispose();
+  fs.rmSync(dir, { recursive: true });
 });
