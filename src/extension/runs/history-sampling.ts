@@ -21,6 +21,11 @@ function stepOf(event: TrainerEvent): { series: 'run' | 'baseline'; step: StepEv
   return null;
 }
 
+/** Whether the event is a step of either series. */
+export function isStep(event: TrainerEvent): boolean {
+  return stepOf(event) !== null;
+}
+
 /** How many step events `events` holds in its busiest series. */
 export function stepCount(events: readonly TrainerEvent[]): number {
   let run = 0;

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { errorMessage } from '../../shared/errors';
 import { MAX_EVENT_SIZE, parseTrainerEvent, type TrainerEvent } from '../../shared/protocol';
-import { downsampleEvents, HISTORY_STEPS, stepCount } from './history-sampling';
+import { downsampleEvents, HISTORY_STEPS, isStep } from './history-sampling';
 import { formatSize, LineSplitter } from './line-splitter';
 
 export interface RunHistory {
@@ -40,6 +40,8 @@ class MetricsFile {
   private readonly decoder = new StringDecoder('utf8');
   private readonly splitter: LineSplitter;
   private events: TrainerEvent[] = [];
+  /** Step events held (both series): the history is thinned when they pass twice the budget. */
+  private steps = 0;
   private problems: string[] = [];
   private lineNumber = 0;
   /** A damaged line stops the history: the lines after it are not read. */
@@ -60,7 +62,10 @@ class MetricsFile {
     this.offset += bytes.length;
     if (this.stopped) return;
     this.splitter.push(this.decoder.write(bytes));
-    if (stepCount(this.events) > 2 * this.maxSteps) this.events = [...downsampleEvents(this.events, this.maxSteps)];
+    if (this.steps > 2 * this.maxSteps) {
+      this.events = [...downsampleEvents(this.events, this.maxSteps)];
+      this.steps = this.events.filter(isStep).length;
+    }
   }
 
   /** The history so far: the line in progress, when it is a whole event (a file without a last newline), included. */
@@ -82,6 +87,7 @@ class MetricsFile {
       return;
     }
     this.events.push(event);
+    if (isStep(event)) this.steps++;
   }
 }
 
