@@ -7,11 +7,15 @@
 // --log-every 1, phase and epoch events; no summary.json, as a killed trainer leaves it) into a
 // temporary runs folder, then runs each case in a fresh Node process so that each peak RSS is its
 // own:
-// - snapshot: a metrics page says `ready` and the host answers with its snapshot following that
+// - snapshot: a metrics page says `ready` and the host answers with its snapshot following the
 //   run (PanelConnection -> LabRuns -> RunStore, the path the extension takes), the posted message
 //   serialized as postMessage would; then a second `ready` (a reloaded page) on the same host.
 // - split: 50 MB without a newline, in 64 KiB chunks as a pipe delivers them, then a newline.
-// It prints wall time, CPU time, peak RSS (process.resourceUsage().maxRSS) and the heap after each case.
+// The snapshot runs twice: for a killed run (no summary.json: the Runs tree's listing reads
+// metrics.jsonl too, for the epochs done and the best epoch) and for the same file in a finished
+// run (only the page reads it). It prints wall time, CPU time, the longest stretch the event loop
+// was blocked (what the extension host's UI would feel), peak RSS (process.resourceUsage().maxRSS)
+// and the heap after each case.
 
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -131,11 +135,26 @@ async function snapshotCase(runsDir: string): Promise<void> {
   for (const which of ['first snapshot', 'second snapshot (page reloaded)']) {
     postedChars = 0;
     postedEvents = 0;
+    // The longest gap between the ticks of a 5 ms timer: how long the event loop was blocked.
+    let last = performance.now();
+    let longestMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestMs = Math.max(longestMs, now - last);
+      last = now;
+    }, 5);
+    await new Promise((r) => setTimeout(r, 20));
+    longestMs = 0;
+    last = performance.now();
     const cpu = process.cpuUsage();
     const t0 = performance.now();
     connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
     await settled(connection);
-    report(which, performance.now() - t0, `, posted ${postedEvents} events in ${mib(postedChars * 2)} of message (UTF-16)`, cpu);
+    const ms = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 20));
+    clearInterval(ticker);
+    const longest = `, longest event-loop block ${(longestMs / 1000).toFixed(2)} s`;
+    report(`  ${which}`, ms, `${longest}, posted ${postedEvents} events in ${mib(postedChars * 2)} of message (UTF-16)`, cpu);
   }
   connection.dispose();
   supervisor.dispose();
@@ -176,11 +195,26 @@ async function main(): Promise<void> {
   if (which === 'split') return splitCase(flag('split-mb', 50));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'was-metrics-bench-'));
   try {
-    const runDir = path.join(root, 'runs', 'big');
+    const runDir = path.join(root, 'killed', 'big');
     fs.mkdirSync(runDir, { recursive: true });
     const { bytes, steps } = writeMetrics(path.join(runDir, 'metrics.jsonl'), flag('mb', 200));
     console.log(`metrics.jsonl: ${mib(bytes)}, ${steps} step events (Node ${process.version})`);
-    for (const args of [['snapshot', path.join(root, 'runs')], ['split', '--split-mb', String(flag('split-mb', 50))]]) {
+    // The same file (a hard link) as a finished run: config.json and a summary.json with its test numbers, so the
+    // Runs tree's listing needs nothing from metrics.jsonl and only the page reads it.
+    const finished = path.join(root, 'finished', 'big');
+    fs.mkdirSync(finished, { recursive: true });
+    fs.linkSync(path.join(runDir, 'metrics.jsonl'), path.join(finished, 'metrics.jsonl'));
+    const end = fs.readFileSync(FIXTURE, 'utf8').split('\n').find((l) => l.includes('"type":"run-end"'))!;
+    const start = JSON.parse(fs.readFileSync(FIXTURE, 'utf8').split('\n').find((l) => l.includes('"type":"run-start"'))!) as { config: unknown };
+    fs.writeFileSync(path.join(finished, 'config.json'), JSON.stringify({ createdAt: new Date().toISOString(), config: start.config }));
+    fs.writeFileSync(path.join(finished, 'summary.json'), end);
+    const cases = [
+      ['snapshot', path.join(root, 'killed'), 'killed run (no summary.json)'],
+      ['snapshot', path.join(root, 'finished'), 'finished run (summary.json)'],
+      ['split', '--split-mb', String(flag('split-mb', 50))],
+    ];
+    for (const args of cases) {
+      if (args[0] === 'snapshot') console.log(`${args[2]}:`);
       await new Promise<void>((resolve, reject) => {
         fork(__filename, args, { execArgv: ['--import', 'tsx'] }).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited with ${code}`))));
       });
