@@ -4,6 +4,7 @@
 import type { PanelRunStatus } from '../../shared/panel-protocol';
 import type { DomSearchEvent, TrainerEvent } from '../../shared/protocol';
 import { downsampleEvents } from '../runs/history-sampling';
+import type { Event } from '../base/emitter';
 import type { MetricsCache } from '../runs/metrics-cache';
 import type { RunRecord, RunStore } from '../runs/run-store';
 import { isActive, type Job, type TrainerSupervisor } from '../runs/supervisor';
@@ -42,6 +43,11 @@ export class LabRuns {
     private readonly runsDir: () => string,
     private readonly metrics: MetricsCache = store.metrics,
   ) {}
+
+  /** A run folder's metrics.jsonl was read (after a listing that needed it): list again. */
+  get onDidReadMetrics(): Event<void> {
+    return this.store.onDidReadMetrics;
+  }
 
   list(): LabRun[] {
     const jobs = this.supervisor.list();

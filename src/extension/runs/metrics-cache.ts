@@ -125,6 +125,23 @@ export class MetricsCache {
     return read;
   }
 
+  /**
+   * The history as last read, never reading: `complete` when that read reached the file's present
+   * end (same file, same size). Undefined when the file was never read, or is another file now.
+   */
+  lastRead(dir: string): { history: RunHistory; complete: boolean } | undefined {
+    const file = this.files.get(dir);
+    if (!file) return undefined;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(path.join(dir, 'metrics.jsonl'));
+    } catch {
+      return undefined;
+    }
+    if (file.identity !== `${stat.dev}:${stat.ino}` || stat.size < file.offset) return undefined;
+    return { history: file.history(), complete: file.offset === stat.size };
+  }
+
   /** Lets go of a run's history (its folder was deleted). */
   forget(dir: string): void {
     this.files.delete(dir);

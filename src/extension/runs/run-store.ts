@@ -10,6 +10,7 @@ import { isObject } from '../../shared/validate';
 import { errorMessage } from '../../shared/errors';
 import { writeFileAtomic } from '../../shared/node/atomic-file';
 import { MetricsCache, type RunHistory } from './metrics-cache';
+import { Emitter } from '../base/emitter';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
 export type DiskRunStatus = RunStatus | 'incomplete';
@@ -130,12 +131,23 @@ export function listRuns(runsDir: string, read: (dir: string) => RunRecord | nul
  * listRuns with a cache: a folder is read again only when one of its files changed size or time,
  * so a refresh re-reads only what changed. A folder a trainer of this window is writing
  * (`isLive`) keeps its first record: its live numbers come from the trainer's events, and
- * re-parsing a growing metrics.jsonl at every refresh would load the extension host.
+ * re-parsing a growing metrics.jsonl at every refresh would load the extension host. A listing
+ * never waits for metrics.jsonl: what it needs from one not read to its end yet is read in the
+ * background (only the bytes appended since the last read; the record has what was read before
+ * meanwhile), and onDidReadMetrics says when.
  */
 export class RunStore {
   private readonly cache = new Map<string, { signature: string; record: RunRecord | null }>();
   /** The runs' metrics.jsonl, read incrementally; the metrics pages read their histories from it too. */
   readonly metrics = new MetricsCache();
+  private readonly metricsRead = new Emitter<void>();
+  /**
+   * A run's metrics.jsonl that a listing needed has been read (asynchronously): list again for
+   * records with its epochs. Until then the record has what config.json and summary.json say.
+   */
+  readonly onDidReadMetrics = this.metricsRead.event;
+  /** What a background read of a file it could not read gave (its problem), for the record made next. */
+  private readonly unread = new Map<string, RunHistory>();
 
   list(runsDir: string, isLive: (runId: string) => boolean = () => false): RunRecord[] {
     const seen = new Set<string>();
@@ -148,7 +160,7 @@ export class RunStore {
         return s ? `${s.size}:${s.mtimeMs}` : '-';
       }).join('|');
       if (hit?.signature === signature) return hit.record;
-      const record = readRun(dir, (d) => this.metrics.readSync(d));
+      const record = readRun(dir, (d) => this.metricsOf(d));
       this.cache.set(dir, { signature, record });
       return record;
     });
@@ -158,6 +170,28 @@ export class RunStore {
       this.metrics.forget(dir);
     }
     return records;
+  }
+
+  /**
+   * A run's metrics as far as they are read, never waiting: what is not read yet is read
+   * asynchronously, off the extension host's main path, and then the record is made again.
+   */
+  private metricsOf(dir: string): RunHistory {
+    const known = this.metrics.lastRead(dir);
+    if (known?.complete) return known.history;
+    // A file that could not be read (missing, unreadable) is tried again only when the folder changes.
+    const unread = this.unread.get(dir);
+    if (unread && !known) {
+      this.unread.delete(dir);
+      return unread;
+    }
+    void this.metrics.read(dir).then((history) => {
+      if (!this.metrics.lastRead(dir)) this.unread.set(dir, history);
+      this.cache.delete(dir);
+      this.metricsRead.fire();
+    });
+    // Meanwhile what was read before (a growing file keeps its epochs), or nothing.
+    return known?.history ?? { events: [], problems: [] };
   }
 }
 
