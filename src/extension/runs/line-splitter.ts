@@ -30,7 +30,7 @@ export class LineSplitter {
     return this.length;
   }
 
-  /** The line in progress, when it is not over the cap; '' when there is none. */
+  /** The line in progress ('' when there is none); null once it is over the cap. */
   pending(): string | null {
     return this.length > this.maxLength ? null : this.pieces.join('');
   }
