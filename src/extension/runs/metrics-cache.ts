@@ -148,8 +148,8 @@ export class MetricsCache {
   }
 
   /**
-   * The same, synchronously, for the Runs tree's listing (run-store.ts), which is synchronous:
-   * in pieces too, so memory stays bounded, and only what was appended since any read of the run.
+   * The same, synchronously, for a command that needs a run's events now (readRunEvents, with
+   * every event kept): in pieces too, and only what was appended since any read of the run.
    */
   readSync(dir: string): RunHistory {
     let fd: number;
