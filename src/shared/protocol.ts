@@ -216,6 +216,14 @@ export const TrainerEventSchema: v.GenericSchema<unknown, TrainerEvent> = EventU
 const TrainerCommandSchema = taggedUnion([tagged('stop', {})]);
 export type TrainerCommand = v.InferOutput<typeof TrainerCommandSchema>;
 
+/**
+ * The largest event a reader takes, in characters of its JSON text (for the ASCII JSON the trainer
+ * writes, bytes): a metrics.jsonl line, an IPC message, a line of trainer output. A real event is
+ * under 10 KB (a DOM search with its per-layer table); anything bigger is damage or a hostile
+ * file, dropped and logged with its size, so no reader holds an unbounded line.
+ */
+export const MAX_EVENT_SIZE = 1024 * 1024;
+
 /** JSON has no NaN or Infinity: encode them so a diverged loss survives the trip. */
 export function encodeEvent(event: TrainerEvent): string {
   return JSON.stringify(event, (_key, value: unknown) =>

@@ -18,7 +18,9 @@ import { PanelConnection, panelLabel, type PanelActions } from '../../src/extens
 import { RunStore, readRunEvents } from '../../src/extension/runs/run-store';
 import { TrainerSupervisor, type Job } from '../../src/extension/runs/supervisor';
 import { PANEL_PROTOCOL_VERSION, parseHostMessage, type HostMessage } from '../../src/shared/panel-protocol';
-import type { TrainerEvent } from '../../src/shared/protocol';
+import type { StepEvent, TrainerEvent } from '../../src/shared/protocol';
+import { HISTORY_STEPS } from '../../src/extension/runs/history-sampling';
+import { RunModel } from '../../webview/run-model';
 
 const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-panel-'));
@@ -102,7 +104,7 @@ test('malformed and unknown messages are logged and dropped: no action, nothing 
   h.connection.dispose();
 });
 
-test('after a window reload the page shows the run followed before it, or else the newest run', () => {
+test('after a window reload the page shows the run followed before it, or else the newest run', async () => {
   // The state lives in the workspace's memento, which survives the reload.
   const memento = new Map<string, unknown>();
   const store = { get: (k: string) => memento.get(k), update: async (k: string, v: unknown) => void memento.set(k, v) };
@@ -111,6 +113,7 @@ test('after a window reload the page shows the run followed before it, or else t
   before.setCompare(['disk-b']);
   const h = harness({ state: new LabState(store), supervisor: new TrainerSupervisor({ maxConcurrent: () => 1, stopTimeoutMs: () => 30_000, log: () => {} }) });
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
   const snapshot = h.posted[0];
   assert.ok(snapshot?.type === 'snapshot');
   assert.equal(snapshot.activeRunId, 'disk-a');
@@ -122,6 +125,7 @@ test('after a window reload the page shows the run followed before it, or else t
     const fresh = harness();
     fresh.state.setActiveRun(followed);
     fresh.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+    await fresh.connection.settled();
     const shown = fresh.posted[0];
     assert.ok(shown?.type === 'snapshot');
     assert.ok(shown.activeRunId === 'disk-a' || shown.activeRunId === 'disk-b', `followed ${followed}: showed ${shown.activeRunId}`);
@@ -130,12 +134,13 @@ test('after a window reload the page shows the run followed before it, or else t
   }
 });
 
-test('ready gets a snapshot: the followed and compared runs with their events from disk, the mode, the settings', () => {
+test('ready gets a snapshot: the followed and compared runs with their events from disk, the mode, the settings', async () => {
   const h = harness();
   h.state.setActiveRun('disk-a');
   h.state.setCompare(['disk-b', 'no-such-run']);
   h.state.setMode('dom');
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
   assert.equal(h.posted.length, 1);
   const snapshot = h.posted[0];
   assert.ok(snapshot.type === 'snapshot');
@@ -151,13 +156,14 @@ test('ready gets a snapshot: the followed and compared runs with their events fr
   h.connection.dispose();
 });
 
-test('changed settings reach an open page as a fresh snapshot (nothing before it is ready)', () => {
+test('changed settings reach an open page as a fresh snapshot (nothing before it is ready)', async () => {
   const h = harness();
   h.settingsChanged.fire();
   assert.equal(h.posted.length, 0, 'not ready yet: its ready gets the snapshot');
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
   h.settings.smoothing = 0.9;
   h.settingsChanged.fire();
+  await h.connection.settled();
   const last = h.posted.at(-1);
   assert.ok(last?.type === 'snapshot');
   assert.deepEqual(last.settings, { smoothing: 0.9, lossLogScale: true });
@@ -167,9 +173,10 @@ test('changed settings reach an open page as a fresh snapshot (nothing before it
   assert.equal(h.posted.length, 2, 'a disposed connection posts nothing');
 });
 
-test('the page\'s buttons reach their actions; selection, compare and mode changes come back to the page', () => {
+test('the page\'s buttons reach their actions; selection, compare and mode changes come back to the page', async () => {
   const h = harness();
   h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
   h.posted.length = 0;
   h.connection.receive({ type: 'stop', runId: 'disk-a' });
   h.connection.receive({ type: 'switch-mode', mode: 'dom', runId: null });
@@ -185,12 +192,14 @@ test('the page\'s buttons reach their actions; selection, compare and mode chang
   h.connection.receive({ type: 'set-compare', runIds: ['disk-b', 'disk-a'] });
   assert.deepEqual(h.state.compare, ['disk-b'], 'the active run is not its own comparison');
   h.state.setMode('dom');
+  await h.connection.settled();
   assert.deepEqual(
     h.posted.map((m) => m.type + ('runId' in m ? ` ${m.runId}` : 'run' in m ? ` ${m.run.runId}` : 'runIds' in m ? ` ${m.runIds.join()}` : 'mode' in m ? ` ${m.mode}` : '')),
     // disk-b, the newest run, came with the snapshot (nothing was followed), so it is not added again.
     ['run-added disk-a', 'active-run disk-a', 'compare disk-b', 'mode dom'],
   );
   h.state.runRemoved('disk-b');
+  await h.connection.settled();
   assert.deepEqual(h.posted.slice(-2).map((m) => m.type), ['compare', 'run-removed']);
   h.connection.dispose();
 });
@@ -234,4 +243,45 @@ test('a real run: the page gets every event exactly once and in order, also a pa
   early.connection.dispose();
   lateHarness.connection.dispose();
   supervisor.dispose();
+});
+
+test('a long run reaches the page thinned (its spike and last step kept), and a second snapshot does not read its file again', async () => {
+  // disk-a with 3 x HISTORY_STEPS step events more before its end, one of them a loss spike.
+  const dir = path.join(runsDir, 'disk-long');
+  fs.cpSync(path.join(runsDir, 'disk-a'), dir, { recursive: true });
+  const file = path.join(dir, 'metrics.jsonl');
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+  const end = lines.findIndex((l) => l.includes('"type":"run-end"'));
+  const template = JSON.parse(lines.find((l) => l.includes('"type":"step"'))!) as StepEvent;
+  const count = 3 * HISTORY_STEPS;
+  const extra = Array.from({ length: count }, (_, i) => JSON.stringify({ ...template, step: 100 + i, stepInEpoch: 1, loss: i === 7777 ? 1234 : 1 }));
+  fs.writeFileSync(file, [...lines.slice(0, end), ...extra, ...lines.slice(end)].join('\n') + '\n');
+  const stepsIn = (events: readonly TrainerEvent[]): StepEvent[] => events.filter((e): e is StepEvent => e.type === 'step');
+  const whole = readRunEvents(dir).events;
+
+  const h = harness();
+  h.state.setActiveRun('disk-long');
+  h.state.setCompare([]);
+  h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
+  const snapshot = h.posted[0];
+  assert.ok(snapshot?.type === 'snapshot');
+  const sent = snapshot.runs[0].events;
+  assert.ok(stepsIn(sent).length <= HISTORY_STEPS + 2, `${stepsIn(sent).length} steps sent of ${stepsIn(whole).length}`);
+  assert.deepEqual(sent.filter((e) => e.type !== 'step'), JSON.parse(JSON.stringify(whole.filter((e) => e.type !== 'step'))), 'every other event');
+  assert.ok(stepsIn(sent).some((s) => s.loss === 1234), 'the spike');
+  const model = RunModel.fromPanelRun(snapshot.runs[0]);
+  assert.equal(model.lastStep?.step, stepsIn(whole).at(-1)!.step, 'the page\'s last step is the run\'s');
+
+  // The file's first byte changed in place: a snapshot that read it again would find line 1 damaged.
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, 'X', 0);
+  fs.closeSync(fd);
+  h.connection.receive({ type: 'ready', protocolVersion: PANEL_PROTOCOL_VERSION });
+  await h.connection.settled();
+  const again = h.posted.at(-1);
+  assert.ok(again?.type === 'snapshot');
+  assert.deepEqual(again.runs[0].events, sent);
+  h.connection.dispose();
+  fs.rmSync(dir, { recursive: true });
 });

@@ -191,3 +191,49 @@ test('a finished run with everything the trainer writes (baseline, DOM search, e
   assert.ok(['baseline', 'dom', 'exports', 'checkpoints'].every((name) => fs.existsSync(path.join(dir, name))), fs.readdirSync(dir).join());
   assert.equal(deletableRunProblem(runsDir, dir), null);
 });
+
+test('RunStore never waits for metrics.jsonl: a killed run is listed at once, its epochs once the file is read in the background', async () => {
+  const other = path.join(root, 'background');
+  fs.mkdirSync(other);
+  const dir = path.join(other, 'killed');
+  fs.cpSync(path.join(source, 'real'), dir, { recursive: true });
+  fs.rmSync(path.join(dir, 'summary.json'));
+  const store = new RunStore();
+  const read = new Promise<void>((resolve) => store.onDidReadMetrics(resolve));
+  const first = store.list(other)[0];
+  assert.equal(first.status, 'incomplete');
+  assert.equal(first.model, 'small-cnn', 'config.json is read at once');
+  assert.equal(first.epochsCompleted, 0, 'nothing from metrics.jsonl yet');
+  await read;
+  const after = store.list(other)[0];
+  assert.equal(after.epochsCompleted, 2);
+  assert.ok(after.best !== null);
+  assert.deepEqual(after, readRun(dir), 'the same record a whole read gives');
+  // Appended events are read the same way: the record has them once that read is done.
+  const appended = new Promise<void>((resolve) => store.onDidReadMetrics(resolve));
+  fs.appendFileSync(path.join(dir, 'metrics.jsonl'), '{"type":"log","time":1,"level":"info","message":"later"}\n');
+  assert.equal(store.list(other)[0].epochsCompleted, 2, 'while the appended bytes are read, the record keeps what was read before');
+  await appended;
+  assert.deepEqual(store.list(other)[0], readRun(dir));
+});
+
+test('RunStore: a metrics.jsonl that cannot be read is tried once per change of the folder, its problem in the record', async () => {
+  const other = path.join(root, 'unreadable');
+  fs.mkdirSync(other);
+  const dir = path.join(other, 'no-metrics');
+  fs.cpSync(path.join(source, 'real'), dir, { recursive: true });
+  fs.rmSync(path.join(dir, 'summary.json'));
+  fs.rmSync(path.join(dir, 'metrics.jsonl'));
+  fs.mkdirSync(path.join(dir, 'metrics.jsonl'), { recursive: true });
+  const store = new RunStore();
+  let reads = 0;
+  const read = store.metrics.read.bind(store.metrics);
+  store.metrics.read = (d) => (reads++, read(d));
+  const done = new Promise<void>((resolve) => store.onDidReadMetrics(resolve));
+  store.list(other);
+  await done;
+  assert.equal(reads, 1);
+  assert.match(store.list(other)[0].problems.join(), /metrics.jsonl: EISDIR/);
+  store.list(other);
+  assert.equal(reads, 1, 'not read again while nothing changed');
+});

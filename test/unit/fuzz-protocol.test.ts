@@ -1,15 +1,18 @@
 // Fuzzing the trainer's event stream (src/shared/protocol.ts): whatever a trainer process sends
 // over IPC or leaves in metrics.jsonl, parseTrainerEvent, parseTrainerCommand and the JSON-lines
-// reader (parseEventLines, and the run store's parseMetricsText over it) give a valid event or a
+// reader (parseEventLines, and the run store's readRunEvents over a file) give a valid event or a
 // ValidationError naming the problem; never another exception. Seed and case counts:
 // test/support/fuzz.ts (FUZZ_SEED, FUZZ_SCALE).
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encodeEvent, parseEventLines, parseTrainerCommand, parseTrainerEvent } from '../../src/shared/protocol';
 import { ValidationError } from '../../src/shared/validate';
-import { parseMetricsText } from '../../src/extension/runs/run-store';
+import { readRunEvents } from '../../src/extension/runs/run-store';
 import { VALID_EVENTS, anyValue, fuzzOptions, mutated, mutatedJsonText, parsesOrRejects } from '../support/fuzz';
 
 test('fuzz: the valid samples parse (the mutations below start from real events)', () => {
@@ -90,10 +93,17 @@ test('fuzz: parseEventLines (metrics.jsonl) gives events or a ValidationError na
   );
 });
 
+/** The run store's reader over `text` as a run folder's metrics.jsonl (one temporary folder, rewritten). */
+const metricsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-fuzz-metrics-'));
+function readMetricsText(text: string): ReturnType<typeof readRunEvents> {
+  fs.writeFileSync(path.join(metricsDir, 'metrics.jsonl'), text);
+  return readRunEvents(metricsDir);
+}
+
 test('fuzz: the run store reads any metrics.jsonl text without throwing, keeping the events before the damage', () => {
   fc.assert(
     fc.property(metricsText, (text) => {
-      const { events, problems } = parseMetricsText(text);
+      const { events, problems } = readMetricsText(text);
       assert.ok(Array.isArray(events) && Array.isArray(problems));
       for (const problem of problems) assert.ok(problem.startsWith('metrics.jsonl: '), problem);
       const whole = parsesOrRejects(() => parseEventLines(text), ValidationError);

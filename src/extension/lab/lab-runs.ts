@@ -6,7 +6,10 @@
 import type { PanelRunStatus } from '../../shared/panel-protocol';
 import type { DomSearchEvent, TrainerEvent } from '../../shared/protocol';
 import { blockingLock, inspectRunLock, type LockOwner, type LockState } from '../../shared/node/run-lock';
-import { readRunEvents, type RunRecord, type RunStore } from '../runs/run-store';
+import { downsampleEvents } from '../runs/history-sampling';
+import type { Event } from '../base/emitter';
+import type { MetricsCache } from '../runs/metrics-cache';
+import type { RunRecord, RunStore } from '../runs/run-store';
 import { isActive, type Job, type TrainerSupervisor } from '../runs/supervisor';
 
 /** 'incomplete': a folder without a summary that no trainer of this window is writing. */
@@ -59,7 +62,13 @@ export class LabRuns {
     private readonly store: RunStore,
     private readonly supervisor: TrainerSupervisor,
     private readonly runsDir: () => string,
+    private readonly metrics: MetricsCache = store.metrics,
   ) {}
+
+  /** A run folder's metrics.jsonl was read (after a listing that needed it): list again. */
+  get onDidReadMetrics(): Event<void> {
+    return this.store.onDidReadMetrics;
+  }
 
   list(): LabRun[] {
     const jobs = this.supervisor.list();
@@ -72,14 +81,18 @@ export class LabRuns {
   }
 
   /**
-   * A run's whole event stream: the trainer's as received, or metrics.jsonl for other runs; then
-   * the DOM searches saved later by `was-train dom` (those of the run's end are in the stream).
+   * A run's history for a metrics page: the trainer's events as received, or metrics.jsonl for
+   * other runs (read incrementally and kept by the metrics cache); then the DOM searches saved
+   * later by `was-train dom` (those of the run's end are in the stream); the steps thinned to a
+   * few thousand per series (history-sampling.ts), every other event kept.
    */
-  events(run: LabRun): TrainerEvent[] {
-    const events = run.job ? [...run.job.events] : readRunEvents(run.dir).events;
-    const key = (e: DomSearchEvent): string => `${e.checkpoint}|${e.epoch}|${e.flopsTarget}|${e.algorithm}`;
-    const inStream = new Set(events.filter((e): e is DomSearchEvent => e.type === 'dom-search').map(key));
-    return [...events, ...(run.record?.domSearches ?? []).filter((s) => !inStream.has(key(s)))];
+  async history(run: LabRun): Promise<readonly TrainerEvent[]> {
+    return this.liveHistory(run) ?? withSearches(run, (await this.metrics.read(run.dir)).events);
+  }
+
+  /** The history of a run whose trainer this window started, at once (its events are in memory); null for other runs. */
+  liveHistory(run: LabRun): readonly TrainerEvent[] | null {
+    return run.job ? withSearches(run, run.job.events) : null;
   }
 
   /** What to follow when nothing is followed yet: the newest live run, else the newest run. */
@@ -91,4 +104,10 @@ export class LabRuns {
   newestLive(): LabRun | undefined {
     return this.list().find((r) => r.job !== null && isActive(r.job.state) && r.job.state !== 'queued');
   }
+}
+
+function withSearches(run: LabRun, events: readonly TrainerEvent[]): readonly TrainerEvent[] {
+  const key = (e: DomSearchEvent): string => `${e.checkpoint}|${e.epoch}|${e.flopsTarget}|${e.algorithm}`;
+  const inStream = new Set(events.filter((e): e is DomSearchEvent => e.type === 'dom-search').map(key));
+  return downsampleEvents([...events, ...(run.record?.domSearches ?? []).filter((s) => !inStream.has(key(s)))]);
 }

@@ -47,6 +47,9 @@ export interface PanelConnectionOptions {
   batchMs?: number;
 }
 
+/** Runs' histories read from disk, by run id. */
+type Histories = ReadonlyMap<string, readonly TrainerEvent[]>;
+
 /** A folder without a summary that was written to this recently is taken to be training elsewhere. */
 const RECENT_WRITE_MS = 120_000;
 
@@ -57,6 +60,10 @@ export class PanelConnection implements Disposable {
   private pending = new Map<string, TrainerEvent[]>();
   private flushTimer: NodeJS.Timeout | undefined;
   private ready = false;
+  private disposed = false;
+  /** Steps waiting for runs' histories from disk (afterHistories), in order; and how many. */
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
 
   constructor(private readonly options: PanelConnectionOptions) {
     const { state, supervisor } = options;
@@ -79,7 +86,7 @@ export class PanelConnection implements Disposable {
           this.flush();
           this.post({ type: 'run-status', runId: job.runId, ...panelStatus(run) });
         } else {
-          this.add(run);
+          this.add(job.runId);
         }
       }),
     );
@@ -89,20 +96,19 @@ export class PanelConnection implements Disposable {
       state.onDidChangeActiveRun((runId) => {
         if (!this.ready) return;
         if (runId !== null) this.ensureHeld(runId);
-        this.post({ type: 'active-run', runId: runId !== null && this.held.has(runId) ? runId : null });
+        this.afterHistories([], () => this.send({ type: 'active-run', runId: runId !== null && this.held.has(runId) ? runId : null }));
       }),
     );
     this.disposables.add(
       state.onDidChangeCompare((runIds) => {
         if (!this.ready) return;
         for (const id of runIds) this.ensureHeld(id);
-        this.post({ type: 'compare', runIds: runIds.filter((id) => this.held.has(id)) });
+        this.afterHistories([], () => this.send({ type: 'compare', runIds: runIds.filter((id) => this.held.has(id)) }));
       }),
     );
     this.disposables.add(
       state.onDidUpdateRun((runId) => {
-        const run = this.held.has(runId) ? options.runs.get(runId) : undefined;
-        if (run) this.add(run);
+        if (this.held.has(runId)) this.add(runId);
       }),
     );
     this.disposables.add(
@@ -156,8 +162,27 @@ export class PanelConnection implements Disposable {
     }
   }
 
-  /** A full snapshot (also after settings change); replaces everything the page holds. */
+  /**
+   * A full snapshot (also after settings change); replaces everything the page holds. Posted once
+   * the held runs' histories are read (at once when none is read from disk): settled() says when.
+   */
   sendSnapshot(): void {
+    const { state } = this.options;
+    this.afterHistories([state.activeRunId, ...state.compare], (histories) => this.postSnapshot(histories));
+  }
+
+  /** Resolves once every step waiting for a history has posted (for tests and the bench). */
+  async settled(): Promise<void> {
+    while (this.queued > 0) await this.queue;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.flushTimer);
+    this.disposables.dispose();
+  }
+
+  private postSnapshot(histories: Histories): void {
     const { state, runs } = this.options;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
@@ -168,12 +193,13 @@ export class PanelConnection implements Disposable {
     const panelRuns: PanelRun[] = [];
     for (const id of ids) {
       const run = runs.get(id);
-      if (run && !this.held.has(id)) {
-        panelRuns.push(this.panelRun(run));
+      const panelRun = run && !this.held.has(id) ? this.panelRun(run, histories) : null;
+      if (panelRun) {
+        panelRuns.push(panelRun);
         this.held.add(id);
       }
     }
-    this.post({
+    this.send({
       type: 'snapshot',
       protocolVersion: PANEL_PROTOCOL_VERSION,
       layout: this.options.layout,
@@ -185,41 +211,73 @@ export class PanelConnection implements Disposable {
     });
   }
 
-  dispose(): void {
-    clearTimeout(this.flushTimer);
-    this.disposables.dispose();
+  /**
+   * Runs `post` once the histories of the runs named (those not live in this window: read from
+   * disk, asynchronously) are at hand, after every step queued before it, so the page gets its
+   * messages in the order they were caused. With nothing to read and nothing queued, at once.
+   */
+  private afterHistories(runIds: readonly (string | null)[], post: (histories: Histories) => void): void {
+    const fromDisk = runIds.flatMap((id) => {
+      const run = id === null ? undefined : this.options.runs.get(id);
+      return run && run.job === null ? [run] : [];
+    });
+    if (fromDisk.length === 0 && this.queued === 0) return post(new Map());
+    this.queued++;
+    this.queue = this.queue
+      .then(async () => {
+        const histories: Histories = new Map(await Promise.all(fromDisk.map(async (run) => [run.runId, await this.options.runs.history(run)] as const)));
+        if (!this.disposed) post(histories);
+      })
+      .catch((error: unknown) => this.options.log(`metrics page: could not read a run's history: ${errorMessage(error)}`))
+      .finally(() => this.queued--);
   }
 
   private ensureHeld(runId: string): void {
-    if (this.held.has(runId)) return;
-    const run = this.options.runs.get(runId);
-    if (run) this.add(run);
+    if (!this.held.has(runId)) this.add(runId);
   }
 
-  private add(run: LabRun): void {
-    this.pending.delete(run.runId);
-    this.held.add(run.runId);
-    this.post({ type: 'run-added', run: this.panelRun(run) });
+  /** Sends the run (again, when the page holds it) with its history. */
+  private add(runId: string): void {
+    this.afterHistories([runId], (histories) => {
+      const run = this.options.runs.get(runId);
+      const panelRun = run ? this.panelRun(run, histories) : null;
+      if (!panelRun) return;
+      this.pending.delete(runId);
+      this.held.add(runId);
+      this.send({ type: 'run-added', run: panelRun });
+    });
   }
 
-  private panelRun(run: LabRun): PanelRun {
+  /** The run as the page holds it; null when its history was not read (it became wanted while others were read). */
+  private panelRun(run: LabRun, histories: Histories): PanelRun | null {
+    const events = this.options.runs.liveHistory(run) ?? histories.get(run.runId);
+    if (events === undefined) return null;
     return {
       runId: run.runId,
       label: panelLabel(run, this.options.state.mode),
       ...panelStatus(run),
-      events: this.options.runs.events(run),
+      events: [...events],
     };
   }
 
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const [runId, events] of pending) if (this.held.has(runId)) this.post({ type: 'events', runId, events });
+    // In the queue: a snapshot or run-added still waiting there sends these events itself (from
+    // the job's list) and empties `pending`, so each event reaches the page once.
+    this.afterHistories([], () => {
+      const pending = this.pending;
+      this.pending = new Map();
+      for (const [runId, events] of pending) if (this.held.has(runId)) this.send({ type: 'events', runId, events });
+    });
   }
 
+  /** Posts in order: after any step still waiting for a history. */
   private post(message: HostMessage): void {
+    this.afterHistories([], () => this.send(message));
+  }
+
+  private send(message: HostMessage): void {
     void Promise.resolve(this.options.post(message)).catch((error: unknown) => this.options.log(`could not post to the metrics page: ${errorMessage(error)}`));
   }
 }

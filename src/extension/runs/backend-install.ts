@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lineSplitter } from './trainer-process';
+import { LineSplitter, formatSize } from './line-splitter';
 
 export const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 export type TensorflowPackage = (typeof TENSORFLOW_PACKAGES)[number];
@@ -47,10 +47,11 @@ export async function installTensorflowBackend(options: InstallOptions): Promise
   };
   const { code, error } = await new Promise<{ code: number | null; error: Error | null }>((resolve) => {
     const child = spawn(npm, args, { cwd: folder, env: options.env ?? process.env, signal: options.signal, shell: process.platform === 'win32' });
-    const out = lineSplitter(onLine);
-    const err = lineSplitter(onLine);
-    child.stdout.setEncoding('utf8').on('data', out.push).on('end', out.flush);
-    child.stderr.setEncoding('utf8').on('data', err.push).on('end', err.flush);
+    const onOversized = (length: number): void => onLine(`(a line of ${formatSize(length)}, over the cap; dropped)`);
+    const out = new LineSplitter({ onLine, onOversized });
+    const err = new LineSplitter({ onLine, onOversized });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => out.push(chunk)).on('end', () => out.flush());
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => err.push(chunk)).on('end', () => err.flush());
     let spawnError: Error | null = null;
     child.on('error', (e) => {
       spawnError = e;

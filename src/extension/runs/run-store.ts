@@ -5,11 +5,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { currentHistory, parseEventLines, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
-import { ValidationError, isObject } from '../../shared/validate';
+import { currentHistory, parseTrainerEvent, type BaselineComparison, type DomSearchEvent, type EpochEvent, type RunEndEvent, type RunStatus, type TrainerEvent } from '../../shared/protocol';
+import { isObject } from '../../shared/validate';
 import { errorMessage } from '../../shared/errors';
 import { fsyncDirectory, writeFileAtomic } from '../../shared/node/atomic-file';
 import { blockingLock } from '../../shared/node/run-lock';
+import { MetricsCache, type RunHistory } from './metrics-cache';
+import { Emitter } from '../base/emitter';
 
 /** A folder without summary.json: running now, or its trainer was killed. */
 export type DiskRunStatus = RunStatus | 'incomplete';
@@ -57,32 +59,21 @@ const OTHER_PATHS = [CHECKPOINT_FILE, 'dom'] as const;
 /** A resumed session loads tfjs and its checkpoint before its first line: seconds after any summary. */
 const STALE_SUMMARY_SLACK_MS = 1000;
 
-/** The events of metrics.jsonl, up to the first damaged line; missing file: none. */
+/**
+ * The events of metrics.jsonl, up to the first damaged line; missing file: none. Every event, read
+ * in pieces (metrics-cache.ts) for a command that needs them all; the views use a MetricsCache.
+ */
 export function readRunEvents(dir: string): RunEvents {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
-  } catch (error) {
-    return { events: [], problems: (error as NodeJS.ErrnoException).code === 'ENOENT' ? [] : [`metrics.jsonl: ${errorMessage(error)}`] };
-  }
-  return parseMetricsText(text);
+  const { events, problems } = new MetricsCache({ maxSteps: Number.POSITIVE_INFINITY }).readSync(dir);
+  return { events: [...events], problems };
 }
 
-export function parseMetricsText(text: string): RunEvents {
-  try {
-    const { events, tornLastLine } = parseEventLines(text);
-    return { events, problems: tornLastLine ? ['metrics.jsonl: the last line is torn (the trainer was killed while writing); skipped'] : [] };
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    // Keep what precedes the damaged line: the run's history up to there is still true.
-    const line = /^line (\d+)$/.exec(error.path);
-    const kept = line ? text.split('\n').slice(0, Number(line[1]) - 1).join('\n') : '';
-    return { events: kept === '' ? [] : parseEventLines(kept).events, problems: [`metrics.jsonl: ${error.message}; the lines after it are ignored`] };
-  }
-}
-
-/** Reads one run folder into a record; null when the folder is not a run (none of its files, or a config.json not the trainer's). */
-export function readRun(dir: string): RunRecord | null {
+/**
+ * Reads one run folder into a record; null when the folder is not a run (none of its files, or a
+ * config.json not the trainer's). `readEvents` gives its
+ * metrics.jsonl (RunStore passes its cache's, which reads only what was appended since).
+ */
+export function readRun(dir: string, readEvents: (dir: string) => RunHistory = readRunEvents): RunRecord | null {
   const stats = RUN_FILES.map((name) => statOrNull(path.join(dir, name)));
   if (stats.every((s) => s === null)) return null;
   const problems: string[] = [];
@@ -95,7 +86,7 @@ export function readRun(dir: string): RunRecord | null {
 
   // Epoch events give the best DOM accuracy; the run-start event stands in for a missing config.json.
   const needEvents = summary === null || summary.test === null || !isObject(config);
-  const { events, problems: eventProblems } = needEvents ? readRunEvents(dir) : { events: [], problems: [] };
+  const { events, problems: eventProblems } = needEvents ? readEvents(dir) : { events: [], problems: [] };
   problems.push(...eventProblems);
   // A resumed run redid the epochs after its checkpoint: count the latest session's, not both.
   const history = currentHistory(events);
@@ -145,10 +136,23 @@ export function listRuns(runsDir: string, read: (dir: string) => RunRecord | nul
  * listRuns with a cache: a folder is read again only when one of its files changed size or time,
  * so a refresh re-reads only what changed. A folder a trainer of this window is writing
  * (`isLive`) keeps its first record: its live numbers come from the trainer's events, and
- * re-parsing a growing metrics.jsonl at every refresh would load the extension host.
+ * re-parsing a growing metrics.jsonl at every refresh would load the extension host. A listing
+ * never waits for metrics.jsonl: what it needs from one not read to its end yet is read in the
+ * background (only the bytes appended since the last read; the record has what was read before
+ * meanwhile), and onDidReadMetrics says when.
  */
 export class RunStore {
   private readonly cache = new Map<string, { signature: string; record: RunRecord | null }>();
+  /** The runs' metrics.jsonl, read incrementally; the metrics pages read their histories from it too. */
+  readonly metrics = new MetricsCache();
+  private readonly metricsRead = new Emitter<void>();
+  /**
+   * A run's metrics.jsonl that a listing needed has been read (asynchronously): list again for
+   * records with its epochs. Until then the record has what config.json and summary.json say.
+   */
+  readonly onDidReadMetrics = this.metricsRead.event;
+  /** What a background read of a file it could not read gave (its problem), for the record made next. */
+  private readonly unread = new Map<string, RunHistory>();
 
   list(runsDir: string, isLive: (runId: string) => boolean = () => false): RunRecord[] {
     const seen = new Set<string>();
@@ -161,12 +165,38 @@ export class RunStore {
         return s ? `${s.size}:${s.mtimeMs}` : '-';
       }).join('|');
       if (hit?.signature === signature) return hit.record;
-      const record = readRun(dir);
+      const record = readRun(dir, (d) => this.metricsOf(d));
       this.cache.set(dir, { signature, record });
       return record;
     });
-    for (const dir of this.cache.keys()) if (!seen.has(dir)) this.cache.delete(dir);
+    for (const dir of this.cache.keys()) {
+      if (seen.has(dir)) continue;
+      this.cache.delete(dir);
+      this.metrics.forget(dir);
+    }
     return records;
+  }
+
+  /**
+   * A run's metrics as far as they are read, never waiting: what is not read yet is read
+   * asynchronously, off the extension host's main path, and then the record is made again.
+   */
+  private metricsOf(dir: string): RunHistory {
+    const known = this.metrics.lastRead(dir);
+    if (known?.complete) return known.history;
+    // A file that could not be read (missing, unreadable) is tried again only when the folder changes.
+    const unread = this.unread.get(dir);
+    if (unread && !known) {
+      this.unread.delete(dir);
+      return unread;
+    }
+    void this.metrics.read(dir).then((history) => {
+      if (!this.metrics.lastRead(dir)) this.unread.set(dir, history);
+      this.cache.delete(dir);
+      this.metricsRead.fire();
+    });
+    // Meanwhile what was read before (a growing file keeps its epochs), or nothing.
+    return known?.history ?? { events: [], problems: [] };
   }
 }
 

@@ -6,8 +6,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { errorMessage } from '../../shared/errors';
 import { EXIT } from '../../shared/exit-codes';
-import { parseTrainerEvent, type RunEndEvent, type RunStatus, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
+import { MAX_EVENT_SIZE, parseTrainerEvent, type RunEndEvent, type RunStatus, type TrainerCommand, type TrainerEvent } from '../../shared/protocol';
 import type { Disposable } from '../base/lifecycle';
+import { LineSplitter, formatSize } from './line-splitter';
 
 export interface TrainerLaunch {
   /** The trainer bundle, dist/trainer.js. */
@@ -57,17 +58,21 @@ export class TrainerProcess implements Disposable {
     private readonly child: ChildProcess,
     handlers: TrainerProcessHandlers,
   ) {
-    const stdout = lineSplitter((line) => handlers.onOutput(line, 'stdout'));
-    const stderr = lineSplitter((line) => {
-      this.keepStderr(line);
-      handlers.onOutput(line, 'stderr');
+    const dropLine = (stream: 'stdout' | 'stderr') => (length: number) => handlers.onOutput(`(a line of ${formatSize(length)} on ${stream}, over the ${formatSize(MAX_EVENT_SIZE)} cap; dropped)`, stream);
+    const stdout = new LineSplitter({ onLine: (line) => handlers.onOutput(line, 'stdout'), onOversized: dropLine('stdout') });
+    const stderr = new LineSplitter({
+      onLine: (line) => {
+        this.keepStderr(line);
+        handlers.onOutput(line, 'stderr');
+      },
+      onOversized: dropLine('stderr'),
     });
-    child.stdout?.setEncoding('utf8').on('data', stdout.push).on('end', stdout.flush);
-    child.stderr?.setEncoding('utf8').on('data', stderr.push).on('end', stderr.flush);
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk)).on('end', () => stdout.flush());
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk)).on('end', () => stderr.flush());
     child.on('message', (message: unknown) => {
       let event: TrainerEvent;
       try {
-        event = parseTrainerEvent(message);
+        event = parseIpcEvent(message);
       } catch (error) {
         handlers.onDroppedMessage(errorMessage(error));
         return;
@@ -165,20 +170,15 @@ export class TrainerProcess implements Disposable {
   }
 }
 
-/** Whole lines out of a chunked stream; `flush` hands on a last line without a newline. */
-export function lineSplitter(onLine: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
-  let partial = '';
-  return {
-    push: (chunk) => {
-      const lines = (partial + chunk).split(/\r?\n/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
-    },
-    flush: () => {
-      if (partial !== '') onLine(partial);
-      partial = '';
-    },
-  };
+/**
+ * A message from the trainer's IPC channel as an event. Node has parsed its JSON already (the
+ * channel splits its lines linearly); one over MAX_EVENT_SIZE is refused here, with its size, so
+ * that it is neither kept in the job's events nor sent on to a metrics page.
+ */
+export function parseIpcEvent(message: unknown): TrainerEvent {
+  const size = JSON.stringify(message)?.length ?? 0;
+  if (size > MAX_EVENT_SIZE) throw new Error(`a message of ${formatSize(size)}, over the ${formatSize(MAX_EVENT_SIZE)} cap for one event`);
+  return parseTrainerEvent(message);
 }
 
 export interface ExitFacts {

@@ -31,6 +31,7 @@ export class RunsTree implements vscode.TreeDataProvider<LabRun>, Disposable {
     this.disposables.add(supervisor.onDidChangeJob(() => this.refresh()));
     this.disposables.add(supervisor.onDidReceiveEvent(({ event }) => event.type === 'epoch' && this.refresh()));
     this.disposables.add(state.onDidChangeMode(() => this.refresh()));
+    this.disposables.add(runs.onDidReadMetrics(() => this.refresh()));
   }
 
   /** (Re)watch the runs folder; called at start and when the setting changes. */
