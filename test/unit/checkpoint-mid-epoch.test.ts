@@ -8,7 +8,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,8 +19,8 @@ import { selectBackend } from '../../src/trainer/backend/select';
 import { CheckpointError, loadCheckpoint } from '../../src/trainer/train/checkpoint';
 import { resumeTraining, runTraining } from '../../src/trainer/train/session';
 import { runNumbers } from '../support/run-numbers';
+import { TRAINER, runTrainer } from '../support/trainer-cli';
 
-const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-mid-epoch-'));
 
 const SMALL = {
@@ -53,17 +53,6 @@ function readPointer(runDir: string): { epoch: number; stepInEpoch?: number; dir
   return JSON.parse(fs.readFileSync(path.join(runDir, 'checkpoints', 'last.json'), 'utf8'));
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TRAINER, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 before(async () => {
   await selectBackend('wasm', { searchPaths: [] });
 });
@@ -74,7 +63,7 @@ test('a trainer killed with SIGKILL inside epoch 1 resumes from its mid-epoch ch
   const bigger = { ...SMALL, data: { ...SMALL.data, synthetic: { ...SMALL.data.synthetic, trainCount: 1200 } }, optimizer: { name: 'sgd' }, batchSize: 16, epochs: 2, logEverySteps: 1 };
   fs.writeFileSync(configFile, JSON.stringify(bigger));
 
-  const full = cli(['--config', configFile, '--run-name', 'uninterrupted', '--checkpoint-minutes', '0', '--json']);
+  const full = runTrainer(['--config', configFile, '--run-name', 'uninterrupted', '--checkpoint-minutes', '0', '--json']);
   const child = fork(TRAINER, ['--config', configFile, '--run-name', 'killed', '--checkpoint-minutes', '0.002', '--json'], { silent: true });
   child.stdout!.resume();
   child.stderr!.resume();
@@ -113,7 +102,7 @@ test('a trainer killed with SIGKILL inside epoch 1 resumes from its mid-epoch ch
   assert.equal(saved.manifest.training.inEpoch?.steps, stepInEpoch);
   assert.equal(saved.manifest.training.inEpoch?.seen, 16 * stepInEpoch);
 
-  const resumed = await cli(['resume', killedDir, '--json']);
+  const resumed = await runTrainer(['resume', killedDir, '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
   const live = resumed.stdout.trim().split('\n').map((line) => parseTrainerEvent(JSON.parse(line)));
   assert.ok(live.some((e) => e.type === 'log' && e.message.includes(`from its checkpoint ${stepInEpoch} steps into epoch 1 (step ${stepInEpoch})`)), 'the resume says where it continues');

@@ -5,7 +5,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,8 +18,8 @@ import { resumeTraining, runTraining, type RunResult } from '../../src/trainer/t
 import { Optimizer } from '../../src/trainer/train/optimizer';
 import { NothingToResumeError } from '../../src/trainer/train/resume';
 import { runNumbers } from '../support/run-numbers';
+import { TRAINER, runTrainer } from '../support/trainer-cli';
 
-const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-resume-'));
 
 const SMALL = {
@@ -193,23 +193,12 @@ test('a run stopped in epoch 2 and resumed ends with the same numbers as the run
     e instanceof NothingToResumeError && /nothing to resume: .* completed all 3 epochs/.test(e.message));
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TRAINER, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 test('a trainer killed with SIGKILL in epoch 2 resumes in a new process to the same numbers, bit for bit', async () => {
   const configFile = path.join(runsDir, 'kill.json');
   const bigger = { ...SMALL, data: { ...SMALL.data, synthetic: { ...SMALL.data.synthetic, trainCount: 1200 } }, optimizer: { name: 'sgd' }, batchSize: 16, logEverySteps: 1 };
   fs.writeFileSync(configFile, JSON.stringify(bigger));
 
-  const full = cli(['--config', configFile, '--run-name', 'uninterrupted', '--json']);
+  const full = runTrainer(['--config', configFile, '--run-name', 'uninterrupted', '--json']);
   const child = fork(TRAINER, ['--config', configFile, '--run-name', 'killed', '--json'], { silent: true });
   child.stdout!.resume();
   child.stderr!.resume();
@@ -231,7 +220,7 @@ test('a trainer killed with SIGKILL in epoch 2 resumes in a new process to the s
   fs.appendFileSync(path.join(killedDir, 'metrics.jsonl'), '{"type":"step","time":17958');
   assert.equal(readEvents(killedDir).tornLastLine, true);
 
-  const resumed = await cli(['resume', killedDir, '--json']);
+  const resumed = await runTrainer(['resume', killedDir, '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
   const live = resumed.stdout.trim().split('\n').map((line) => parseTrainerEvent(JSON.parse(line)));
   assert.ok(live.some((e) => e.type === 'log' && /torn line .* it was skipped/.test(e.message)), 'the torn line is reported');
@@ -252,20 +241,20 @@ test('a trainer killed with SIGKILL in epoch 2 resumes in a new process to the s
 });
 
 test('resume: nothing to resume in a completed run, a clear error without checkpoints, and bad usage', async () => {
-  const done = await cli(['resume', path.join(runsDir, 'uninterrupted')]);
+  const done = await runTrainer(['resume', path.join(runsDir, 'uninterrupted')]);
   assert.equal(done.code, 0);
   assert.match(done.stderr, /nothing to resume: .*uninterrupted completed all 3 epochs/);
 
-  const failed = await cli(['--config', path.join(runsDir, 'kill.json'), '--layers', 'conv7', '--run-name', 'no-checkpoint']);
+  const failed = await runTrainer(['--config', path.join(runsDir, 'kill.json'), '--layers', 'conv7', '--run-name', 'no-checkpoint']);
   assert.equal(failed.code, 1);
-  const none = await cli(['resume', path.join(runsDir, 'no-checkpoint')]);
+  const none = await runTrainer(['resume', path.join(runsDir, 'no-checkpoint')]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /cannot resume: .*no-checkpoint has no checkpoint \(checkpoints\/last\.json is missing\): the run ended before its first epoch did/);
 
-  const notARun = await cli(['resume', runsDir]);
+  const notARun = await runTrainer(['resume', runsDir]);
   assert.equal(notARun.code, 1);
   assert.match(notARun.stderr, /is not a run folder: config\.json is missing/);
-  assert.match((await cli(['resume', path.join(runsDir, 'nope')])).stderr, /no run folder at/);
+  assert.match((await runTrainer(['resume', path.join(runsDir, 'nope')])).stderr, /no run folder at/);
 
   for (const [args, message] of [
     [['resume'], /resume: which run\?/],
@@ -273,12 +262,12 @@ test('resume: nothing to resume in a completed run, a clear error without checkp
     [['resume', 'a', '--epochs', '5'], /unknown flag --epochs/],
     [['--resume', 'a', '--epochs', '5'], /--resume continues a run with the config it started with/],
   ] as [string[], RegExp][]) {
-    const r = await cli(args);
+    const r = await runTrainer(args);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.stderr, message);
   }
   // --resume on train is the same as the resume command.
-  const viaFlag = await cli(['--resume', path.join(runsDir, 'uninterrupted')]);
+  const viaFlag = await runTrainer(['--resume', path.join(runsDir, 'uninterrupted')]);
   assert.equal(viaFlag.code, 0);
   assert.match(viaFlag.stderr, /nothing to resume/);
 });

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseTrainerEvent, type TrainerEvent } from '../../src/shared/protocol';
+import { TRAINER, runTrainer } from '../support/trainer-cli';
 
-const TRAINER = path.resolve(__dirname, '../../dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-cli-'));
 const SMALL = [
   '--model', 'small-cnn', '--dataset', 'synthetic', '--validation-size', '64', '--batch-size', '32',
@@ -17,17 +17,6 @@ const SMALL = [
 ];
 /** Long enough to be stopped in the middle. */
 const LONG = [...SMALL, '--epochs', '50'];
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TRAINER, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
@@ -38,7 +27,7 @@ test('the trainer bundle exists (npm run build)', () => {
 });
 
 test('--help prints usage and exits 0', async () => {
-  const { code, stdout } = await runCli(['--help']);
+  const { code, stdout } = await runTrainer(['--help']);
   assert.equal(code, 0);
   assert.match(stdout, /^Usage: was-train/);
   assert.match(stdout, /--transform/);
@@ -51,38 +40,38 @@ test('bad flags exit with status 2 and a clear message', async () => {
     [['--model', 'alexnet'], /was-train: --model \(model\): expected one of/],
     [['--config', path.join(runsDir, 'missing.json')], /was-train: cannot read config file/],
   ] as [string[], RegExp][]) {
-    const { code, stderr } = await runCli(args);
+    const { code, stderr } = await runTrainer(args);
     assert.equal(code, 2, args.join(' '));
     assert.match(stderr, message);
   }
 });
 
 test('--flops-target 0: one rule (the config\'s) refuses it in train, dom and export alike (issue 14, finding 7)', async () => {
-  const train = await runCli([...SMALL, '--epochs', '1', '--flops-target', '0', '--run-name', 'flops-zero']);
+  const train = await runTrainer([...SMALL, '--epochs', '1', '--flops-target', '0', '--run-name', 'flops-zero']);
   assert.equal(train.code, 2);
   assert.match(train.stderr, /was-train: --flops-target \(dom.flopsTarget\): must be above 0, got 0/);
   assert.equal(fs.existsSync(path.join(runsDir, 'flops-zero')), false);
   for (const command of ['dom', 'export']) {
     const extra = command === 'export' ? ['--mode', 'dom'] : [];
-    const { code, stderr } = await runCli([command, path.join(runsDir, 'any'), ...extra, '--flops-target', '0']);
+    const { code, stderr } = await runTrainer([command, path.join(runsDir, 'any'), ...extra, '--flops-target', '0']);
     assert.equal(code, 2, command);
     assert.match(stderr, /--flops-target must be a fraction in \(0, 1\] such as 0.7 \(or 70%\), got "0" \(must be above 0, got 0\)/, command);
   }
 });
 
 test('bad and taken run names: a clear message and an exit status, never an internal error (issue 14, finding 5)', async () => {
-  const bad = await runCli([...SMALL, '--epochs', '1', '--run-name', '../outside']);
+  const bad = await runTrainer([...SMALL, '--epochs', '1', '--run-name', '../outside']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^was-train: --run-name \(runName\): run name "..\/outside" may only hold letters, digits, '.', '_' and '-'\n$/);
   fs.mkdirSync(path.join(runsDir, 'taken'));
-  const taken = await runCli([...SMALL, '--epochs', '1', '--run-name', 'taken']);
+  const taken = await runTrainer([...SMALL, '--epochs', '1', '--run-name', 'taken']);
   assert.equal(taken.code, 1);
   assert.match(taken.stderr, /^was-train: run folder .*taken already exists; choose another run name or remove it\n$/);
   assert.deepEqual(fs.readdirSync(path.join(runsDir, 'taken')), [], 'nothing written into the other run');
 });
 
 test('--json prints one valid event per line; a completed run exits 0', async () => {
-  const { code, stdout } = await runCli([...SMALL, '--epochs', '1', '--json']);
+  const { code, stdout } = await runTrainer([...SMALL, '--epochs', '1', '--json']);
   assert.equal(code, 0);
   const events = stdout.trim().split('\n').map((line) => parseTrainerEvent(JSON.parse(line)));
   assert.equal(events[0].type === 'log' || events[0].type === 'phase', true);
@@ -92,7 +81,7 @@ test('--json prints one valid event per line; a completed run exits 0', async ()
 });
 
 test('a failing run exits 1 and leaves a summary saying why', async () => {
-  const { code, stdout } = await runCli([...SMALL, '--epochs', '1', '--layers', 'conv7', '--run-name', 'fails']);
+  const { code, stdout } = await runTrainer([...SMALL, '--epochs', '1', '--layers', 'conv7', '--run-name', 'fails']);
   assert.equal(code, 1);
   assert.match(stdout, /unknown layer 'conv7'/);
   const summary = JSON.parse(fs.readFileSync(path.join(runsDir, 'fails', 'summary.json'), 'utf8'));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { downsampleEvents, HISTORY_STEPS, stepCount } from '../../src/extension/runs/history-sampling';
+import { BoundedEvents, downsampleEvents, HISTORY_STEPS, stepCount } from '../../src/extension/runs/history-sampling';
 import { LineSplitter } from '../../src/extension/runs/line-splitter';
 import { MetricsCache } from '../../src/extension/runs/metrics-cache';
 import { parseIpcEvent } from '../../src/extension/runs/trainer-process';
@@ -110,6 +110,22 @@ test('downsampling: at most about the budget per series, every other event kept 
   const few = events.slice(0, 500);
   assert.equal(downsampleEvents(few, 1000), few);
   assert.equal(HISTORY_STEPS, 4000);
+});
+
+test('a live run in the host: its events stay bounded however long it runs, every epoch, the spike and the latest step kept', () => {
+  const history = new BoundedEvents([], 1000);
+  let longest = 0;
+  for (let n = 1; n <= 50_000; n++) {
+    history.push(step(n, n === 31_337 ? 50 : 1 + 0.1 * Math.sin(n)));
+    if (n % 5000 === 0) history.push(epochEvent(n / 5000));
+    longest = Math.max(longest, stepCount(history.events));
+    assert.equal(steps(history.events).at(-1)!.step, n, 'the latest step is always there (progress reads it)');
+  }
+  assert.ok(longest <= 2 * 1000 + 2, `at most ${longest} steps held at once`);
+  assert.equal(history.events.filter((e) => e.type === 'epoch').length, 10);
+  assert.ok(steps(history.events).some((s) => s.loss === 50), 'the loss spike survives');
+  const order = steps(history.events).map((s) => s.step);
+  assert.deepEqual(order, [...order].sort((a, b) => a - b));
 });
 
 const LOG = (message: string): string => JSON.stringify({ type: 'log', time: 1, level: 'info', message });

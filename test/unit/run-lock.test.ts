@@ -16,9 +16,9 @@ import { acquireRunLock, inspectRunLock, RUN_LOCK_FILE, RunLockedError } from '.
 import { lockRefusal, mergeRuns } from '../../src/extension/lab/lab-runs';
 import { runTreeItem } from '../../src/extension/lab/tree-items';
 import { readRun, writeMissingSummary, type RunRecord } from '../../src/extension/runs/run-store';
+import { TRAINER, runTrainer } from '../support/trainer-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TRAINER = path.join(ROOT, 'dist/trainer.js');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-lock-'));
 
 const SMALL = {
@@ -40,17 +40,6 @@ function writeConfig(name: string, patch: Record<string, unknown>): string {
   const file = path.join(runsDir, `${name}.json`);
   fs.writeFileSync(file, JSON.stringify({ ...SMALL, ...patch }));
   return file;
-}
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TRAINER, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** A forked trainer, and a promise of its first event that `until` accepts. */
@@ -92,11 +81,11 @@ test('while a trainer runs, a second one (resume) and dom are refused naming it,
   assert.equal(lock.kind, 'held');
   assert.ok(lock.kind === 'held' && lock.owner.pid === first.child.pid && lock.owner.host === os.hostname() && lock.owner.command === 'was-train train');
 
-  const second = await cli(['resume', dir, '--json']);
+  const second = await runTrainer(['resume', dir, '--json']);
   assert.equal(second.code, 1, second.stderr);
   assert.match(second.stderr, new RegExp(`cannot resume: .*live is in use by was-train train, pid ${first.child.pid} on host ${os.hostname()}, since \\d{4}-`));
   assert.equal(second.stdout, '', 'the refused trainer reports nothing');
-  const dom = await cli(['dom', dir, '--flops-target', '0.7']);
+  const dom = await runTrainer(['dom', dir, '--flops-target', '0.7']);
   assert.equal(dom.code, 1);
   assert.match(dom.stderr, new RegExp(`in use by was-train train, pid ${first.child.pid}`));
   assert.equal(count(dir, 'run-start'), 1, 'one run-start: the refused trainer wrote nothing');
@@ -143,7 +132,7 @@ test('a lock left by kill -9 is stale: the run is not shown live, and resume tak
   assert.equal(run.status, 'incomplete');
   assert.equal(lockRefusal(run, 'resume'), null);
 
-  const resumed = await cli(['resume', dir, '--json']);
+  const resumed = await runTrainer(['resume', dir, '--json']);
   assert.equal(resumed.code, 0, resumed.stderr);
   const said = resumed.stdout.trim().split('\n').map((line) => parseTrainerEvent(JSON.parse(line)));
   assert.ok(
@@ -162,14 +151,14 @@ test('a lock from another host is refused (for its baseline part too), naming th
   const owner = { pid: 4242, host: 'gpu-box.example', startedAt: '2026-12-01T10:00:00.000Z', command: 'was-train resume', processStart: '123' };
   fs.writeFileSync(path.join(dir, RUN_LOCK_FILE), JSON.stringify(owner));
 
-  const refused = await cli(['resume', dir]);
+  const refused = await runTrainer(['resume', dir]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /cannot resume: .*elsewhere is locked by was-train resume, pid 4242 on host gpu-box\.example, since 2026-12-01T10:00:00\.000Z, which cannot be checked from this host; if no was-train is running on gpu-box\.example for it, delete .*run\.lock/);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, RUN_LOCK_FILE), 'utf8')), owner, 'the lock is left as it was');
   // Its baseline part is written by the same trainer.
   fs.mkdirSync(path.join(dir, 'baseline'));
   fs.writeFileSync(path.join(dir, 'baseline', 'config.json'), '{}\n');
-  const part = await cli(['resume', path.join(dir, 'baseline')]);
+  const part = await runTrainer(['resume', path.join(dir, 'baseline')]);
   assert.equal(part.code, 1);
   assert.match(part.stderr, /cannot resume: .*elsewhere is locked by was-train resume, pid 4242 on host gpu-box\.example/);
   assert.equal(fs.existsSync(path.join(dir, 'baseline', RUN_LOCK_FILE)), false);
@@ -181,7 +170,7 @@ test('a lock from another host is refused (for its baseline part too), naming th
 });
 
 test('a failed run leaves no lock', async () => {
-  const failed = await cli(['--config', writeConfig('bad', {}), '--layers', 'conv7', '--run-name', 'bad-layers']);
+  const failed = await runTrainer(['--config', writeConfig('bad', {}), '--layers', 'conv7', '--run-name', 'bad-layers']);
   assert.equal(failed.code, 1);
   assert.equal(fs.existsSync(path.join(runsDir, 'bad-layers')), true);
   assert.equal(fs.existsSync(path.join(runsDir, 'bad-layers', RUN_LOCK_FILE)), false);

@@ -80,3 +80,25 @@ function keptSteps(indices: readonly number[], steps: readonly StepEvent[], maxS
   }
   return kept;
 }
+
+/**
+ * A live run's events as the host keeps them (a job's `events`): appended one by one and, every
+ * `maxSteps` steps, thinned in place as a page's history is, so a run of any length holds at most
+ * about twice `maxSteps` steps per series, every other event and the latest step always kept.
+ */
+export class BoundedEvents {
+  private stepsSinceThinning = 0;
+
+  constructor(
+    readonly events: TrainerEvent[],
+    private readonly maxSteps = HISTORY_STEPS,
+  ) {}
+
+  push(event: TrainerEvent): void {
+    this.events.push(event);
+    if (!isStep(event) || ++this.stepsSinceThinning <= this.maxSteps) return;
+    this.stepsSinceThinning = 0;
+    const kept = downsampleEvents(this.events, this.maxSteps);
+    if (kept !== this.events) this.events.splice(0, this.events.length, ...kept);
+  }
+}

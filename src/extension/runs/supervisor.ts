@@ -9,6 +9,7 @@ import { errorMessage } from '../../shared/errors';
 import type { RunStatus, TrainerEvent } from '../../shared/protocol';
 import { Emitter } from '../base/emitter';
 import type { Disposable } from '../base/lifecycle';
+import { BoundedEvents } from './history-sampling';
 import { insideRunsFolder } from './run-paths';
 import { writeMissingSummary } from './run-store';
 import { TrainerProcess, type TrainerExit, type TrainerLaunch, type TrainerProcessHandlers } from './trainer-process';
@@ -37,7 +38,7 @@ export interface Job {
   readonly runId: string;
   state: JobState;
   reason: string | null;
-  /** The run's events: prior ones, then every one received over IPC. */
+  /** The run's events: prior ones, then every one received over IPC (steps thinned as they grow: history-sampling.ts). */
   readonly events: TrainerEvent[];
   exit: TrainerExit | null;
   process: TrainerProcess | null;
@@ -139,9 +140,11 @@ export class TrainerSupervisor implements Disposable {
     // The trainer's run-start says it created (or opened, to resume) the run folder in this job:
     // before that, the folder may be another run's (a name taken meanwhile) and is not ours to mark.
     let announced = false;
+    // The host keeps a live run's events thinned (history-sampling.ts): bounded however long it runs.
+    const history = new BoundedEvents(job.events);
     job.process = start(launch, {
       onEvent: (event) => {
-        job.events.push(event);
+        history.push(event);
         if (event.type === 'run-start') announced = true;
         if (event.type === 'run-start' && job.state === 'starting') {
           job.state = 'running';
