@@ -6,14 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSettings, SETTING_DEFAULTS } from '../../src/extension/runs/settings';
+import { BUNDLE, fakeContext, loadExtension } from '../fixtures/extension/load-extension';
 import { createVscodeStub } from '../fixtures/extension/vscode-stub';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BUNDLE = path.join(ROOT, 'dist/extension.js');
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   main: string;
   activationEvents: string[];
@@ -30,42 +29,6 @@ interface ExtensionModule {
   activate(context: unknown): { activationMs: number; runsDir(): string; runs(): unknown[]; mode(): string };
 }
 
-type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
-
-/** Loads the bundle with `vscode` resolved to the stub; returns the module and what was loaded. */
-function loadExtension(stub: unknown): { extension: ExtensionModule; loaded: string[]; loadMs: number } {
-  const mod = Module as unknown as { _load: Loader };
-  const original = mod._load;
-  const loaded: string[] = [];
-  mod._load = (request, parent, isMain) => {
-    loaded.push(request);
-    return request === 'vscode' ? stub : original(request, parent, isMain);
-  };
-  try {
-    delete require.cache[BUNDLE];
-    const start = performance.now();
-    const extension = require(BUNDLE) as ExtensionModule;
-    return { extension, loaded, loadMs: performance.now() - start };
-  } finally {
-    mod._load = original;
-  }
-}
-
-function fakeContext(root: string): { context: unknown; subscriptions: { dispose(): void }[] } {
-  const memento = new Map<string, unknown>();
-  const state = { get: (k: string) => memento.get(k), update: async (k: string, v: unknown) => void memento.set(k, v), keys: () => [...memento.keys()] };
-  const subscriptions: { dispose(): void }[] = [];
-  const storage = path.join(root, 'global-storage');
-  const context = {
-    subscriptions,
-    extensionUri: { scheme: 'file', fsPath: ROOT },
-    globalStorageUri: { scheme: 'file', fsPath: storage },
-    workspaceState: state,
-    globalState: state,
-  };
-  return { context, subscriptions };
-}
-
 test('the extension bundle exists (npm run build) and is package.json main', () => {
   assert.ok(fs.existsSync(BUNDLE), `${BUNDLE} missing: run npm run build`);
   assert.equal(path.resolve(ROOT, manifest.main), BUNDLE);
@@ -74,7 +37,7 @@ test('the extension bundle exists (npm run build) and is package.json main', () 
 test('activate() registers every contributed command, view and provider, quickly, loading no tfjs and starting nothing', async () => {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'was-activate-'));
   const { api, record } = createVscodeStub(workspace);
-  const { extension, loaded, loadMs } = loadExtension(api);
+  const { extension, loaded, loadMs } = loadExtension<ExtensionModule>(api);
   const { context, subscriptions } = fakeContext(workspace);
 
   const start = performance.now();

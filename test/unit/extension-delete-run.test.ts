@@ -6,32 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fakeContext, loadExtension } from '../fixtures/extension/load-extension';
 import { createVscodeStub } from '../fixtures/extension/vscode-stub';
-
-const ROOT = path.resolve(__dirname, '../..');
-const BUNDLE = path.join(ROOT, 'dist/extension.js');
-
-type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
 function activate(workspace: string, settings: Record<string, unknown>) {
   const { api, record } = createVscodeStub(workspace, settings);
-  const mod = Module as unknown as { _load: Loader };
-  const original = mod._load;
-  mod._load = (request, parent, isMain) => (request === 'vscode' ? api : original(request, parent, isMain));
-  let extension: { activate(context: unknown): unknown };
-  try {
-    delete require.cache[BUNDLE];
-    extension = require(BUNDLE);
-  } finally {
-    mod._load = original;
-  }
-  const memento = new Map<string, unknown>();
-  const state = { get: (k: string) => memento.get(k), update: async (k: string, v: unknown) => void memento.set(k, v), keys: () => [...memento.keys()] };
-  const subscriptions: { dispose(): void }[] = [];
-  extension.activate({ subscriptions, extensionUri: { scheme: 'file', fsPath: ROOT }, globalStorageUri: { scheme: 'file', fsPath: path.join(workspace, 'storage') }, workspaceState: state, globalState: state });
+  const { extension } = loadExtension<{ activate(context: unknown): unknown }>(api);
+  const { context, subscriptions } = fakeContext(workspace);
+  extension.activate(context);
   const deleteRun = record.commands.get('was.deleteRun')!;
   return { record, deleteRun, dispose: () => subscriptions.forEach((s) => s.dispose()) };
 }

@@ -9,14 +9,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BUNDLE, fakeContext, loadExtension } from '../fixtures/extension/load-extension';
 import { createVscodeStub, type StubRecord } from '../fixtures/extension/vscode-stub';
+import { TRAINER } from '../support/trainer-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BUNDLE = path.join(ROOT, 'dist/extension.js');
-const TRAINER = path.join(ROOT, 'dist/trainer.js');
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   capabilities?: { untrustedWorkspaces?: { supported: boolean | 'limited'; description?: string; restrictedConfigurations?: string[] } };
   contributes: { configuration: { properties: Record<string, { description: string }> } };
@@ -26,7 +25,6 @@ const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'was-ext-trust-'));
 const runsDir = path.join(workspace, '.was', 'runs');
 const RUN = 'finished';
 
-type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 interface Activated {
   record: StubRecord;
   api: { runs(): { runId: string; status: string }[] };
@@ -37,26 +35,8 @@ interface Activated {
 /** dist/extension.js activated in `workspace` with the stub, trusted or not. */
 function activate(trusted: boolean): Activated {
   const { api, record } = createVscodeStub(workspace, {}, { trusted });
-  const mod = Module as unknown as { _load: Loader };
-  const original = mod._load;
-  mod._load = (request, parent, isMain) => (request === 'vscode' ? api : original(request, parent, isMain));
-  let extension: { activate(context: unknown): Activated['api'] };
-  try {
-    delete require.cache[BUNDLE];
-    extension = require(BUNDLE);
-  } finally {
-    mod._load = original;
-  }
-  const memento = new Map<string, unknown>();
-  const state = { get: (k: string) => memento.get(k), update: async (k: string, v: unknown) => void memento.set(k, v), keys: () => [...memento.keys()] };
-  const subscriptions: { dispose(): void }[] = [];
-  const context = {
-    subscriptions,
-    extensionUri: { scheme: 'file', fsPath: ROOT },
-    globalStorageUri: { scheme: 'file', fsPath: path.join(workspace, 'global-storage') },
-    workspaceState: state,
-    globalState: state,
-  };
+  const { extension } = loadExtension<{ activate(context: unknown): Activated['api'] }>(api);
+  const { context, subscriptions } = fakeContext(workspace);
   const exports = extension.activate(context);
   return {
     record,
