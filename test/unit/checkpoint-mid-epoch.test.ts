@@ -12,7 +12,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveConfig, type TrainConfig } from '../../src/shared/config';
+import type { TrainConfig } from '../../src/shared/config';
 import { fsyncDirectory } from '../../src/shared/node/atomic-file';
 import { currentHistory, parseEventLines, parseTrainerEvent, type TrainerEvent } from '../../src/shared/protocol';
 import { selectBackend } from '../../src/trainer/backend/select';
@@ -20,29 +20,14 @@ import { CheckpointError, loadCheckpoint } from '../../src/trainer/train/checkpo
 import { resumeTraining, runTraining } from '../../src/trainer/train/session';
 import { runNumbers } from '../support/run-numbers';
 import { TRAINER, runTrainer } from '../support/trainer-cli';
+import { SMALL_RUN, smallRunConfig } from '../support/small-run';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-mid-epoch-'));
 
-const SMALL = {
-  model: 'small-cnn',
-  data: { name: 'synthetic', validationSize: 64, synthetic: { trainCount: 320, testCount: 64, size: 16, channels: 1, classes: 4 } },
-  was: { transform: 'mixed' },
-  optimizer: { name: 'adam' },
-  epochs: 3,
-  batchSize: 32,
-  evalBatchSize: 64,
-  seed: 9,
-  backend: 'wasm',
-  logEverySteps: 3,
-  runsDir,
-  bn: { recalibrationBatches: 2 },
-};
+const SMALL = { ...SMALL_RUN, logEverySteps: 3, runsDir };
 
 function config(patch: Record<string, unknown>): TrainConfig {
-  return resolveConfig([
-    { patch: SMALL, where: 'test' },
-    { patch, where: 'test case' },
-  ]);
+  return smallRunConfig(runsDir, { logEverySteps: 3 }, patch);
 }
 
 function readEvents(runDir: string): TrainerEvent[] {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { resolveConfig, type TrainConfig } from '../../src/shared/config';
+import type { TrainConfig } from '../../src/shared/config';
 import { currentHistory, parseEventLines, parseTrainerEvent, type TrainerEvent } from '../../src/shared/protocol';
 import { selectBackend } from '../../src/trainer/backend/select';
 import { CheckpointError, loadCheckpoint, modelFromCheckpoint, restoreInto } from '../../src/trainer/train/checkpoint';
@@ -19,29 +19,14 @@ import { Optimizer } from '../../src/trainer/train/optimizer';
 import { NothingToResumeError } from '../../src/trainer/train/resume';
 import { runNumbers } from '../support/run-numbers';
 import { TRAINER, runTrainer } from '../support/trainer-cli';
+import { SMALL_RUN, smallRunConfig } from '../support/small-run';
 
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-resume-'));
 
-const SMALL = {
-  model: 'small-cnn',
-  data: { name: 'synthetic', validationSize: 64, synthetic: { trainCount: 320, testCount: 64, size: 16, channels: 1, classes: 4 } },
-  was: { transform: 'mixed' },
-  optimizer: { name: 'adam' },
-  epochs: 3,
-  batchSize: 32,
-  evalBatchSize: 64,
-  seed: 9,
-  backend: 'wasm',
-  logEverySteps: 2,
-  runsDir,
-  bn: { recalibrationBatches: 2 },
-};
+const SMALL = { ...SMALL_RUN, runsDir };
 
 function config(patch: Record<string, unknown>): TrainConfig {
-  return resolveConfig([
-    { patch: SMALL, where: 'test' },
-    { patch, where: 'test case' },
-  ]);
+  return smallRunConfig(runsDir, patch);
 }
 
 async function run(start: (io: { emit(e: TrainerEvent): void; stopRequested(): string | null }) => Promise<RunResult>, stopAtStep = Infinity) {
