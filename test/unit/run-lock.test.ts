@@ -17,24 +17,13 @@ import { lockRefusal, mergeRuns } from '../../src/extension/lab/lab-runs';
 import { runTreeItem } from '../../src/extension/lab/tree-items';
 import { readRun, writeMissingSummary, type RunRecord } from '../../src/extension/runs/run-store';
 import { TRAINER, runTrainer } from '../support/trainer-cli';
+import { SMALL_RUN } from '../support/small-run';
 
 const ROOT = path.resolve(__dirname, '../..');
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-lock-'));
 
-const SMALL = {
-  model: 'small-cnn',
-  data: { name: 'synthetic', validationSize: 64, synthetic: { trainCount: 320, testCount: 64, size: 16, channels: 1, classes: 4 } },
-  was: { transform: 'mixed' },
-  optimizer: { name: 'sgd' },
-  epochs: 2,
-  batchSize: 32,
-  evalBatchSize: 64,
-  seed: 5,
-  backend: 'wasm',
-  logEverySteps: 1,
-  runsDir,
-  bn: { recalibrationBatches: 2 },
-};
+/** The checkpoint tests' small run, trained with SGD for two epochs and a step event every step. */
+const SMALL = { ...SMALL_RUN, optimizer: { name: 'sgd' }, epochs: 2, seed: 5, logEverySteps: 1, runsDir };
 
 function writeConfig(name: string, patch: Record<string, unknown>): string {
   const file = path.join(runsDir, `${name}.json`);
