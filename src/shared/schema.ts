@@ -1,20 +1,12 @@
 // The building blocks every contract is declared with (valibot), carrying the messages our
-// parsers have always given ("expected a finite number, got "abc""), and the one function that
-// runs a declaration over `unknown` input and reports the first problem as a ValidationError
-// naming its path. valibot validates with plain functions (no eval, so it runs under the
+// parsers have always given ("expected a finite number, got "abc""), and the functions that run
+// a declaration over `unknown` input and report the first problem as a ValidationError naming its
+// path (parseTagged here; config.ts reads the whole config its own way). valibot validates with plain functions (no eval, so it runs under the
 // webview's strict CSP) and its modular API keeps the webview bundle small: code that declares
 // with valibot imports it itself (`import * as v from 'valibot'`), which esbuild tree-shakes.
 
 import * as v from 'valibot';
 import { ValidationError, describe, isObject } from './validate';
-
-/** Runs `schema` over `value`; the first issue becomes a ValidationError at `root` + the issue's path. */
-export function parseWith<S extends v.GenericSchema>(schema: S, value: unknown, root = ''): v.InferOutput<S> {
-  const result = v.safeParse(schema, value, { abortEarly: true });
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  throw new ValidationError(joinPath(root, issuePath(issue)), issue.message);
-}
 
 /** `a.b[2].c` from an issue's path (object keys joined by dots, array indices in brackets). */
 export function issuePath(issue: v.BaseIssue<unknown>): string {
