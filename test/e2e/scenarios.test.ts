@@ -38,6 +38,11 @@ function scenario(name: string, body: (artifacts: string) => Promise<void>): voi
     fs.mkdirSync(artifacts, { recursive: true });
     try {
       await body(artifacts);
+    } catch (error) {
+      // CI keeps only the console: what the workbench showed and what the extension logged.
+      console.log(`e2e: "${name}" failed; the workbench shows:\n${await wb.describe().catch((e) => String(e))}`);
+      console.log(`e2e: the WAS Lab log ends with:\n${extensionLogTail(40)}`);
+      throw error;
     } finally {
       await wb.screenshot(path.join(artifacts, 'end.png')).catch(() => undefined);
       saveLogs(artifacts);
@@ -56,6 +61,16 @@ function saveLogs(artifacts: string): void {
       if (fs.existsSync(from)) fs.cpSync(from, path.join(artifacts, 'runs', run.runId, file));
     }
   }
+}
+
+/** The last `lines` lines of the extension's output channel ("WAS Lab") in VS Code's logs. */
+function extensionLogTail(lines: number): string {
+  const logs = path.join(session.dir, 'd', 'logs');
+  const found = fs.existsSync(logs) ? (fs.readdirSync(logs, { recursive: true }) as string[]).filter((f) => f.endsWith('WAS Lab.log')) : [];
+  if (found.length === 0) return '(no WAS Lab log)';
+  return found
+    .map((f) => fs.readFileSync(path.join(logs, f), 'utf8').split('\n').slice(-lines).join('\n'))
+    .join('\n---\n');
 }
 
 /** Start Training from the palette with an experiment file of the sample workspace. */
@@ -174,6 +189,13 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     const panel = await wb.panel('full');
     await until('the first epoch', async () => (await panel.points('accuracy', /^AOM val/)) > 0, 180_000);
     await panel.button('stop').click();
+    // The click reaches the page's handler only once the page has drawn the button enabled; a
+    // click that landed on a redrawn button is clicked again once, and logged.
+    const stopping = async (): Promise<boolean> => ['stopping', 'stopped'].includes((await panel.status()) ?? '');
+    if (!(await until('the run stopping', stopping, 20_000).catch(() => false))) {
+      console.log(`e2e: the run shows "${await panel.status()}" 20 s after Stop; clicking Stop again`);
+      await panel.button('stop').click();
+    }
     await until('the run stopped', async () => (await panel.status()) === 'stopped', 120_000);
     const kept = await lossPoints(panel);
     assert.ok(kept > 0, 'the stopped run keeps its metrics');

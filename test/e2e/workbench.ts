@@ -45,20 +45,47 @@ export class Workbench {
     const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     const row = options.exact ? rows.filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) }) : rows.filter({ hasText: label });
     await row.first().waitFor({ timeout: 20_000 });
-    // Keys, not a click: a quick pick that is still settling moves under the mouse.
-    const index = Number(await row.first().getAttribute('data-index'));
-    const focused = await rows.evaluateAll((els) => Number(els.find((e) => e.classList.contains('focused'))?.getAttribute('data-index') ?? 0));
+    // Keys, not a click: a quick pick that is still settling moves under the mouse. The list can
+    // still change between reading it and the keys landing, so the focused row is checked before
+    // Enter, and the moves start again (at most 3 times) when it is not the one wanted.
     const input = this.page.locator('.quick-input-widget .quick-input-box input');
-    for (let i = focused; i < index; i++) await input.press('ArrowDown');
+    for (let attempt = 1; ; attempt++) {
+      const index = Number(await row.first().getAttribute('data-index'));
+      const focused = await rows.evaluateAll((els) => Number(els.find((e) => e.classList.contains('focused'))?.getAttribute('data-index') ?? 0));
+      for (let i = focused; i < index; i++) await input.press('ArrowDown');
+      for (let i = focused; i > index; i--) await input.press('ArrowUp');
+      const now = await row.first().evaluate((e) => e.classList.contains('focused')).catch(() => false);
+      if (now || attempt === 3) break;
+      console.log(`e2e: the pick moved while choosing "${label}"; choosing again (attempt ${attempt + 1})`);
+    }
     await input.press('Enter');
   }
 
-  /** Answers an input box: waits for one whose title contains `title`, types `value`, Enter. */
+  /**
+   * Answers the input box titled `title` with Enter. Under load a key can land before the box
+   * takes it: Enter is pressed again (at most 3 times) while the same box is still showing.
+   */
   async answerInput(title: string, value?: string): Promise<void> {
-    await this.page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: 20_000 });
-    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    const box = this.page.locator('.quick-input-widget', { has: this.page.locator('.quick-input-title', { hasText: title }) });
+    await box.waitFor({ timeout: 20_000 });
+    const input = box.locator('.quick-input-box input');
     if (value !== undefined) await input.fill(value);
-    await input.press('Enter');
+    for (let attempt = 1; ; attempt++) {
+      await input.press('Enter');
+      const closed = await box.waitFor({ state: 'hidden', timeout: 10_000 }).then(() => true, () => false);
+      if (closed || attempt === 3) return;
+      console.log(`e2e: the input box "${title}" is still open after Enter; pressing it again (attempt ${attempt + 1})`);
+    }
+  }
+
+  /** What the workbench shows that a failure report needs: toasts, the quick input, the status bar. */
+  async describe(): Promise<string> {
+    const texts = async (selector: string): Promise<string[]> => (await this.page.locator(selector).allInnerTexts().catch(() => [])).map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean);
+    return [
+      `notifications: ${JSON.stringify(await texts('.notifications-toasts .notification-toast'))}`,
+      `quick input: ${JSON.stringify(await texts('.quick-input-widget:visible .quick-input-title, .quick-input-widget:visible .quick-input-box input'))}`,
+      `status bar: ${JSON.stringify(await texts('.statusbar-item[id^="was-lab"]'))}`,
+    ].join('\n');
   }
 
   async closeQuickInput(): Promise<void> {
