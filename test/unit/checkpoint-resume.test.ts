@@ -157,16 +157,23 @@ test('missing and corrupt checkpoints fail with errors that name the file', asyn
   assert.throws(() => modelFromCheckpoint(other), (e: unknown) => e instanceof CheckpointError && e.code === 'mismatch' && /holds conv2\.alpha, which model small-cnn does not have/.test(e.message));
 });
 
-test('a run stopped in epoch 2 and resumed ends with the same numbers as the run never stopped', async () => {
+test('a run stopped in epoch 2 checkpoints where it stopped, and resumed there ends with the same numbers as the run never stopped', async () => {
   const stopped = await run((io) => runTraining(config({ runName: 'stopped' }), io), 11);
   assert.equal(stopped.end.status, 'stopped');
   assert.equal(stopped.end.epochsCompleted, 1);
+  // The stop came at the first step check after step 11 (8 steps per epoch): the checkpoint is
+  // there, and no step is trained twice.
+  const pointer = JSON.parse(fs.readFileSync(path.join(stopped.runDir, 'checkpoints', 'last.json'), 'utf8'));
+  const stoppedAt = 8 + pointer.stepInEpoch;
+  assert.ok(pointer.epoch === 1 && stoppedAt >= 11 && stoppedAt < 16, JSON.stringify(pointer));
   const resumed = await run((io) => resumeTraining(stopped.runDir, io));
   assert.equal(resumed.end.status, 'completed', resumed.end.reason ?? '');
   const start = resumed.events.find((e) => e.type === 'run-start');
   assert.ok(start?.type === 'run-start');
-  assert.deepEqual(start.resumedFrom, { epoch: 1, step: 8 });
-  assert.ok(resumed.events.some((e) => e.type === 'log' && /resuming stopped from its epoch-1 checkpoint \(step 8\)/.test(e.message)));
+  assert.deepEqual(start.resumedFrom, { epoch: 1, step: stoppedAt });
+  assert.ok(resumed.events.some((e) => e.type === 'log' && e.message.includes(`from its checkpoint ${pointer.stepInEpoch} steps into epoch 2 (step ${stoppedAt})`)));
+  const firstStep = resumed.events.find((e) => e.type === 'step');
+  assert.ok(firstStep?.type === 'step' && firstStep.step > stoppedAt, 'the resumed session starts after the stop');
 
   const { events, tornLastLine } = readEvents(stopped.runDir);
   assert.equal(tornLastLine, false);

@@ -83,7 +83,7 @@ export async function trainEpochs(run: Run, tally: Tally, io: TrainingIo, out: R
     tally.trainSamples += trained.seen;
     tally.trainSeconds += trained.seconds;
     if (trained.stopReason !== null) {
-      out.log(`stop requested (${trained.stopReason}) at epoch ${epoch}, step ${trained.steps}; the partial epoch is not evaluated (a resume continues from the last checkpoint)`);
+      out.log(`stop requested (${trained.stopReason}) at epoch ${epoch}, step ${trained.steps}; checkpointed there, the partial epoch is not evaluated (a resume continues from this step)`);
       return trained.stopReason;
     }
     evaluateEpoch(run, tally, epoch, trained, out);
@@ -153,14 +153,15 @@ async function trainEpoch(run: Run, tally: Tally, epoch: number, loop: { io: Tra
       sum.seen += batch.size;
     }
     if (state.steps % config.logEverySteps === 0 || state.steps === run.stepsPerEpoch) reportSteps(run, tally, epoch, state, out);
-    // Inside the epoch only: its last step is followed by its evaluation and checkpoint.
-    if (clock.due() && state.steps < run.stepsPerEpoch) {
-      await saveProgress(run, tally, { position: { ...positionOf(state), seconds: elapsed() }, orderState });
-      clock.reset();
-    }
     // Let signal handlers and IPC messages run: the step itself never yields.
     await new Promise((resolve) => setImmediate(resolve));
     stopReason = io.stopRequested();
+    // Inside the epoch only (its last step is followed by its evaluation and checkpoint): a
+    // checkpoint when one is due, and at a stop, so that a resume loses none of the steps done.
+    if ((clock.due() || stopReason !== null) && state.steps < run.stepsPerEpoch) {
+      await saveProgress(run, tally, { position: { ...positionOf(state), seconds: elapsed() }, orderState });
+      clock.reset();
+    }
     if (stopReason !== null) break;
   }
   return { loss: state.loss, correct: state.correct, seen: state.seen, lr: state.lr, steps: state.steps, startedAt, seconds: elapsed(), stopReason };
