@@ -22,7 +22,7 @@ export interface Measurement {
   /** null when the measurement failed (the reason says why). */
   samplesPerSec: number | null;
   trainImages: number;
-  /** Seconds per epoch spent outside the training steps (evaluation), and once per run (setup, test). */
+  /** Seconds per epoch spent outside the training steps (evaluation), and once per run (the process's start, setup, test). */
   evalSecPerEpoch: number;
   fixedSec: number;
   reason: string | null;
@@ -63,15 +63,24 @@ export async function estimateStudy(plan: StudyPlan, executor: StudyExecutor, pr
       return { name: `m${i + 1}`, runDir: path.join(tmp, `m${i + 1}`), configFile, resume: false };
     });
     const reasons = new Map<string, string | null>();
-    await executor.run(jobs, { onUpdate: (u) => void (u.state === 'failed' || u.state === 'stopped' ? reasons.set(u.name, u.reason) : undefined) });
-    const measurements = [...groups.entries()].map(([key, run], i) => measured(key, run, jobs[i], reasons.get(jobs[i].name) ?? null));
+    const started = new Map<string, number>();
+    const wallSec = new Map<string, number>();
+    await executor.run(jobs, {
+      onUpdate: (u) => {
+        if (u.state === 'running' && !started.has(u.name)) started.set(u.name, performance.now());
+        if (u.state === 'failed' || u.state === 'stopped') reasons.set(u.name, u.reason);
+        if (u.state === 'completed' || u.state === 'failed' || u.state === 'stopped') wallSec.set(u.name, (performance.now() - (started.get(u.name) ?? performance.now())) / 1000);
+      },
+    });
+    const measurements = [...groups.entries()].map(([key, run], i) => measured(key, run, jobs[i], wallSec.get(jobs[i].name) ?? 0, reasons.get(jobs[i].name) ?? null));
     return { measurements, ...scale(plan, measurements, processes) };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function measured(key: string, run: PlannedRun, job: StudyJob, reason: string | null): Measurement {
+/** `wallSec`: the trainer process from start to exit, so that its start-up (Node, TensorFlow.js, data) counts once per run. */
+function measured(key: string, run: PlannedRun, job: StudyJob, wallSec: number, reason: string | null): Measurement {
   const label = `${run.config.model} on ${run.config.data.name}`;
   let events: TrainerEvent[] = [];
   try {
@@ -86,7 +95,7 @@ function measured(key: string, run: PlannedRun, job: StudyJob, reason: string | 
     return { key, label, samplesPerSec: null, trainImages: 0, evalSecPerEpoch: 0, fixedSec: 0, reason: reason ?? 'the measurement run ended without numbers' };
   const stepSec = (start.stepsPerEpoch * run.config.batchSize) / end.samplesPerSec;
   const evalSecPerEpoch = Math.max(0, epoch.durationSec - stepSec);
-  return { key, label, samplesPerSec: end.samplesPerSec, trainImages: start.dataset.train, evalSecPerEpoch, fixedSec: Math.max(0, end.durationSec - epoch.durationSec), reason: null };
+  return { key, label, samplesPerSec: end.samplesPerSec, trainImages: start.dataset.train, evalSecPerEpoch, fixedSec: Math.max(0, wallSec - epoch.durationSec), reason: null };
 }
 
 function scale(plan: StudyPlan, measurements: Measurement[], processes: number): Omit<StudyEstimate, 'measurements'> {

@@ -28,8 +28,9 @@ export function logicalCores(): number {
 /**
  * How many trainers at once and wasm threads each: flags over the study file over 'auto'. 'auto'
  * is one single-threaded trainer per core: measured by bench/study-parallel.ts on 2 cores (lenet,
- * MNIST 2000 images, 1 epoch), two 1-thread processes finished more runs per hour than one
- * 2-thread process (numbers in that file's header), as small models barely use a second thread.
+ * MNIST 2000 images, 1 epoch, 4 runs), two 1-thread processes made 537 runs per hour against 378
+ * to 418 for one 2-thread process (1.29x to 1.42x; that file's header): a process parallelizes
+ * its whole run (data, evaluation, bookkeeping), a wasm thread only the kernels.
  */
 export function chooseParallelism(cores: number, config: StudyExecutorConfig, flags: { processes?: number; threads?: number }, runs: number): Parallelism {
   const wantedProcesses = flags.processes ?? (config.processes === 'auto' ? null : config.processes);
