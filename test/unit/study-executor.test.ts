@@ -144,6 +144,12 @@ test('the same study again: everything kept, nothing run; a changed file is refu
   assert.match(forced.stdout, /description \(absent -> "forced"\)/);
   assert.equal(fs.statSync(summary).mtimeMs, mtime);
   assert.equal(results('grid').study.description, 'forced');
+
+  // Only the bytes changed (formatting): the same study, no --force needed.
+  fs.writeFileSync(file, JSON.stringify({ ...changed, description: 'forced' }, null, 4));
+  const reformatted = await study(file);
+  assert.equal(reformatted.code, EXIT.ok, reformatted.stderr);
+  assert.match(reformatted.stdout, /in its bytes only/);
 });
 
 test('bad study files are refused before any folder is made, naming the field and the value', async () => {
@@ -222,7 +228,7 @@ test('kill -9 of the study mid-way, then the same command: completed runs kept, 
   assert.ok(!fs.existsSync(path.join(dir, 'study.lock')), 'the study lock went with the study');
 });
 
-test('SIGTERM stops every run (each checkpoints and ends stopped), keeps everything, and exits 0', async () => {
+test('SIGTERM stops every run (each ends stopped, resumable), keeps everything, and exits 0', async () => {
   const file = writeStudy('stopped', { base: { ...BASE, epochs: 20, maxStepsPerEpoch: 2 }, seeds: 2 });
   const dir = studyDir('stopped');
   const child = spawn(process.execPath, [TRAINER, 'study', file, '--studies-dir', path.join(root, 'studies'), '--processes', '2', '--threads', '1']);

@@ -2,8 +2,9 @@
 // `was-train train --config <file> --json` (or `resume <run> --json`) forked from this Node with an
 // IPC channel, its wasm threads set through WAS_LAB_WASM_THREADS. Events come up over IPC (epoch
 // progress, the run-end); a stop goes down as the trainer's own stop message, so each trainer
-// checkpoints and ends as stopped, resumable. Should this process die (kill -9), every child
-// sees its IPC channel close and stops the same way (commands/drive.ts).
+// ends at its next step as stopped, resumable from its last checkpoint (a stop writes none: the
+// resume redoes the steps since). Should this process die (kill -9), every child sees its IPC
+// channel close and stops the same way (commands/drive.ts).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -92,7 +93,7 @@ export class LocalExecutor implements StudyExecutor {
     await Promise.all(Array.from({ length: Math.min(this.parallelism.processes, jobs.length) }, worker));
   }
 
-  /** First call: every trainer is asked to stop (it checkpoints); a second: they are interrupted (two signals end a trainer at once). */
+  /** First call: every trainer is asked to stop at its next step; a second: they are interrupted (two signals end a trainer at once). */
   stop(reason: string): void {
     this.stopReason ??= reason;
     this.stops++;

@@ -79,9 +79,10 @@ export async function runStudy(options: StudyOptions, stop: StudyStop): Promise<
     const previous = readStudyResults(dir);
     if (previous !== null && previous.fileSha256 !== source.fileSha256) {
       const changes = studyChanges(previous.study, source.study as unknown as Record<string, unknown>);
-      const what = changes.length > 0 ? changes.join('; ') : 'its bytes (formatting or key order; the settings are the same)';
-      if (!options.force) throw new StudyRefusedError(`${source.file} changed since this study started in ${dir}: ${what}. Rerun with --force to go on with the new file (completed runs are kept).`);
-      options.log(`${source.file} changed since the study started (${what}); going on with it (--force)`);
+      const what = changes.join('; ');
+      if (changes.length === 0) options.log(`${source.file} changed since the study started, in its bytes only (formatting or key order): the same study`);
+      else if (!options.force) throw new StudyRefusedError(`${source.file} changed since this study started in ${dir}: ${what}. Rerun with --force to go on with the new file (completed runs are kept).`);
+      else options.log(`${source.file} changed since the study started (${what}); going on with it (--force)`);
     }
     for (const run of plan.runs) {
       fs.mkdirSync(path.dirname(configFileOf(plan, run)), { recursive: true });
