@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { duration } from '../../shared/format';
 import { errorMessage } from '../../shared/errors';
 import { EXIT } from '../../shared/exit-codes';
+import { parseTrainerCommand } from '../../shared/protocol';
 import { STUDIES_DIR, STUDY_REPORT_FILE, STUDY_RESULTS_FILE } from '../../shared/study';
 import type { OutputStyle } from '../args';
 import { UsageError, argTokens, flagValue } from '../command-line';
@@ -110,6 +111,7 @@ async function runWithSignals(args: StudyArgs, io: CommandIo): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const parent = listenToParent(stop, io);
   const json = args.output === 'json';
   const log = (line: string): void => (json ? io.err(`was-train: ${line}\n`) : io.out(`${line}\n`));
   const onEvent = (event: StudyEvent): void => {
@@ -134,7 +136,36 @@ async function runWithSignals(args: StudyArgs, io: CommandIo): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    parent.close();
   }
+}
+
+/**
+ * Forked with an IPC channel (the extension): the parent's stop message stops the study, and so
+ * does the channel closing (its window went away); the channel is let go at the end, or this
+ * process would never exit.
+ */
+function listenToParent(stop: StudyStop, io: CommandIo): { close(): void } {
+  if (!process.send) return { close: () => undefined };
+  const onMessage = (message: unknown): void => {
+    try {
+      // Asking again is not a second Ctrl-C: only signals interrupt the runs.
+      if (parseTrainerCommand(message).type === 'stop' && stop.reason === null) stop.request('stop requested by the parent process');
+    } catch (error) {
+      io.err(`was-train: ignored a malformed message from the parent: ${errorMessage(error)}\n`);
+    }
+  };
+  const onDisconnect = (): void => void (stop.reason === null ? stop.request('the process that started the study went away') : undefined);
+  process.on('message', onMessage);
+  process.on('disconnect', onDisconnect);
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  return {
+    close: () => {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+      if (process.connected) process.disconnect();
+    },
+  };
 }
 
 async function dryRun(args: StudyArgs, io: CommandIo): Promise<number> {

@@ -196,7 +196,11 @@ class StudySession {
 
   private finish(): StudyResults {
     // Runs the stop kept from starting go back to pending.
-    for (const run of this.runs.values()) if (run.state === 'queued' || run.state === 'running') this.runs.set(run.name, { ...run, state: 'pending' });
+    for (const run of this.runs.values()) {
+      if (run.state !== 'queued' && run.state !== 'running') continue;
+      this.runs.set(run.name, { ...run, state: 'pending', reason: null });
+      this.options.onEvent({ type: 'study-run', name: run.name, state: 'pending', reason: null });
+    }
     const states = [...this.runs.values()].map((r) => r.state);
     const state: StudyResults['state'] = this.stop.reason !== null ? 'stopped' : states.includes('failed') ? 'failed' : states.every((s) => s === 'completed') ? 'completed' : 'stopped';
     const results = this.save(state);
