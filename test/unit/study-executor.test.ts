@@ -188,23 +188,27 @@ test('a run that fails does not stop the others: it shows failed with its reason
 });
 
 test('kill -9 of the study mid-way, then the same command: completed runs kept, the interrupted one resumed, none run twice; a second live study is refused', async () => {
-  const file = writeStudy('killed', { base: { ...BASE, epochs: 3, maxStepsPerEpoch: 3 }, seeds: 3, executor: { kind: 'local', processes: 1 } });
+  const file = writeStudy('killed', { base: { ...BASE, epochs: 4, maxStepsPerEpoch: 3 }, seeds: 3, executor: { kind: 'local', processes: 1 } });
   const dir = studyDir('killed');
   const runDir = (seed: number): string => path.join(dir, 'runs', `c1-s${seed}`);
   const first = spawn(process.execPath, [TRAINER, 'study', file, '--studies-dir', path.join(root, 'studies'), '--json']);
   first.stdout.resume();
   first.stderr.resume();
   const exited = new Promise<void>((resolve) => first.on('exit', () => resolve()));
-  // Wait until run 1 completed and run 2 has a checkpoint.
-  const deadline = Date.now() + 90_000;
-  while (!(fs.existsSync(path.join(runDir(1), 'summary.json')) && fs.existsSync(path.join(runDir(2), 'checkpoints', 'last.json')))) {
-    assert.ok(Date.now() < deadline, 'the study reached its second run');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  const waitFor = async (what: string, done: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 90_000;
+    while (!done()) {
+      assert.ok(Date.now() < deadline, what);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  // While it runs, a second study process on the same folder is refused.
+  await waitFor('the study started its first run', () => fs.existsSync(path.join(runDir(1), 'run.lock')));
   const second = await study(file);
   assert.equal(second.code, EXIT.failed);
   assert.match(second.stderr, /another was-train study is running this study: .*in use by was-train study, pid \d+/);
-
+  // Killed once run 1 completed and run 2 has a checkpoint.
+  await waitFor('the study reached its second run', () => fs.existsSync(path.join(runDir(1), 'summary.json')) && fs.existsSync(path.join(runDir(2), 'checkpoints', 'last.json')));
   first.kill('SIGKILL');
   await exited;
   assert.ok(!fs.existsSync(path.join(runDir(2), 'summary.json')) || JSON.parse(fs.readFileSync(path.join(runDir(2), 'summary.json'), 'utf8')).status !== 'completed', 'run 2 was interrupted');
