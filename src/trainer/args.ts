@@ -193,6 +193,7 @@ export function helpText(): string {
   const lines = [
     'Usage: was-train [--config file.json] [flags]',
     '       was-train resume <run-folder> [--backend-path <folder>] [--json | --plain]',
+    '       was-train study <file.study.json> [--dry-run] [--force] [--processes N] [--threads N] (see study --help)',
     '',
     'Trains a network with the Weight Augmentation Strategy (WAS) and writes a run folder',
     '(config.json, metrics.jsonl, log.txt, summary.json, checkpoints/). Flags override the',

@@ -6,6 +6,7 @@ import { EXIT } from '../shared/exit-codes';
 import { domCommand } from './commands/dom';
 import { exportCommand } from './commands/export';
 import { resumeCommand } from './commands/resume';
+import { studyCommand } from './commands/study';
 import { trainCommand } from './commands/train';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   resume: resumeCommand,
   dom: domCommand,
   export: exportCommand,
+  study: (argv) => studyCommand(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

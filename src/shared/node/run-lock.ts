@@ -54,9 +54,9 @@ export interface RunLock {
   release(): void;
 }
 
-/** What run.lock in `dir` says now. */
-export function inspectRunLock(dir: string): LockState {
-  const file = path.join(dir, RUN_LOCK_FILE);
+/** What run.lock (or another lock file of ours: a study's study.lock) in `dir` says now. */
+export function inspectRunLock(dir: string, lockFile: string = RUN_LOCK_FILE): LockState {
+  const file = path.join(dir, lockFile);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -82,22 +82,23 @@ export function blockingLock(dir: string): RunLockedError | null {
 }
 
 /**
- * Takes the lock of run folder `dir` for `command`, taking over a stale one (said through `log`).
+ * Takes the lock of run folder `dir` for `command`, taking over a stale one (said through `log`);
+ * `lockFile` names another lock of the same kind (a study folder's study.lock).
  * Throws RunLockedError when another process holds it. Released by `release()` or, failing that,
  * when this process exits.
  */
-export function acquireRunLock(dir: string, command: string, log: (line: string) => void = () => undefined): RunLock {
-  const file = path.join(dir, RUN_LOCK_FILE);
+export function acquireRunLock(dir: string, command: string, log: (line: string) => void = () => undefined, lockFile: string = RUN_LOCK_FILE): RunLock {
+  const file = path.join(dir, lockFile);
   const owner: LockOwner = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command, processStart: processStat(process.pid)?.start ?? null };
   // Two rounds are enough unless other writers race for the same stale lock; then one of them wins.
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createExclusively(file, JSON.stringify(owner) + '\n')) return heldLock(file, owner);
-    const state = inspectRunLock(dir);
+    const state = inspectRunLock(dir, lockFile);
     if (state.kind === 'free') continue;
     if (state.kind !== 'stale') throw new RunLockedError(state);
     if (removeStale(file, state.owner)) log(`took over the stale lock of ${dir}: ${describeOwner(state.owner)}, ${state.why}`);
   }
-  const state = inspectRunLock(dir);
+  const state = inspectRunLock(dir, lockFile);
   throw new RunLockedError(state.kind === 'free' || state.kind === 'stale' ? { kind: 'unreadable', file, problem: 'other processes keep taking it' } : state);
 }
 
