@@ -39,6 +39,7 @@ const TRAINER_LAYERS = [
   ['train/'], // the run: set up or restore, epochs, finish; step, sampler, optimizer, checkpoints
   ['export/'], // LayersModel export
   ['commands/'], // train, resume, dom, export: one file per command
+  ['study/'], // studies: grid x seeds, executors, statistics
   ['cli\\.ts'], // the entry point
 ];
 
