@@ -1,7 +1,7 @@
 // A study's table: one row per cell of its grid, read off the cell's completed runs (a run that
 // failed, stopped or has not finished counts nowhere, so n says how many seeds each number has).
 
-import type { StudyCell, StudyRun, StudyRunResult } from '../../shared/study';
+import type { StudyCell, StudyRun } from '../../shared/study';
 import { pairedGain, summarize, type GainOptions } from './statistics';
 
 export interface CellSpec {
@@ -12,8 +12,7 @@ export interface CellSpec {
 /** Per cell: AOM, DOM and baseline test accuracy summaries, the DOM's spread between its draws, and the paired gains. */
 export function summarizeCells(cells: readonly CellSpec[], runs: readonly StudyRun[], options: GainOptions = {}): StudyCell[] {
   return cells.map(({ id, settings }) => {
-    const done = runs.filter((run) => run.cell === id && run.state === 'completed' && run.result !== null);
-    const results = done.map((run) => ({ seed: run.seed, ...(run.result as StudyRunResult) }));
+    const results = runs.flatMap((run) => (run.cell === id && run.state === 'completed' && run.result !== null ? [{ seed: run.seed, ...run.result }] : []));
     const paired = results.filter((r): r is typeof r & { baseline: number } => r.baseline !== null);
     const drawStds = results.map((r) => summarize(r.domDraws).std).filter((std) => !Number.isNaN(std));
     return {
