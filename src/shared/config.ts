@@ -225,6 +225,8 @@ export const TRAIN_CONFIG = group({
     flopsTarget: option(v.nullable(FLOPS_TARGET), { kind: 'number', above: 0, max: 1, nullable: true }, 'after training, search a fixed DOM with at most this fraction of the AOM FLOPs (e.g. 0.7)', 'flops-target'),
     /** 'greedy' re-measures every move at every step; 'lazy-greedy' only the cheapest-looking one. */
     search: choice(DOM_SEARCH_ALGORITHMS, 'DOM search: lazy-greedy | greedy', 'dom-search'),
+    /** The stochastic DOM's test accuracy is the mean over this many independent draws (each a BatchNorm recalibration and a test pass). */
+    testDraws: number({ min: 1, max: 100, integer: true }, 'stochastic DOM: test-set evaluations, each with its own draws; the reported DOM test accuracy is their mean', 'dom-test-draws'),
   }),
 });
 
@@ -327,7 +329,7 @@ export const DEFAULTS: TrainConfig = {
   runsDir: '.was/runs',
   runName: null,
   baseline: false,
-  dom: { flopsTarget: null, search: 'lazy-greedy' },
+  dom: { flopsTarget: null, search: 'lazy-greedy', testDraws: 5 },
 };
 
 /** What each preset changes from DEFAULTS. 'reference' is the published setting (WAS.md). */

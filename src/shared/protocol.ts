@@ -175,8 +175,12 @@ const RunEndEventSchema = tagged('run-end', {
   epochsCompleted: count,
   bestEpoch: orNull(count),
   bestAomAccuracy: orNull(metric()),
-  /** Test accuracy at the selected epoch, measured once at the end; null if none was measured. */
-  test: orNull(objectOf({ aom: metric(), dom: metric(), epoch: count })),
+  /**
+   * Test accuracy at the selected epoch, measured once at the end; null if none was measured. The
+   * stochastic DOM's is the mean of domDraws: dom.testDraws evaluations, each with its own draws
+   * (a run without shadow weights: [aom]; runs from before the draws were counted lack it).
+   */
+  test: orNull(objectOf({ aom: metric(), dom: metric(), domDraws: v.optional(listOf(metric())), epoch: count })),
   durationSec: metric(),
   samplesPerSec: metric(),
   /** Only with --baseline: the plain model trained beside this run, and the WAS gain over it. */

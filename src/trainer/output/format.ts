@@ -52,6 +52,12 @@ function baselineRows(end: RunEndEvent): [string, string][] {
   ];
 }
 
+/** The stochastic DOM's test draws behind its mean: how many and their range (nothing for one draw). */
+function drawsText(draws: readonly number[] | undefined): string {
+  if (!draws || draws.length < 2) return '';
+  return ` (mean of ${draws.length} draws, ${percent(Math.min(...draws))} to ${percent(Math.max(...draws))})`;
+}
+
 /** The table printed at the end of a run. */
 export function summaryTable(end: RunEndEvent, runDir: string): string {
   const rows: [string, string][] = [
@@ -60,7 +66,7 @@ export function summaryTable(end: RunEndEvent, runDir: string): string {
     ['best epoch', end.bestEpoch === null ? '-' : String(end.bestEpoch)],
     ['best AOM (selection split)', percent(end.bestAomAccuracy)],
     ['test accuracy AOM', percent(end.test?.aom)],
-    ['test accuracy DOM', percent(end.test?.dom)],
+    ['test accuracy DOM', percent(end.test?.dom) + drawsText(end.test?.domDraws)],
     ...baselineRows(end),
     ...flopsRows(end.flops),
     ['time', duration(end.durationSec)],

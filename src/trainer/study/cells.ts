@@ -1,27 +1,36 @@
-// replaced by study-stats: a minimal stand-in with the agreed signature. Per cell, over its
-// completed runs: AOM, DOM and baseline test accuracy summaries, the mean DOM-draw spread, and
-// the paired gains (statistics.ts).
+// A study's table: one row per cell of its grid, read off the cell's completed runs (a run that
+// failed, stopped or has not finished counts nowhere, so n says how many seeds each number has).
 
 import type { StudyCell, StudyRun } from '../../shared/study';
-import { pairedGain, summarize } from './statistics';
+import { pairedGain, summarize, type GainOptions } from './statistics';
 
-export function summarizeCells(cells: { id: string; settings: Record<string, unknown> }[], runs: StudyRun[]): StudyCell[] {
-  return cells.map((cell) => {
-    const done = runs.flatMap((r) => (r.cell === cell.id && r.state === 'completed' && r.result !== null ? [{ seed: r.seed, result: r.result }] : []));
-    if (done.length === 0) return { id: cell.id, settings: cell.settings, aom: null, dom: null, baseline: null, domDrawStd: null, gain: { aom: null, dom: null } };
-    const paired = done.flatMap(({ seed, result }) => (result.baseline === null ? [] : [{ seed, result, plain: result.baseline }]));
-    const drawStd = done.map(({ result }) => summarize(result.domDraws).std).filter((s) => !Number.isNaN(s));
+export interface CellSpec {
+  id: string;
+  settings: Record<string, unknown>;
+}
+
+/** Per cell: AOM, DOM and baseline test accuracy summaries, the DOM's spread between its draws, and the paired gains. */
+export function summarizeCells(cells: readonly CellSpec[], runs: readonly StudyRun[], options: GainOptions = {}): StudyCell[] {
+  return cells.map(({ id, settings }) => {
+    const results = runs.flatMap((run) => (run.cell === id && run.state === 'completed' && run.result !== null ? [{ seed: run.seed, ...run.result }] : []));
+    const paired = results.filter((r): r is typeof r & { baseline: number } => r.baseline !== null);
+    const drawStds = results.map((r) => summarize(r.domDraws).std).filter((std) => !Number.isNaN(std));
     return {
-      id: cell.id,
-      settings: cell.settings,
-      aom: summarize(done.map(({ result }) => result.aom)),
-      dom: summarize(done.map(({ result }) => result.dom)),
-      baseline: paired.length > 0 ? summarize(paired.map((p) => p.plain)) : null,
-      domDrawStd: drawStd.length > 0 ? summarize(drawStd).mean : null,
+      id,
+      settings,
+      aom: orNull(results.length, () => summarize(results.map((r) => r.aom))),
+      dom: orNull(results.length, () => summarize(results.map((r) => r.dom))),
+      baseline: orNull(paired.length, () => summarize(paired.map((r) => r.baseline))),
+      domDrawStd: orNull(drawStds.length, () => summarize(drawStds).mean),
       gain: {
-        aom: paired.length > 0 ? pairedGain(paired.map((p) => ({ seed: p.seed, was: p.result.aom, plain: p.plain }))) : null,
-        dom: paired.length > 0 ? pairedGain(paired.map((p) => ({ seed: p.seed, was: p.result.dom, plain: p.plain }))) : null,
+        aom: orNull(paired.length, () => pairedGain(paired.map((r) => ({ seed: r.seed, was: r.aom, plain: r.baseline })), options)),
+        dom: orNull(paired.length, () => pairedGain(paired.map((r) => ({ seed: r.seed, was: r.dom, plain: r.baseline })), options)),
       },
     };
   });
+}
+
+/** Null where nothing was measured. */
+function orNull<T>(count: number, make: () => T): T | null {
+  return count === 0 ? null : make();
 }

@@ -4,6 +4,7 @@
 import type { BaselineComparison, FlopsSummary, RunEndEvent } from '../../shared/protocol';
 import { searchDomAfterTraining } from '../dom/after-training';
 import type { RunFolder } from '../output/run-folder';
+import { Rng } from '../rng';
 import { loadCheckpoint, restoreModel } from './checkpoint';
 import { durationSec, evaluateMode, type Tally } from './epoch';
 import type { RunOutput, RunResult } from './io';
@@ -16,16 +17,27 @@ export interface Findings {
   baseline: BaselineComparison | null;
 }
 
-/** AOM and DOM accuracy on the test split, with the best epoch's weights. */
+/**
+ * AOM and DOM accuracy on the test split, with the best epoch's weights. The stochastic DOM moves
+ * with its draws (points between two draw streams of the same weights), so it is evaluated
+ * dom.testDraws times, each with its own stream, and reported as their mean beside the draws.
+ */
 export async function testBestEpoch(run: Run, bestEpoch: number, out: RunOutput): Promise<NonNullable<RunEndEvent['test']>> {
   out.emit({ type: 'phase', time: Date.now(), phase: 'testing', epoch: bestEpoch });
   // The best weights come back from the best checkpoint, in a resumed session as in the first.
   restoreModel(run.model, await loadCheckpoint(run.folder.dir, 'best'));
   // DOM test draws are seeded on their own so the test number does not depend on history.
-  const setup = run.evalSetup(run.streams.evalSeed ^ 0x5bd1e995);
-  const aom = evaluateMode('aom', run.dataset.test, setup);
-  const dom = run.hasShadow ? evaluateMode('dom', run.dataset.test, setup) : aom;
-  return { aom, dom, epoch: bestEpoch };
+  const testSeed = (run.streams.evalSeed ^ 0x5bd1e995) >>> 0;
+  const aom = evaluateMode('aom', run.dataset.test, run.evalSetup(testSeed));
+  const draws = Array.from({ length: run.config.dom.testDraws }, (_, draw) => domTestDrawSeed(testSeed, draw));
+  const domDraws = run.hasShadow ? draws.map((seed) => evaluateMode('dom', run.dataset.test, run.evalSetup(seed))) : [aom];
+  const dom = domDraws.reduce((sum, x) => sum + x, 0) / domDraws.length;
+  return { aom, dom, domDraws, epoch: bestEpoch };
+}
+
+/** The seed of the test split's DOM draw number `draw`: the first is the test seed itself, each other one its own stream. */
+export function domTestDrawSeed(testSeed: number, draw: number): number {
+  return draw === 0 ? testSeed : new Rng((testSeed + Math.imul(draw, 0x85ebca6b)) >>> 0).nextUint32();
 }
 
 /** The FLOPs of the trained model, and with dom.flopsTarget the DOM that meets it. */
