@@ -38,7 +38,8 @@ const TRAINER_LAYERS = [
   ['dom/'], // the deterministic DOM and its search
   ['train/'], // the run: set up or restore, epochs, finish; step, sampler, optimizer, checkpoints
   ['export/'], // LayersModel export
-  ['commands/'], // train, resume, dom, export: one file per command
+  ['study/'], // a study: plan, executors (local trainer processes), results and report
+  ['commands/'], // train, resume, dom, export, study: one file per command
   ['cli\\.ts'], // the entry point
 ];
 
