@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up a real single-node Slurm cluster for the tests: munged, slurmctld and slurmd from
 # Debian's packages (slurmctld slurmd slurm-client munge), all state in one folder, free ports,
-# this machine's CPUs and memory (slurmd -C), one partition `debug`. Waits until `scontrol ping`
+# this machine's CPUs and memory (slurmd -C), partitions `debug` (the default, no time limit) and
+# `short` (1 minute, enforced at submission). Waits until `scontrol ping`
 # answers and the node is idle, then writes <folder>/env (`export SLURM_CONF=...`) for tests and
 # shells to source. Already up: says so and returns. Stop it with scripts/slurm/down.sh.
 # Usage: scripts/slurm/up.sh [state folder]   (default: $WAS_LAB_SLURM_DIR or .slurm/)
@@ -106,6 +107,9 @@ MailProg=/bin/true
 SchedulerParameters=sched_interval=1
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+# A partition with a limit, refused at submission as many sites do (EnforcePartLimits).
+EnforcePartLimits=ALL
+PartitionName=short Nodes=$host MaxTime=1 State=UP
 CONF
 chmod 0644 "$conf"
 
@@ -127,8 +131,8 @@ slurmd -f "$conf" -N "$host" || fail "slurmd did not start"
 
 # A daemon that fails still exits 0 (it forked first): wait for the controller and the node.
 deadline=$(( $(date +%s) + timeout_s ))
-until scontrol ping 2>/dev/null | grep -q 'is UP' && [ "$(sinfo -h -o %T 2>/dev/null)" = idle ]; do
-  [ "$(date +%s)" -lt "$deadline" ] || fail "not up after ${timeout_s} s: scontrol ping: $(scontrol ping 2>&1 | head -1); node: $(sinfo -h -o %T 2>&1 | head -1)"
+until scontrol ping 2>/dev/null | grep -q 'is UP' && [ "$(sinfo -h -p debug -o %T 2>/dev/null)" = idle ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "not up after ${timeout_s} s: scontrol ping: $(scontrol ping 2>&1 | head -1); node: $(sinfo -h -p debug -o %T 2>&1 | head -1)"
   sleep 0.1
 done
 
@@ -137,5 +141,5 @@ cat >"$dir/env" <<ENV
 export SLURM_CONF=$conf
 ENV
 chmod 0644 "$dir/env"
-echo "slurm: up in $(elapsed_ms) ms: node $host, $cpus CPUs, $memory MB, partition debug, ports $ctld_port/$slurmd_port"
+echo "slurm: up in $(elapsed_ms) ms: node $host, $cpus CPUs, $memory MB, partitions debug (default) and short (1 minute), ports $ctld_port/$slurmd_port"
 echo "slurm: source $dir/env   (SLURM_CONF=$conf)"

@@ -3,7 +3,8 @@
 // followed through scontrol until every task has ended, one running task cancelled with scancel;
 // each task's state and exit code as Slurm reports them, in scontrol and in the jobcomp log; the
 // submitter's environment, the setup lines and the per-task output files inside the jobs; and
-// sbatch's own message when it refuses a job.
+// sbatch's own message when it refuses a job (a bad partition or time, over a partition's or the
+// node's limit).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,7 +123,7 @@ test('scancel of the whole array cancels its pending tasks; a job Slurm does not
   assert.deepEqual(await client.tasks('999999999'), []);
 });
 
-test("sbatch's own message when it refuses a job (bad partition, bad time limit), and nothing is submitted", { skip: slurmSkip }, async () => {
+test("sbatch's own message when it refuses a job (bad partition or time, over a limit), and nothing is submitted", { skip: slurmSkip }, async () => {
   const { env } = slurmCluster();
   const client = new SlurmClient({ env });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'was-slurm-'));
@@ -142,5 +143,12 @@ test("sbatch's own message when it refuses a job (bad partition, bad time limit)
   assert.match(partition.message, /Batch job submission failed: Invalid partition name specified/);
   const time = await refusal({ timeLimit: '1-2-3' });
   assert.match(time.message, /sbatch: error: Invalid --time specification/);
+  // Over a limit: the short partition's 1 minute (enforced at submission), the node's CPUs and memory.
+  const overTime = await refusal({ partition: 'short', timeLimit: '5' });
+  assert.match(overTime.message, /Batch job submission failed: Requested time limit is invalid \(missing or exceeds some limit\)/);
+  const overCpus = await refusal({ cpusPerTask: 4096 });
+  assert.match(overCpus.message, /Batch job submission failed: More processors requested than permitted/);
+  const overMemory = await refusal({ memory: '100000000' });
+  assert.match(overMemory.message, /sbatch: error: Memory specification can not be satisfied/);
   assert.deepEqual(fs.readdirSync(dir), [], 'no task ran');
 });
