@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { renderArrayScript, type ArrayJobOptions } from '../../src/trainer/study/slurm/batch-script';
 import { SlurmClient, SlurmError } from '../../src/trainer/study/slurm/client';
 import { isFinalState, type SlurmTask } from '../../src/trainer/study/slurm/records';
+import { taskRunState } from '../../src/trainer/study/slurm/run-state';
 import { slurmCluster, slurmSkip } from '../support/slurm-cluster';
 
 /** Each task a `node -e` program: 0 and 3 succeed, 1 exits 3, 2 runs until it is cancelled. */
@@ -82,6 +83,7 @@ test('a 4-task array: COMPLETED, FAILED with exit 3, CANCELLED while running, CO
     [3, 'COMPLETED', 0, 0],
   ]);
   assert.equal(ended[1].reason, 'NonZeroExitCode');
+  assert.deepEqual(ended.map((t) => taskRunState(t).state), ['completed', 'failed', 'stopped', 'completed'], "as the study's run states");
   assert.ok(ended.every((t) => t.arrayJobId === jobId && t.jobId !== ''));
 
   for (const id of [0, 1, 2, 3]) {

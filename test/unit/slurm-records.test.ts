@@ -2,8 +2,8 @@
 // of scripts/slurm/up.sh into test/fixtures/slurm): `scontrol -o show job` of an array pending,
 // running (throttled, one task cancelled, one killed by signal 9) and ended; the jobcomp/filetxt
 // log; `scontrol show config`; `sbatch --parsable`. Then the batch script an array job renders
-// (each option's #SBATCH line, values that cannot stand on one refused naming the option), and
-// a missing sbatch named as such.
+// (each option's #SBATCH line, values that cannot stand on one refused naming the option), a
+// task's Slurm state as a study run's state, and a missing sbatch named as such.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BatchOptionError, renderArrayScript, type ArrayJobOptions } from '../../src/trainer/study/slurm/batch-script';
 import { SlurmClient, SlurmError } from '../../src/trainer/study/slurm/client';
+import { taskRunState } from '../../src/trainer/study/slurm/run-state';
 import {
   arrayRange,
   expandArrayRange,
@@ -100,6 +101,26 @@ test('exit codes, array ranges both ways, sbatch --parsable, scontrol show confi
   assert.match(config.get('JobCompLoc') ?? '', /\/jobcomp\.txt$/);
   assert.equal(config.get('MinJobAge'), '3600 sec');
   assert.equal(config.get('SLURM_VERSION'), '22.05.8');
+});
+
+test("a task's study run state: queued with Slurm's reason, running, completed, stopped by the cluster, failed with its exit status or signal", () => {
+  const states = (name: string) => parseShowJob(fixture(name)).map((task) => [task.taskId, taskRunState(task).state, taskRunState(task).reason]);
+  assert.deepEqual(states('show-job-running.txt'), [
+    [0, 'completed', null],
+    [1, 'failed', 'Slurm job 10: FAILED, exit status 3'],
+    [2, 'running', null],
+    [3, 'running', null],
+    [4, 'queued', 'Slurm: Resources'],
+  ]);
+  assert.deepEqual(states('show-job-done.txt').slice(2, 4), [
+    [2, 'stopped', 'Slurm job 11: cancelled (scancel)'],
+    [3, 'failed', 'Slurm job 12: FAILED, killed by signal 9'],
+  ]);
+  assert.deepEqual(states('show-job-pending.txt')[0], [0, 'queued', null], 'Reason=None says nothing');
+  const task = parseShowJob(fixture('show-job-done.txt'))[0];
+  assert.deepEqual(taskRunState({ ...task, state: 'TIMEOUT' }), { state: 'stopped', reason: 'Slurm job 9: the time limit was reached' });
+  assert.deepEqual(taskRunState({ ...task, state: 'OUT_OF_MEMORY' }), { state: 'failed', reason: 'Slurm job 9: out of memory (raise the memory per task)' });
+  assert.deepEqual(taskRunState({ ...task, state: 'NODE_FAIL' }).state, 'stopped');
 });
 
 const OPTIONS: ArrayJobOptions = {
