@@ -9,7 +9,7 @@ import * as v from 'valibot';
 import { CONFIG_OPTIONS, type ConfigOption } from './config';
 import { RUN_STATUSES } from './protocol';
 import { didYouMean, finiteNumber, flag, issuePath, joinPath, listOf, metric, objectOf, oneOf, orNull, plainObject, recordOf, text } from './schema';
-import { ValidationError } from './validate';
+import { ValidationError, isObject } from './validate';
 
 /** What a study's file is called, and the folder its results go to by default. */
 export const STUDY_FILE_SUFFIX = '.study.json';
@@ -53,7 +53,7 @@ const SEEDS = v.union(
   () => 'expected a count of seeds (1 to 1000) or a list of distinct integer seeds',
 );
 
-/** Where the study's runs are executed. Another executor (a cluster) adds its own member. */
+/** Where the study's runs are executed: this machine's trainer processes, or a Slurm cluster's job array. */
 const LOCAL_EXECUTOR = v.strictObject({
   kind: v.literal('local'),
   /** Trainer processes at once; 'auto': chosen from the cores. */
@@ -61,6 +61,38 @@ const LOCAL_EXECUTOR = v.strictObject({
   /** wasm threads per process; 'auto': chosen from the cores and the processes. */
   threads: v.optional(v.union([v.literal('auto'), finiteNumber({ min: 1, max: 64, integer: true })]), 'auto'),
 });
+
+/** A value that stands on an `#SBATCH` line as it is: no space, quote, backslash or line break. */
+const sbatchValue = (what: string) =>
+  v.pipe(text(), v.regex(/^[^\s"'\\]+$/, 'no spaces, quotes, backslashes or line breaks (an #SBATCH line cannot carry them)'), v.description(what));
+
+/**
+ * The study's runs as one Slurm job array (`sbatch`, one task per run), each task the same
+ * `was-train train`/`resume` on the cluster's Node; the study folder must be on a file system the
+ * compute nodes share. Each option left out is the cluster's default (docs/slurm.md).
+ */
+const SLURM_EXECUTOR = v.strictObject({
+  kind: v.literal('slurm'),
+  partition: v.optional(sbatchValue('sbatch --partition')),
+  /** Slurm's time formats: minutes, HH:MM:SS, D-HH:MM. */
+  time: v.optional(sbatchValue('sbatch --time: the time limit of each run (minutes, HH:MM:SS, D-HH:MM)')),
+  cpusPerTask: v.optional(v.pipe(finiteNumber({ min: 1, max: 1024, integer: true }), v.description('sbatch --cpus-per-task; also the wasm threads of each run'))),
+  mem: v.optional(sbatchValue('sbatch --mem: memory per run, e.g. 4G')),
+  gres: v.optional(sbatchValue('sbatch --gres, e.g. gpu:1')),
+  account: v.optional(sbatchValue('sbatch --account')),
+  qos: v.optional(sbatchValue('sbatch --qos')),
+  /** More #SBATCH options, one each: "--constraint=a100". */
+  extraSbatch: v.optional(listOf(v.pipe(text(), v.regex(/^(#SBATCH\s+)?-[^\r\n]*$/, 'an sbatch option such as --constraint=a100, one per line')))),
+  /** Shell lines each task runs before the trainer (module load nodejs/20). */
+  setup: v.optional(listOf(v.pipe(text(), v.regex(/^[^\r\n]*$/, 'one shell line each, without line breaks')))),
+  /** The compute nodes' node (Node 20+); `node` on their PATH when left out. */
+  nodePath: v.optional(v.pipe(text(), v.regex(/^\/[^\s"'\\]*$/, 'an absolute path without spaces or quotes'))),
+  /** At most this many runs at once (sbatch --array=...%N); the cluster decides when left out. */
+  maxConcurrent: v.optional(finiteNumber({ min: 1, max: 100000, integer: true })),
+});
+
+export const EXECUTOR_KINDS = ['local', 'slurm'] as const;
+const EXECUTOR = v.variant('kind', [LOCAL_EXECUTOR, SLURM_EXECUTOR], (issue) => `expected "kind": one of ${EXECUTOR_KINDS.join(', ')}; got ${JSON.stringify(issue.input)}`);
 
 export const STUDY_FILE = v.pipe(
   v.strictObject({
@@ -77,13 +109,19 @@ export const STUDY_FILE = v.pipe(
     seeds: SEEDS,
     /** Pair every WAS run with a plain run of the same seed (the gain needs it). */
     baseline: v.optional(flag(), true),
-    executor: v.optional(LOCAL_EXECUTOR, { kind: 'local', processes: 'auto', threads: 'auto' }),
+    executor: v.optional(EXECUTOR, { kind: 'local', processes: 'auto', threads: 'auto' }),
   }),
   v.title('WAS Lab study'),
   v.description('A grid of settings times seeds, each WAS run paired with its plain baseline: was-train study <file>.'),
 );
 export type StudyFile = v.InferOutput<typeof STUDY_FILE>;
 export type StudyExecutorConfig = StudyFile['executor'];
+export type LocalExecutorConfig = Extract<StudyExecutorConfig, { kind: 'local' }>;
+export type SlurmExecutorConfig = Extract<StudyExecutorConfig, { kind: 'slurm' }>;
+/** The executor of a kind with every option left to its default (`--executor <kind>` over a file of the other kind). */
+export function defaultExecutor(kind: (typeof EXECUTOR_KINDS)[number]): StudyExecutorConfig {
+  return kind === 'local' ? { kind, processes: 'auto', threads: 'auto' } : { kind };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The results: <study folder>/study.json, rewritten (atomically) whenever a run changes state.
@@ -131,6 +169,18 @@ const RUN_RESULT = objectOf({
 });
 export type StudyRunResult = v.InferOutput<typeof RUN_RESULT>;
 
+const SLURM_TASK = objectOf({
+  /** The array's job id and the run's task in it; jobId is the task's own id once it started. */
+  arrayJobId: text(),
+  taskId: count,
+  jobId: text(),
+  /** Slurm's state name: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ... */
+  state: text(),
+  exitCode: count,
+  signal: count,
+});
+export type StudySlurmTask = v.InferOutput<typeof SLURM_TASK>;
+
 const STUDY_RUN = objectOf({
   /** The run folder's name inside <study>/runs. */
   name: text(),
@@ -143,6 +193,8 @@ const STUDY_RUN = objectOf({
   epochsCompleted: count,
   epochs: count,
   result: orNull(RUN_RESULT),
+  /** Run by the Slurm executor: its array task and what Slurm last said of it (state name, exit status, signal). */
+  slurm: v.optional(SLURM_TASK),
 });
 export type StudyRun = v.InferOutput<typeof STUDY_RUN>;
 
@@ -188,9 +240,10 @@ export function parseStudyFile(value: unknown): StudyFile {
   const issue = result.issues[0];
   const path = issuePath(issue);
   if (issue.type === 'strict_object' && issue.expected === 'never') {
-    const key = path.split('.').slice(path.startsWith('grid.') ? 1 : 0).join('.');
-    const known = path.startsWith('grid.') ? GRID_OPTIONS.map((o) => o.path) : Object.keys(STUDY_FILE.pipe[0].entries);
-    const why = (NOT_GRID_OPTIONS as readonly string[]).includes(key) ? ` (${key} is the study's own: ${key === 'seed' ? 'use "seeds"' : 'set by the study'})` : didYouMean(key, known);
+    const key = path.split('.').slice(path.startsWith('grid.') || path.startsWith('executor.') ? 1 : 0).join('.');
+    const member = EXECUTOR.options.find((o) => isObject(value) && isObject(value.executor) && o.entries.kind.literal === value.executor.kind);
+    const known = path.startsWith('grid.') ? GRID_OPTIONS.map((o) => o.path) : path.startsWith('executor.') && member ? Object.keys(member.entries) : Object.keys(STUDY_FILE.pipe[0].entries);
+    const why = !path.startsWith('executor.') && (NOT_GRID_OPTIONS as readonly string[]).includes(key) ? ` (${key} is the study's own: ${key === 'seed' ? 'use "seeds"' : 'set by the study'})` : didYouMean(key, known);
     throw new ValidationError(path, `unknown ${path.startsWith('grid.') ? 'grid option' : 'key'}${why}`);
   }
   throw new ValidationError(path, issue.message);

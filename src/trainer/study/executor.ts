@@ -3,7 +3,7 @@
 // executor implements the same interface. An executor never decides what a run's result is: it
 // reports how the trainer ended, and the study reads the run folder's summary.json.
 
-import type { StudyRunState } from '../../shared/study';
+import type { StudyRunState, StudySlurmTask } from '../../shared/study';
 
 export interface StudyJob {
   /** The run's name (its folder's name in <study>/runs). */
@@ -23,6 +23,8 @@ export interface JobUpdate {
   reason: string | null;
   /** WAS epochs done so far, when the trainer said (its epoch events). */
   epochsCompleted?: number;
+  /** The run's Slurm array task and what Slurm says of it (the Slurm executor). */
+  slurm?: StudySlurmTask;
 }
 
 export interface ExecutorHooks {
@@ -40,8 +42,12 @@ export interface ExecutorInfo {
 
 export interface StudyExecutor {
   readonly info: ExecutorInfo;
+  /** True when its jobs go on after stop() (a cluster's): the study then leaves them queued or running. */
+  readonly detachesOnStop?: boolean;
+  /** Checks made before any job is judged or started; throws to refuse the study (nothing submitted). */
+  prepare?(): Promise<void>;
   /** Runs the jobs (at most `processes` at once); resolves when each has ended (or the executor stopped). */
   run(jobs: readonly StudyJob[], hooks: ExecutorHooks): Promise<void>;
-  /** Stops every job: running trainers end as stopped at their next step (resumable from their last checkpoint); queued ones are not started. */
+  /** Stops every job: running trainers end as stopped at their next step (resumable from their last checkpoint); queued ones are not started. A detaching executor stops only following them. */
   stop(reason: string): void;
 }

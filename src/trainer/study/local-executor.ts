@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseTrainerEvent, type TrainerEvent } from '../../shared/protocol';
-import type { StudyExecutorConfig } from '../../shared/study';
+import type { LocalExecutorConfig } from '../../shared/study';
 import { MAX_WASM_THREADS, WASM_THREADS_ENV } from '../backend/wasm-threads';
 import type { ExecutorHooks, ExecutorInfo, JobUpdate, StudyExecutor, StudyJob } from './executor';
 
@@ -33,7 +33,7 @@ export function logicalCores(): number {
  * to 418 for one 2-thread process (1.29x to 1.42x; that file's header): a process parallelizes
  * its whole run (data, evaluation, bookkeeping), a wasm thread only the kernels.
  */
-export function chooseParallelism(cores: number, config: StudyExecutorConfig, flags: { processes?: number; threads?: number }, runs: number): Parallelism {
+export function chooseParallelism(cores: number, config: LocalExecutorConfig, flags: { processes?: number; threads?: number }, runs: number): Parallelism {
   const wantedProcesses = flags.processes ?? (config.processes === 'auto' ? null : config.processes);
   const wantedThreads = flags.threads ?? (config.threads === 'auto' ? null : config.threads);
   const processes = wantedProcesses ?? Math.max(1, Math.min(cores, runs));

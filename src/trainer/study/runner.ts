@@ -119,6 +119,7 @@ class StudySession {
 
   async run(): Promise<StudyResults> {
     this.stop.onRequest((reason) => this.executor.stop(reason));
+    await this.executor.prepare?.();
     this.save('running');
     const attempted = new Set<string>();
     let waitingSaid = new Set<string>();
@@ -136,10 +137,20 @@ class StudySession {
       for (const [run, why] of locked) if (!waitingSaid.has(run.name)) this.options.log(`waiting for ${run.name}: ${why}`);
       waitingSaid = new Set(locked.map(([run]) => run.name));
       jobs.forEach((job) => attempted.add(job.name));
-      if (jobs.length > 0) await this.executor.run(jobs, { onUpdate: (u) => this.onUpdate(u), onLog: this.options.log });
+      if (jobs.length > 0) await this.runJobs(jobs);
       else if (locked.length > 0) await new Promise((resolve) => setTimeout(resolve, 500));
     }
     return this.finish();
+  }
+
+  /** The executor runs the jobs; one that cannot (sbatch refused them) leaves the study stopped, its runs pending, and says why. */
+  private async runJobs(jobs: StudyJob[]): Promise<void> {
+    try {
+      await this.executor.run(jobs, { onUpdate: (u) => this.onUpdate(u), onLog: this.options.log });
+    } catch (error) {
+      this.save('stopped');
+      throw error;
+    }
   }
 
   /** What the run's folder says should happen to it now. */
@@ -171,6 +182,7 @@ class StudySession {
       reason: fromDisk?.state === 'completed' ? null : update.reason,
       epochsCompleted: fromDisk?.epochsCompleted ?? update.epochsCompleted ?? run.epochsCompleted,
       result: fromDisk?.state === 'completed' ? fromDisk.result : null,
+      slurm: update.slurm ?? run.slurm,
     };
     this.update(next);
   }
@@ -195,14 +207,16 @@ class StudySession {
   }
 
   private finish(): StudyResults {
-    // Runs the stop kept from starting go back to pending.
+    // Runs the stop kept from starting go back to pending; a detaching executor's (a cluster's) go on there.
+    const detached = this.stop.reason !== null && this.executor.detachesOnStop === true;
+    const live = [...this.runs.values()].some((r) => r.state === 'queued' || r.state === 'running');
     for (const run of this.runs.values()) {
-      if (run.state !== 'queued' && run.state !== 'running') continue;
+      if (detached || (run.state !== 'queued' && run.state !== 'running')) continue;
       this.runs.set(run.name, { ...run, state: 'pending', reason: null });
       this.options.onEvent({ type: 'study-run', name: run.name, state: 'pending', reason: null });
     }
     const states = [...this.runs.values()].map((r) => r.state);
-    const state: StudyResults['state'] = this.stop.reason !== null ? 'stopped' : states.includes('failed') ? 'failed' : states.every((s) => s === 'completed') ? 'completed' : 'stopped';
+    const state: StudyResults['state'] = detached && live ? 'running' : this.stop.reason !== null ? 'stopped' : states.includes('failed') ? 'failed' : states.every((s) => s === 'completed') ? 'completed' : 'stopped';
     const results = this.save(state);
     writeFileAtomic(path.join(this.plan.dir, STUDY_REPORT_FILE), studyMarkdown(results));
     this.options.onEvent({ type: 'study-end', state, dir: this.plan.dir });
