@@ -7,6 +7,7 @@ import { domCommand } from './commands/dom';
 import { exportCommand } from './commands/export';
 import { resumeCommand } from './commands/resume';
 import { studyCommand } from './commands/study';
+import { studyCancelCommand, studyStatusCommand } from './commands/study-cluster';
 import { trainCommand } from './commands/train';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -16,7 +17,7 @@ const COMMANDS: Record<string, Command> = {
   resume: resumeCommand,
   dom: domCommand,
   export: exportCommand,
-  study: (argv) => studyCommand(argv),
+  study: (argv) => (argv[0] === 'status' ? studyStatusCommand(argv.slice(1)) : argv[0] === 'cancel' ? studyCancelCommand(argv.slice(1)) : studyCommand(argv)),
 };
 
 async function main(argv: string[]): Promise<number> {

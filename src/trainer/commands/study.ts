@@ -1,14 +1,17 @@
 // `was-train study <file.study.json>`: a grid of settings times seeds, each WAS run paired with
-// its plain baseline, run as parallel trainer processes on this machine (study/runner.ts), and
-// resumed by the same command. Ctrl-C or SIGTERM stops every run at its next step (each resumes
-// from its last checkpoint); a second one interrupts them. `--dry-run` lists the runs and estimates their time without starting the study.
+// its plain baseline, run as parallel trainer processes on this machine (study/runner.ts) or as a
+// Slurm job array (study/slurm-executor.ts, `--executor slurm` or the file's executor), and
+// resumed by the same command. Local: Ctrl-C or SIGTERM stops every run at its next step (each
+// resumes from its last checkpoint); a second one interrupts them. Slurm: Ctrl-C stops following
+// the array, whose jobs go on (`was-train study cancel` cancels them; study-cluster.ts).
+// `--dry-run` lists the runs and estimates their time without starting the study.
 
 import * as path from 'node:path';
 import { duration } from '../../shared/format';
 import { errorMessage } from '../../shared/errors';
 import { EXIT } from '../../shared/exit-codes';
 import { parseTrainerCommand } from '../../shared/protocol';
-import { STUDIES_DIR, STUDY_REPORT_FILE, STUDY_RESULTS_FILE } from '../../shared/study';
+import { EXECUTOR_KINDS, STUDIES_DIR, STUDY_REPORT_FILE, STUDY_RESULTS_FILE, defaultExecutor, type LocalExecutorConfig, type StudyExecutorConfig } from '../../shared/study';
 import type { OutputStyle } from '../args';
 import { UsageError, argTokens, flagValue } from '../command-line';
 import { estimateStudy } from '../study/dry-run';
@@ -17,10 +20,17 @@ import { planStudy, readStudyFile, StudyFileError, type StudyPlan } from '../stu
 import { problemLines, stateCounts, studyTable } from '../study/report';
 import { StudyResultsError } from '../study/results';
 import { runStudy, StudyRefusedError, StudyStop, type StudyEvent } from '../study/runner';
-import { processIo, type CommandIo } from './flags';
+import type { StudyExecutor } from '../study/executor';
+import { BatchOptionError } from '../study/slurm/batch-script';
+import { SlurmClient, SlurmError } from '../study/slurm/client';
+import { ManifestError } from '../study/slurm/manifest';
+import { DEFAULT_POLL_MS, SlurmExecutor } from '../study/slurm-executor';
+import { choice, processIo, type CommandIo } from './flags';
 
 const HELP = [
-  'Usage: was-train study <file.study.json> [--dry-run] [--force] [--studies-dir <dir>] [--processes N] [--threads N] [--json | --plain]',
+  'Usage: was-train study <file.study.json> [--dry-run] [--force] [--studies-dir <dir>] [--executor local|slurm] [--processes N] [--threads N] [--json | --plain]',
+  '       was-train study status <study folder> [--json]       (a study on Slurm: each run\'s state, exit code, epochs)',
+  '       was-train study cancel <study folder> [--run <name>] (scancel the study\'s array, or one run)',
   '',
   'Runs a study: every cell of the file\'s grid once per seed, each WAS run paired with its plain',
   `baseline, as parallel trainer processes, into <studies-dir>/<name>/ (default ${STUDIES_DIR}): study.json`,
@@ -28,6 +38,8 @@ const HELP = [
   'completed runs are kept, interrupted ones resumed from their checkpoints. A study file changed since',
   'the study started is refused unless --force.',
   '  --dry-run         list the runs and estimate the study\'s time from a short measurement',
+  "  --executor KIND   local (trainer processes here) or slurm (one job array; the file's executor options if it names slurm)",
+  '                    on Slurm, Ctrl-C stops following: the jobs go on; `was-train study cancel` cancels them',
   "  --processes N     trainer processes at once (default: the study file's executor, else one per core)",
   '  --threads N       wasm threads per process (default: the cores shared among the processes)',
   '  --json            one JSON line per study event on stdout',
@@ -41,6 +53,7 @@ interface StudyArgs {
   studiesDir: string;
   processes?: number;
   threads?: number;
+  executor?: StudyExecutorConfig['kind'];
   output: OutputStyle;
 }
 
@@ -52,7 +65,7 @@ function count(flag: string, raw: string, max: number): number {
 
 export function parseStudyArgs(argv: readonly string[]): StudyArgs | 'help' {
   const out: Partial<StudyArgs> & { studiesDir: string; output: OutputStyle; dryRun: boolean; force: boolean } = { studiesDir: STUDIES_DIR, output: 'auto', dryRun: false, force: false };
-  for (const token of argTokens(argv, ['studies-dir', 'processes', 'threads'])) {
+  for (const token of argTokens(argv, ['studies-dir', 'processes', 'threads', 'executor'])) {
     if (token.kind === 'positional') {
       if (out.file !== undefined) throw new UsageError(`study: one study file, got "${out.file}" and "${token.value}"`);
       out.file = token.value;
@@ -63,7 +76,8 @@ export function parseStudyArgs(argv: readonly string[]): StudyArgs | 'help' {
     else if (token.name === 'studies-dir') out.studiesDir = flagValue(token);
     else if (token.name === 'processes') out.processes = count('processes', flagValue(token), 256);
     else if (token.name === 'threads') out.threads = count('threads', flagValue(token), 64);
-    else throw new UsageError(`study: unknown flag ${token.raw} (known: --dry-run, --force, --studies-dir, --processes, --threads, --json, --plain)`);
+    else if (token.name === 'executor') out.executor = choice('executor', flagValue(token), EXECUTOR_KINDS, 'local');
+    else throw new UsageError(`study: unknown flag ${token.raw} (known: --dry-run, --force, --studies-dir, --executor, --processes, --threads, --json, --plain)`);
   }
   if (out.file === undefined) throw new UsageError('study: which study? usage: was-train study <file.study.json> [--dry-run] [--force]');
   return { ...out, file: out.file };
@@ -89,24 +103,57 @@ export async function studyCommand(argv: string[], io: CommandIo = processIo): P
       io.err(`was-train: ${error.message}\n`);
       return EXIT.usage;
     }
-    if (error instanceof StudyRefusedError || error instanceof StudyResultsError) {
+    if (error instanceof StudyRefusedError || error instanceof StudyResultsError || error instanceof SlurmError || error instanceof ManifestError) {
       io.err(`was-train: ${error.message}\n`);
       return EXIT.failed;
+    }
+    if (error instanceof BatchOptionError) {
+      io.err(`was-train: the study file's Slurm executor: ${error.message}\n`);
+      return EXIT.usage;
     }
     throw error;
   }
 }
 
+/** The study file's executor, or the kind --executor names (with that kind's defaults where the file names the other). */
+function executorConfig(plan: StudyPlan, args: StudyArgs): StudyExecutorConfig {
+  const file = plan.source.study.executor;
+  return args.executor === undefined || args.executor === file.kind ? file : defaultExecutor(args.executor);
+}
+
 function parallelismFor(plan: StudyPlan, args: StudyArgs): Parallelism {
-  return chooseParallelism(logicalCores(), plan.source.study.executor, { processes: args.processes, threads: args.threads }, plan.runs.length);
+  const config = executorConfig(plan, args);
+  const local: LocalExecutorConfig = config.kind === 'local' ? config : { kind: 'local', processes: 'auto', threads: 'auto' };
+  return chooseParallelism(logicalCores(), local, { processes: args.processes, threads: args.threads }, plan.runs.length);
+}
+
+/** How often the Slurm follower asks scontrol: WAS_LAB_SLURM_POLL_MS (ms, at least 100), else every 3 s. */
+function slurmPollMs(): number {
+  const raw = Number(process.env.WAS_LAB_SLURM_POLL_MS);
+  return Number.isFinite(raw) && raw >= 100 ? raw : DEFAULT_POLL_MS;
+}
+
+function chooseExecutor(plan: StudyPlan, args: StudyArgs, log: (line: string) => void): StudyExecutor {
+  const config = executorConfig(plan, args);
+  log(`study ${plan.source.name}: ${plan.runs.length} runs (${plan.cells.length} cells x ${plan.runs.length / plan.cells.length} seeds${plan.source.study.baseline ? ', each with its baseline' : ''}) in ${plan.dir}`);
+  if (config.kind === 'slurm') {
+    const options = [config.partition && `partition ${config.partition}`, config.time && `time ${config.time}`, config.cpusPerTask && `${config.cpusPerTask} CPUs per run`, config.gres && `gres ${config.gres}`].filter(Boolean);
+    log(`executor: slurm, one job array${options.length > 0 ? ` (${options.join(', ')})` : ''}`);
+    return new SlurmExecutor({ config, studyDir: plan.dir, studyName: plan.source.name, runs: plan.runs.length, client: new SlurmClient(), pollMs: slurmPollMs() });
+  }
+  const p = parallelismFor(plan, args);
+  log(`executor: local, ${p.processes} trainer processes x ${p.threads} wasm threads (${p.why})`);
+  return new LocalExecutor(p);
 }
 
 async function runWithSignals(args: StudyArgs, io: CommandIo): Promise<number> {
   const stop = new StudyStop();
   let signals = 0;
+  let kind: StudyExecutorConfig['kind'] = 'local';
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
-    io.err(signals === 1 ? `\nwas-train: ${signal}: stopping every run at its next step (again to interrupt them)\n` : `\nwas-train: ${signal} again: interrupting the runs\n`);
+    if (kind === 'slurm') io.err(`\nwas-train: ${signal}: no longer following the Slurm array; its jobs go on (was-train study cancel <study folder> cancels them)\n`);
+    else io.err(signals === 1 ? `\nwas-train: ${signal}: stopping every run at its next step (again to interrupt them)\n` : `\nwas-train: ${signal} again: interrupting the runs\n`);
     stop.request(`${signal} received`);
   };
   process.on('SIGINT', onSignal);
@@ -119,11 +166,10 @@ async function runWithSignals(args: StudyArgs, io: CommandIo): Promise<number> {
     else if (event.type === 'study-run') io.out(`${event.name}: ${event.state}${event.reason ? ` (${event.reason})` : ''}\n`);
   };
   try {
-    const executor = (plan: StudyPlan): LocalExecutor => {
-      const p = parallelismFor(plan, args);
-      log(`study ${plan.source.name}: ${plan.runs.length} runs (${plan.cells.length} cells x ${plan.runs.length / plan.cells.length} seeds${plan.source.study.baseline ? ', each with its baseline' : ''}) in ${plan.dir}`);
-      log(`executor: local, ${p.processes} trainer processes x ${p.threads} wasm threads (${p.why})`);
-      return new LocalExecutor(p);
+    const executor = (plan: StudyPlan): StudyExecutor => {
+      const chosen = chooseExecutor(plan, args, log);
+      kind = chosen.info.kind === 'slurm' ? 'slurm' : 'local';
+      return chosen;
     };
     const results = await runStudy({ file: args.file, studiesDir: args.studiesDir, force: args.force, executor, onEvent, log }, stop);
     const dir = path.resolve(args.studiesDir, results.name);
