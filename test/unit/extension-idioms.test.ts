@@ -51,7 +51,7 @@ function job(runId: string, state: Job['state']): Job {
 }
 const finished = (runId: string, status: LabRun['status']): LabRun => ({ runId, dir: `/runs/${runId}`, status, reason: null, record: record(runId, { status: status === 'incomplete' ? 'incomplete' : (status as RunRecord['status']) }), job: null });
 const live = (runId: string, state: Job['state'] = 'running'): LabRun => ({ runId, dir: `/runs/${runId}`, status: state, reason: null, record: null, job: job(runId, state) });
-const elsewhere = (runId: string): LabRun => ({ ...finished(runId, 'incomplete'), status: 'running', lockedBy: { pid: 4242, host: 'h', command: 'was-train train', since: '2026-12-06T09:00:00Z' } as LabRun['lockedBy'] });
+const elsewhere = (runId: string): LabRun => ({ ...finished(runId, 'incomplete'), status: 'running', lockedBy: { pid: 4242, host: 'h', command: 'was-train train', startedAt: '2026-12-06T09:00:00Z', processStart: null } });
 
 /**
  * The `when` clauses package.json uses, evaluated as VS Code does for this subset: `&&`, `||`,
@@ -74,7 +74,7 @@ function whenHolds(clause: string, keys: Record<string, unknown>): boolean {
 }
 
 const palette = new Map(manifest.contributes.menus.commandPalette.map((item) => [item.command, item.when ?? '']));
-const offeredInPalette = (command: string, keys: ContextKeys): boolean => !palette.has(command) || whenHolds(palette.get(command)!, keys);
+const offeredInPalette = (command: string, keys: ContextKeys): boolean => !palette.has(command) || whenHolds(palette.get(command)!, { ...keys });
 
 test('context keys: decided from the runs and the view state; only the changed ones are set again', () => {
   const keys = decideContextKeys({ runs: [finished('done', 'completed'), finished('s', 'stopped')], activeRunId: 'done', mode: 'aom', panelVisible: false });
