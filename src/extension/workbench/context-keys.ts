@@ -1,7 +1,9 @@
 // Hands the context keys that lab/context-keys.ts decides to VS Code (`setContext`), so the
 // palette and the menus offer a command only where it can act. Only the keys that changed are set.
 // Activation reads no disk: the mode and the panel's visibility are set at once, the run-derived
-// keys when the Runs tree changes (it lists the runs anyway) and once shortly after activation.
+// keys when the Runs tree changes (it lists the runs anyway), at once when a trainer of this
+// window changes state (a run just stopped is resumable before the palette opens again), and
+// once shortly after activation.
 
 import * as vscode from 'vscode';
 import { DisposableStore, type Disposable } from '../base/lifecycle';
@@ -9,6 +11,7 @@ import { changedKeys, CONTEXT_KEY_DEFAULTS, decideContextKeys, type ContextKeys 
 import type { LabRuns } from '../lab/lab-runs';
 import type { LabState } from '../lab/lab-state';
 import type { RunsTree } from './runs-tree';
+import type { TrainerSupervisor } from '../runs/supervisor';
 
 /** The first listing waits this long after activation, so activation itself stays cheap. */
 const FIRST_UPDATE_MS = 1500;
@@ -23,9 +26,11 @@ export class ContextKeysController implements Disposable {
     private readonly runs: LabRuns,
     private readonly state: LabState,
     tree: RunsTree,
+    supervisor: TrainerSupervisor,
   ) {
     this.apply({ ...CONTEXT_KEY_DEFAULTS, 'was.mode': state.mode, 'was.panelOpen': state.panelVisible });
     this.disposables.add(tree.onDidChangeTreeData(() => this.update()));
+    this.disposables.add(supervisor.onDidChangeJob(() => this.update()));
     this.disposables.add(state.onDidChangeActiveRun(() => this.update()));
     this.disposables.add(state.onDidChangeMode(() => this.update()));
     this.disposables.add(state.onDidChangePanelVisible(() => this.update()));
