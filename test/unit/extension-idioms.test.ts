@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CONTEXT_KEY_DEFAULTS, changedKeys, decideContextKeys, runContextValue, type ContextKeys } from '../../src/extension/lab/context-keys';
-import { EXPERIMENT_SCHEMA_URI, experimentNameProblem, newExperimentText, suggestExperimentName } from '../../src/extension/lab/experiment-template';
+import { EXPERIMENT_SCHEMA_URI, SCHEMA_SCHEME, experimentNameProblem, newExperimentText, suggestExperimentName } from '../../src/extension/lab/experiment-template';
 import type { LabRun } from '../../src/extension/lab/lab-runs';
 import { runTreeItem, shortTime } from '../../src/extension/lab/tree-items';
 import { CIFAR_FILES, FASHION_MNIST_DIR, MACS, WASM_STEP, choiceWarnings, dataProblem, defaultDataCacheDir, effectiveBackend, estimateEpoch, type DataPlaces } from '../../src/extension/runs/choice-estimates';
@@ -31,7 +31,11 @@ import { Rng } from '../../src/trainer/rng';
 const ROOT = path.resolve(__dirname, '../..');
 interface MenuItem { command: string; when?: string; group?: string }
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  publisher: string;
+  activationEvents: string[];
   contributes: {
+    viewsWelcome: { view: string; contents: string }[];
     commands: { command: string }[];
     menus: Record<string, MenuItem[]>;
     snippets: { language: string; path: string }[];
@@ -183,6 +187,10 @@ test('walkthrough: every step has completion events and media that exist; media,
     assert.ok(file && fs.existsSync(path.join(ROOT, file)), `${step.id}: ${file} exists`);
     media.push(file!);
   }
+  // The Runs tree's welcome links the walkthrough by its full id.
+  const welcome = manifest.contributes.viewsWelcome.map((v) => v.contents).join('\n');
+  assert.ok(welcome.includes(`command:workbench.action.openWalkthrough?${encodeURIComponent(JSON.stringify(`${manifest.publisher}.${manifest.name}#${walkthrough.id}`))}`), welcome);
+  assert.match(welcome, /command:was\.newExperimentFile/);
   const study = fs.readFileSync(path.join(ROOT, walkthrough.steps.find((s) => s.id === 'study')!.media.markdown!), 'utf8');
   assert.match(study, /\*\.study\.json/);
   assert.match(study, /WAS: Run Study/);
@@ -208,6 +216,9 @@ test('snippets and New Experiment File: each, filled with its defaults, is an ex
     if (snippet.prefix === 'was-baseline') assert.equal(parsed.config.baseline, true);
     if (snippet.prefix === 'was-dom-flops') assert.equal(parsed.config.dom.flopsTarget, 0.7);
   }
+  // The `$schema` they write is served by the extension, which opening it activates.
+  assert.ok(EXPERIMENT_SCHEMA_URI.startsWith(`${SCHEMA_SCHEME}:`));
+  assert.ok(manifest.activationEvents.includes(`onFileSystem:${SCHEMA_SCHEME}`));
   const fresh = parseExperiment('experiment.was.json', newExperimentText());
   assert.deepEqual([fresh.config.model, fresh.config.data.name, fresh.config.was.transform, fresh.config.preset, fresh.config.epochs, fresh.config.seed, fresh.config.baseline], ['lenet', 'mnist', 'shift', 'sound', 3, 1, true]);
   const taken = new Set(['experiment.was.json']);

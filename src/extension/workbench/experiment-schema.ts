@@ -2,6 +2,7 @@
 // Experiment File and the snippets write (lab/experiment-template.ts): VS Code's JSON support
 // opens a `$schema` of a scheme it does not fetch itself as a document, which this provides from
 // the extension's own dist/was-experiment.schema.json (read when asked, not at activation).
+// Opening such a document activates the extension first (`onFileSystem:was-lab` in package.json).
 
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
