@@ -27,6 +27,8 @@ import { defaultCacheDir } from '../../src/trainer/data/index';
 import { buildModel } from '../../src/trainer/models/index';
 import { countFlops } from '../../src/trainer/nn/flops';
 import { Rng } from '../../src/trainer/rng';
+import { fakeContext, loadExtension } from '../fixtures/extension/load-extension';
+import { createVscodeStub } from '../fixtures/extension/vscode-stub';
 
 const ROOT = path.resolve(__dirname, '../..');
 interface MenuItem { command: string; when?: string; group?: string }
@@ -131,6 +133,32 @@ test('package.json: every command that acts on a run has a palette when-clause, 
   }
   for (const [command, when] of palette)
     for (const key of when.match(/was\.[A-Za-z]+/g) ?? []) assert.ok(known.has(key), `${command}: ${key} is set by lab/context-keys.ts`);
+});
+
+test('the running extension sets the keys: Delete is hidden with no runs, then shown once a finished run is listed; Stop stays hidden', { timeout: 120_000 }, async () => {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'was-keys-'));
+  const { api, record: stub } = createVscodeStub(workspace);
+  const { extension } = loadExtension<{ activate(context: unknown): unknown }>(api);
+  const { context, subscriptions } = fakeContext(workspace);
+  extension.activate(context);
+  const keys = (): Record<string, unknown> => Object.fromEntries(stub.contextKeys);
+  // At once, without reading the disk: the mode and the panel.
+  assert.equal(keys()['was.mode'], 'aom');
+  assert.equal(keys()['was.panelOpen'], false);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  assert.equal(whenHolds(palette.get('was.deleteRun')!, keys()), false, 'no runs: Delete is hidden');
+  // A real run, written by the trainer into the workspace's runs folder.
+  execFileSync(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--model', 'lenet', '--dataset', 'synthetic', '--epochs', '1', '--max-steps-per-epoch', '1', '--eval-batch-size', '64',
+    '--validation-size', '64', '--backend', 'cpu', '--runs-dir', path.join(workspace, '.was', 'runs'), '--plain'], { cwd: workspace, encoding: 'utf8' });
+  await stub.commands.get('was.refreshRuns')!();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(keys()['was.runCount'], 1);
+  assert.equal(whenHolds(palette.get('was.deleteRun')!, keys()), true, 'a finished run: Delete is shown');
+  assert.equal(whenHolds(palette.get('was.exportWeights')!, keys()), true);
+  assert.equal(whenHolds(palette.get('was.stopTraining')!, keys()), false, 'nothing trains: Stop is hidden');
+  assert.equal(whenHolds(palette.get('was.resumeRun')!, keys()), false, 'completed: nothing to resume');
+  for (const s of subscriptions) s.dispose();
+  fs.rmSync(workspace, { recursive: true, force: true });
 });
 
 test('tree items: context values tell a live, a finished, a stopped and another process\'s run apart; the menus match them', () => {
