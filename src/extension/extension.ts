@@ -10,6 +10,8 @@ import { installedBackends } from './runs/backend-install';
 import { panelActions, registerCommands } from './commands/registry';
 import { Emitter } from './base/emitter';
 import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider } from './workbench/experiment-codelens';
+import { ExperimentSchemaProvider } from './workbench/experiment-schema';
+import { SCHEMA_SCHEME } from './lab/experiment-template';
 import type { Lab } from './workbench/lab';
 import type { LaunchContext } from './runs/job-specs';
 import { LabRuns } from './lab/lab-runs';
@@ -22,6 +24,7 @@ import { RunStore } from './runs/run-store';
 import { RunsTree } from './workbench/runs-tree';
 import { readSettings, resolveRunsDir, type WasSettings } from './runs/settings';
 import { StatusBar } from './workbench/status-bar';
+import { ContextKeysController } from './workbench/context-keys';
 import { TrainerSupervisor } from './runs/supervisor';
 
 /** What activate() returns (the extension's `exports`): enough for an end-to-end test to check state. */
@@ -118,7 +121,9 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
   const tree = root.add(new RunsTree(runs, state, supervisor));
   tree.watch(runsDir());
   root.add(new StatusBar(runs, state, supervisor));
+  root.add(new ContextKeysController(runs, state, tree, supervisor));
   root.add(vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()));
+  root.add(vscode.workspace.registerTextDocumentContentProvider(SCHEMA_SCHEME, new ExperimentSchemaProvider(context.extensionUri)));
 
   const lab: Lab = {
     context,

@@ -12,6 +12,7 @@ import type { DisposableStore } from '../base/lifecycle';
 import type { PanelActions } from '../lab/panel-connection';
 import { compareRuns } from './compare-runs';
 import { deleteRun } from './delete-run';
+import { newExperimentFile } from './new-experiment-file';
 import { openMetricsPanel } from './open-metrics-panel';
 import { resumeRun } from './resume-run';
 import { revealRunFolder } from './reveal-run-folder';
@@ -32,6 +33,7 @@ export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => 
   'was.revealRunFolder': (lab, arg) => revealRunFolder(lab, arg),
   'was.refreshRuns': (lab) => lab.tree.refresh(),
   'was.showLog': (lab) => lab.output.show(),
+  'was.newExperimentFile': (lab, arg) => newExperimentFile(lab, arg),
 };
 
 export function registerCommands(lab: Lab, store: DisposableStore): void {

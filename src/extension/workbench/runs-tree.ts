@@ -31,6 +31,9 @@ export class RunsTree implements vscode.TreeDataProvider<LabRun>, Disposable {
     this.disposables.add(supervisor.onDidChangeJob(() => this.refresh()));
     this.disposables.add(supervisor.onDidReceiveEvent(({ event }) => event.type === 'epoch' && this.refresh()));
     this.disposables.add(state.onDidChangeMode(() => this.refresh()));
+    // The followed run's item loses its inline Open button while the panel shows it.
+    this.disposables.add(state.onDidChangeActiveRun(() => this.refresh()));
+    this.disposables.add(state.onDidChangePanelVisible(() => this.refresh()));
     this.disposables.add(runs.onDidReadMetrics(() => this.refresh()));
   }
 
@@ -55,7 +58,7 @@ export class RunsTree implements vscode.TreeDataProvider<LabRun>, Disposable {
   }
 
   getTreeItem(run: LabRun): vscode.TreeItem {
-    const data = runTreeItem(run, this.state.mode);
+    const data = runTreeItem(run, this.state.mode, Date.now(), this.state.panelVisible ? this.state.activeRunId : null);
     const item = new vscode.TreeItem(data.label, vscode.TreeItemCollapsibleState.None);
     item.id = data.id;
     item.description = data.description;
