@@ -3,7 +3,7 @@
 // cell's settings, state, accuracies and gain), with the icons runs have. Context values for the
 // menus in package.json: `wasStudy.<state>[.live]`, `wasStudyRun.<state>`.
 
-import { percent, points } from '../../shared/format';
+import { percent, points, settingsText } from '../../shared/format';
 import { STUDY_RESULTS_FILE, type StudyCell, type StudyRun, type StudyRunState } from '../../shared/study';
 import { studyRunId } from '../../shared/study-panel-protocol';
 import type { StudyEntry } from '../runs/study-store';
@@ -82,10 +82,6 @@ export function studyTreeItem(study: StudyEntry, live: boolean): RunTreeItemData
 }
 
 /** "model=lenet, was.transform=shift": a cell's grid values. */
-export function settingsText(settings: Readonly<Record<string, unknown>>): string {
-  const entries = Object.entries(settings);
-  return entries.length === 0 ? '(base)' : entries.map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(', ');
-}
 
 export function studyRunTreeItem(study: string, run: StudyRun, cell: StudyCell | undefined): RunTreeItemData {
   const result = run.result;
