@@ -46,7 +46,7 @@ export function readStudy(studiesDir: string, name: string): StudyEntry {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     if (stat === undefined) return entry(null, `no ${STUDY_RESULTS_FILE} yet`);
     if (!stat.isFile()) return entry(null, `${STUDY_RESULTS_FILE} is not a file`, stat.mtimeMs);
-    if (stat.size > MAX_STUDY_RESULTS_BYTES) return entry(null, `${STUDY_RESULTS_FILE} is ${formatSize(stat.size)}, over the ${formatSize(MAX_STUDY_RESULTS_BYTES)} cap; not read`, stat.mtimeMs);
+    if (stat.size > MAX_STUDY_RESULTS_BYTES) return entry(null, `${STUDY_RESULTS_FILE} is ${stat.size} bytes, over the ${formatSize(MAX_STUDY_RESULTS_BYTES)} (${MAX_STUDY_RESULTS_BYTES} bytes) cap; not read`, stat.mtimeMs);
     const text = fs.readFileSync(file, 'utf8');
     let json: unknown;
     try {
