@@ -27,7 +27,7 @@ import { STUDIES_DIR } from '../shared/study';
 import { studyRunId } from '../shared/study-panel-protocol';
 import { LabStudies } from './lab/lab-studies';
 import { StudyJobs } from './runs/study-jobs';
-import { StudyPanelHost } from './panel/study-panel';
+import { STUDY_PANEL_VIEW_TYPE, StudyPanelHost } from './panel/study-panel';
 
 /** What activate() returns (the extension's `exports`): enough for an end-to-end test to check state. */
 export interface WasLabApi {
@@ -109,8 +109,7 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
       log: (line) => output.info(line),
     }),
   );
-  const studyJobs = root.add(new StudyJobs((line) => output.info(line), () => settings.current.stopTimeoutSeconds * 1000));
-  const studies = root.add(new LabStudies(studyJobs, () => settings.studiesDir()));
+  const { studies, studyPanel } = createStudies(context, root, output, settings);
   const store = new RunStore();
   const runs = new LabRuns(store, supervisor, runsDir, store.metrics, (runId) => studies.runDir(runId));
   const state = root.add(new LabState(context.workspaceState));
@@ -132,17 +131,6 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
   tree.watch(runsDir());
   root.add(new StatusBar(runs, state, supervisor));
   root.add(vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()));
-  root.add(vscode.languages.registerCodeLensProvider(STUDY_SELECTOR, new StudyCodeLensProvider()));
-  const studyPanel = root.add(
-    new StudyPanelHost({
-      extensionUri: context.extensionUri,
-      read: (name) => studies.get(name),
-      live: (name) => studies.live(name),
-      onDidChange: studies.onDidChange,
-      openRun: (study, run) => void vscode.commands.executeCommand('was.openMetricsPanel', studyRunId(study, run)),
-      log: (line) => output.info(line),
-    }),
-  );
 
   const lab: Lab = {
     context,
@@ -160,6 +148,25 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
     launchContext: () => launchContext(context, settings, supervisor),
   };
   return lab;
+}
+
+/** The studies (folders under .was/studies, this window's study processes), the Study panel and the study files' code lens. */
+function createStudies(context: vscode.ExtensionContext, root: DisposableStore, output: vscode.LogOutputChannel, settings: LiveSettings): { studies: LabStudies; studyPanel: StudyPanelHost } {
+  const studyJobs = root.add(new StudyJobs((line) => output.info(line), () => settings.current.stopTimeoutSeconds * 1000));
+  const studies = root.add(new LabStudies(studyJobs, () => settings.studiesDir()));
+  const studyPanel = root.add(
+    new StudyPanelHost({
+      extensionUri: context.extensionUri,
+      read: (name) => studies.get(name),
+      live: (name) => studies.live(name),
+      onDidChange: studies.onDidChange,
+      openRun: (study, run) => void vscode.commands.executeCommand('was.openMetricsPanel', studyRunId(study, run)),
+      log: (line) => output.info(line),
+    }),
+  );
+  root.add(vscode.window.registerWebviewPanelSerializer(STUDY_PANEL_VIEW_TYPE, studyPanel));
+  root.add(vscode.languages.registerCodeLensProvider(STUDY_SELECTOR, new StudyCodeLensProvider()));
+  return { studies, studyPanel };
 }
 
 /** Where a new trainer starts and with what: read when a run is launched. */

@@ -60,8 +60,8 @@ test('activate() registers every contributed command, view and provider, quickly
   assert.deepEqual(record.treeViews, ['wasLab.runs']);
   assert.deepEqual(record.webviewViewProviders, ['wasLab.metricsView']);
   assert.ok([...record.treeViews, ...record.webviewViewProviders].every((id) => views.includes(id)));
-  assert.deepEqual(record.panelSerializers, ['wasLab.metrics']);
-  assert.ok(manifest.activationEvents.includes('onWebviewPanel:wasLab.metrics'), 'the serializer needs its activation event');
+  assert.deepEqual([...record.panelSerializers].sort(), ['wasLab.metrics', 'wasLab.study'], 'the metrics panel and the Study panel come back after a reload');
+  for (const type of record.panelSerializers) assert.ok(manifest.activationEvents.includes(`onWebviewPanel:${type}`), `the ${type} serializer needs its activation event`);
   assert.equal(record.codeLensSelectors.length, 2, 'experiment files (Train) and study files (Run Study)');
   assert.deepEqual(record.watchers, [path.join(workspace, '.was/runs', '**/{config.json,summary.json,metrics.jsonl}')]);
 

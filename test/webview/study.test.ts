@@ -167,6 +167,8 @@ test('the table fills from study.json: one row per cell, its settings, n, accura
   assert.equal(await row('c3', 'gainDom'), `${signed(c3.gain.dom!.mean)} points [${signed(low)}, ${signed(high)}]`);
   assert.equal(await row('c3', 'pAom'), c3.gain.aom!.pValue < 0.001 ? '<0.001' : c3.gain.aom!.pValue.toFixed(3));
   assert.match(await page.page.locator('.study-summary').textContent() ?? '', /completed · 12\/12 runs ended · 4 cells/);
+  // The page keeps the study's name in its state: the host's serializer reopens it after a reload.
+  assert.equal(((await page.page.evaluate("JSON.parse(sessionStorage.getItem('was-lab-stand-in-state'))")) as { study: string }).study, 'tiny-grid');
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.page.screenshot({ path: path.join(ARTIFACTS, 'study-page.png'), fullPage: true });
 });

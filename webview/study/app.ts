@@ -81,6 +81,8 @@ export class StudyApp {
       return;
     }
     this.messageCount++;
+    // Another study than the one kept: its cell choice does not carry over.
+    if (message.name !== this.ui.study) this.save({ study: message.name, selectedCell: message.name === this.ui.study ? this.ui.selectedCell : null });
     this.study = message;
     this.rows = message.results ? cellRows(message.results) : [];
     this.render();

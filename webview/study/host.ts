@@ -15,6 +15,8 @@ interface VsCodeWebviewApi {
 declare const acquireVsCodeApi: (() => VsCodeWebviewApi) | undefined;
 
 export interface StudyUiState {
+  /** The study shown (its folder name): what the host reopens after a window reload. */
+  study: string | null;
   sorting: SortingState;
   filter: string;
   metric: GainMetric;
@@ -30,12 +32,13 @@ export interface StudyHost {
 
 /** Whatever getState returns (an older page's, or nothing) as a valid state. */
 export function parseStudyUiState(value: unknown): StudyUiState {
-  const state: StudyUiState = { sorting: [], filter: '', metric: 'aom', selectedCell: null };
+  const state: StudyUiState = { study: null, sorting: [], filter: '', metric: 'aom', selectedCell: null };
   if (!isObject(value)) return state;
   if (Array.isArray(value.sorting))
     state.sorting = value.sorting.filter((s): s is { id: string; desc: boolean } => isObject(s) && typeof s.id === 'string' && typeof s.desc === 'boolean').slice(0, 10).map((s) => ({ id: s.id, desc: s.desc }));
   if (typeof value.filter === 'string') state.filter = value.filter.slice(0, 200);
   if (value.metric === 'aom' || value.metric === 'dom') state.metric = value.metric;
+  if (typeof value.study === 'string') state.study = value.study.slice(0, 100);
   if (typeof value.selectedCell === 'string') state.selectedCell = value.selectedCell.slice(0, 100);
   return state;
 }

@@ -1,10 +1,13 @@
 // The Study panel: one live instance showing one study (show(name) reveals it, switching study if
-// another is asked for). The page is dist/study.js in the same HTML and CSP as the metrics page
+// another is asked for), revived after a window reload by a WebviewPanelSerializer from the page's
+// saved state (which names the study). The page is dist/study.js in the same HTML and CSP as the metrics page
 // (src/shared/panel-html.ts); a StudyPanelConnection parses what it says and posts the study
 // whenever study.json changes (the StudyWatcher) or this window's study process moves.
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../../shared/errors';
+import { runNameProblem } from '../../shared/run-naming';
+import { isObject } from '../../shared/validate';
 import { createNonce, renderPanelHtml } from '../../shared/panel-html';
 import type { Event } from '../base/emitter';
 import { DisposableStore, MutableDisposable, type Disposable } from '../base/lifecycle';
@@ -77,6 +80,7 @@ class StudyPanel implements Disposable {
 
   private render(): void {
     const webview = this.panel.webview;
+    webview.options = webviewOptions(this.deps.extensionUri);
     const asset = (...parts: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(this.deps.extensionUri, ...parts)).toString();
     try {
       webview.html = renderPanelHtml({ scriptUri: asset('dist', 'study.js'), styleUri: asset('media', 'study.css'), cspSource: webview.cspSource, nonce: createNonce(), title: `WAS Lab study ${this.name}` });
@@ -88,7 +92,7 @@ class StudyPanel implements Disposable {
   }
 }
 
-export class StudyPanelHost implements Disposable {
+export class StudyPanelHost implements vscode.WebviewPanelSerializer, Disposable {
   private readonly current = new MutableDisposable<StudyPanel>();
 
   constructor(private readonly deps: StudyPanelDeps) {}
@@ -105,7 +109,20 @@ export class StudyPanelHost implements Disposable {
       open.panel.reveal(undefined, false);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(STUDY_PANEL_VIEW_TYPE, `Study: ${name}`, vscode.ViewColumn.Active, webviewOptions(this.deps.extensionUri));
+    this.adopt(vscode.window.createWebviewPanel(STUDY_PANEL_VIEW_TYPE, `Study: ${name}`, vscode.ViewColumn.Active, webviewOptions(this.deps.extensionUri)), name);
+  }
+
+  /** After a reload: the page's saved state names its study (a folder name, checked); without one the panel closes. */
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const name = isObject(state) && typeof state.study === 'string' && runNameProblem(state.study) === null ? state.study : null;
+    if (name === null) {
+      panel.dispose();
+      return;
+    }
+    this.adopt(panel, name);
+  }
+
+  private adopt(panel: vscode.WebviewPanel, name: string): void {
     panel.iconPath = vscode.Uri.joinPath(this.deps.extensionUri, 'media', 'was-lab.svg');
     const instance: StudyPanel = new StudyPanel(panel, name, this.deps, () => {
       if (this.current.value === instance) this.current.clearAndLeak();
