@@ -26,6 +26,7 @@ import { TrainerSupervisor } from './runs/supervisor';
 import { STUDIES_DIR } from '../shared/study';
 import { studyRunId } from '../shared/study-panel-protocol';
 import { LabStudies } from './lab/lab-studies';
+import { StudyRunFollower } from './lab/study-run-follower';
 import { StudyJobs } from './runs/study-jobs';
 import { STUDY_PANEL_VIEW_TYPE, StudyPanelHost } from './panel/study-panel';
 
@@ -113,6 +114,7 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
   const store = new RunStore();
   const runs = new LabRuns(store, supervisor, runsDir, store.metrics, (runId) => studies.runDir(runId));
   const state = root.add(new LabState(context.workspaceState));
+  root.add(new StudyRunFollower(state, (runId) => studies.runDir(runId), studies.onDidChange));
   root.add(settings.changed);
   const pageDeps = {
     extensionUri: context.extensionUri,

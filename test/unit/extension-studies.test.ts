@@ -12,6 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LabRuns } from '../../src/extension/lab/lab-runs';
 import { LabStudies } from '../../src/extension/lab/lab-studies';
+import { LabState, type StateStore } from '../../src/extension/lab/lab-state';
+import { StudyRunFollower } from '../../src/extension/lab/study-run-follower';
 import { StudyPanelConnection } from '../../src/extension/lab/study-panel-connection';
 import { studiesGroupItem, studyProgress, studyRunTreeItem, studyTreeItem } from '../../src/extension/lab/study-tree-items';
 import { RunStore } from '../../src/extension/runs/run-store';
@@ -46,6 +48,22 @@ function studiesFolder(name: string, studies: Record<string, (dir: string) => vo
   }
   fs.mkdirSync(root, { recursive: true });
   return root;
+}
+
+/** A Map-backed workspaceState. */
+function memento(): StateStore {
+  const values = new Map<string, unknown>();
+  return { get: (key: string) => values.get(key), update: async (key: string, value: unknown) => void values.set(key, value) } as StateStore;
+}
+
+/** The watcher neither holds the process open (its poll is unref'd, its fs.watch not persistent): a test waiting on it does. */
+async function keptAlive<T>(wait: () => Promise<T>): Promise<T> {
+  const alive = setInterval(() => undefined, 1000);
+  try {
+    return await wait();
+  } finally {
+    clearInterval(alive);
+  }
 }
 
 const write = (json: unknown) => (dir: string) => fs.writeFileSync(path.join(dir, 'study.json'), JSON.stringify(json));
@@ -120,14 +138,14 @@ test('StudyStore re-reads a study.json only when it changed; the watcher reports
     const changed = () => new Promise<void>((resolve) => watcher.onDidChange(() => resolve()));
     let next = changed();
     writeFileAtomic(path.join(dir, 'grid', 'study.json'), JSON.stringify(studyJson({ ...GRID, done: 1 })));
-    await next;
+    await keptAlive(() => next);
     const second = store.list(dir)[0];
     assert.notEqual(second, first);
     assert.equal(studyProgress(second.results!.runs).done, 2);
     next = changed();
     fs.mkdirSync(path.join(dir, 'second'));
     writeFileAtomic(path.join(dir, 'second', 'study.json'), JSON.stringify(studyJson({ ...GRID, name: 'second' })));
-    await next;
+    await keptAlive(() => next);
     assert.deepEqual(store.list(dir).map((s) => s.name).sort(), ['grid', 'second']);
   } finally {
     watcher.dispose();
@@ -141,7 +159,7 @@ test('the watcher falls back to polling where there is nothing to watch yet (the
     const changed = new Promise<void>((resolve) => watcher.onDidChange(() => resolve()));
     fs.mkdirSync(path.join(dir, 'grid'), { recursive: true });
     writeFileAtomic(path.join(dir, 'grid', 'study.json'), JSON.stringify(studyJson(GRID)));
-    await changed;
+    await keptAlive(() => changed);
   } finally {
     watcher.dispose();
   }
@@ -217,7 +235,7 @@ test('the study page host side: ready gets the study (NaN as null on the wire), 
   assert.match(logged[1], /unknown message type "open-runs".*did you mean "open-run"/);
 });
 
-test('a study run opens by id (<study>/<run>) through LabRuns: read from <study>/runs/<run>, a real run folder the trainer wrote', () => {
+test('a study run opens by id (<study>/<run>) through LabRuns: read from <study>/runs/<run>, a real run folder the trainer wrote; a page following it gets it again as it grows', () => {
   const dir = studiesFolder('lab', { grid: write(studyJson(GRID)) });
   const runName = parseStudyResults(studyJson(GRID)).runs[0].name;
   const runsOfStudy = path.join(dir, 'grid', 'runs');
@@ -230,8 +248,23 @@ test('a study run opens by id (<study>/<run>) through LabRuns: read from <study>
   const supervisor = new TrainerSupervisor({ maxConcurrent: () => 1, stopTimeoutMs: () => 1000, log: () => undefined });
   const store = new RunStore();
   const runs = new LabRuns(store, supervisor, () => path.join(tmp, 'lab', '.was', 'runs'), store.metrics, (id) => studies.runDir(id));
+  const state = new LabState(memento());
+  const updated: string[] = [];
+  state.onDidUpdateRun((id) => updated.push(id));
+  const follower = new StudyRunFollower(state, (id) => studies.runDir(id), studies.onDidChange, 60_000);
   try {
     const id = studyRunId('grid', runName);
+    // A metrics page that follows the study run is sent it again when its metrics.jsonl grows (no IPC: another process trains it).
+    state.setActiveRun(id);
+    follower.check(false);
+    assert.deepEqual(updated, [], 'first look: nothing to resend');
+    fs.appendFileSync(path.join(runsOfStudy, runName, 'metrics.jsonl'), '');
+    follower.check(false);
+    assert.deepEqual(updated, [], 'unchanged');
+    const metrics = path.join(runsOfStudy, runName, 'metrics.jsonl');
+    fs.writeFileSync(metrics, fs.readFileSync(metrics, 'utf8') + '\n');
+    follower.check(false);
+    assert.deepEqual(updated, [id]);
     const run = runs.get(id);
     assert.ok(run, 'the study run is found by its id');
     assert.equal(run.runId, id);
@@ -242,6 +275,8 @@ test('a study run opens by id (<study>/<run>) through LabRuns: read from <study>
     assert.equal(runs.get(studyRunId('..', runName)), undefined, 'a name that climbs out');
     assert.equal(runs.list().length, 0, 'study runs are not in the runs listing');
   } finally {
+    follower.dispose();
+    state.dispose();
     studies.dispose();
     jobs.dispose();
     supervisor.dispose();
