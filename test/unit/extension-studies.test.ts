@@ -333,6 +333,7 @@ test('classifyStudyExit: a clean end, a stop, a refusal, a crash', () => {
   assert.deepEqual(classifyStudyExit(2, null, null, false, ['was-train study: grid.model: expected one of ...']), { state: 'failed', reason: 'the study was refused: grid.model: expected one of ...' });
   assert.deepEqual(classifyStudyExit(null, 'SIGKILL', null, false, []), { state: 'failed', reason: 'the study process was killed by SIGKILL' });
   assert.deepEqual(classifyStudyExit(1, null, null, false, ['boom']), { state: 'failed', reason: 'the study process exited with status 1: boom' });
+  assert.deepEqual(classifyStudyExit(1, null, 'failed', false, ['run c1-shift-s2 failed: out of memory']), { state: 'failed', reason: 'a run of the study failed: run c1-shift-s2 failed: out of memory' });
 });
 
 before(() => {

@@ -44,8 +44,9 @@ export function studyArgs(file: string, studiesDir: string): string[] {
 /** One state and reason for how a study process ended. */
 export function classifyStudyExit(code: number | null, signal: NodeJS.Signals | null, endState: string | null, stopRequested: boolean, stderrTail: readonly string[]): { state: StudyJobState; reason: string | null } {
   const stderr = stderrTail.length > 0 ? `: ${stderrTail.join(' | ').replace(/was-train( study)?: /g, '')}` : '';
+  // The study said how it ended (study-end); a failed run makes it exit with EXIT.failed.
+  if (endState === 'failed' && signal === null) return { state: 'failed', reason: `a run of the study failed${stderr}` };
   if (code === EXIT.ok && signal === null) {
-    if (endState === 'failed') return { state: 'failed', reason: `a run of the study failed${stderr}` };
     return endState === 'stopped' || (endState === null && stopRequested) ? { state: 'stopped', reason: 'stopped on request' } : { state: 'completed', reason: null };
   }
   if (stopRequested && (code === EXIT.interrupted || signal === 'SIGINT' || signal === 'SIGTERM')) return { state: 'stopped', reason: 'stopped on request' };
