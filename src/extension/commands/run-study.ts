@@ -11,7 +11,7 @@ import { filePathOf } from '../lab/command-args';
 import { trainerLaunch } from '../runs/job-specs';
 import { studyArgs } from '../runs/study-jobs';
 import { readStudyFile, studyNameOf } from '../runs/study-store';
-import type { Lab } from '../workbench/lab';
+import { showError, type Lab } from '../workbench/lab';
 import { allowedInWorkspace } from '../workbench/trust';
 
 export async function runStudy(lab: Lab, arg: unknown): Promise<void> {
@@ -22,9 +22,16 @@ export async function runStudy(lab: Lab, arg: unknown): Promise<void> {
   const name = studyNameOf(file, readStudyFile(file));
   const studiesDir = lab.studies.studiesDir();
   const ctx = lab.launchContext();
-  lab.studies.jobs.start({ name, file, process: trainerLaunch(studyArgs(file, studiesDir), ctx) });
+  const job = lab.studies.jobs.start({ name, file, process: trainerLaunch(studyArgs(file, studiesDir), ctx) });
   lab.studyPanel.show(name);
   lab.tree.refresh();
+  // How it ended, said once: a refused or failed study with its reason (and Show Log).
+  const ended = lab.studies.jobs.onDidChange((changed) => {
+    if (changed !== job || job.state === 'running' || job.state === 'stopping') return;
+    ended.dispose();
+    if (job.state === 'failed') void showError(lab, `WAS: study ${name} failed: ${job.reason ?? 'no reason given'}`);
+    else void vscode.window.showInformationMessage(`WAS: study ${name} ${job.state}`);
+  });
 }
 
 async function pickStudyFile(): Promise<string | undefined> {

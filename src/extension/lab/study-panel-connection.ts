@@ -80,7 +80,7 @@ export class StudyPanelConnection implements Disposable {
       protocolVersion: STUDY_PANEL_PROTOCOL_VERSION,
       name: this.options.name,
       results: entry?.results ?? null,
-      problem: entry === undefined ? `no study ${this.options.name} in the studies folder` : entry.problem,
+      problem: entry === undefined ? (this.options.live() ? 'starting: no study.json yet' : `no study ${this.options.name} in the studies folder`) : entry.problem,
       live: this.options.live(),
     };
   }
