@@ -173,7 +173,7 @@ test('the table fills from study.json: one row per cell, its settings, n, accura
   await page.page.screenshot({ path: path.join(ARTIFACTS, 'study-page.png'), fullPage: true });
 });
 
-test('a header click sorts the rows by that column (a number: largest first, then smallest); the filter keeps the matching cells', async (t) => {
+test('a header click sorts the rows by that column (a number: largest first, then smallest); the filter keeps the matching cells; the chart follows the table', async (t) => {
   const json = studyJson(GRID);
   const results = parseStudyResults(json);
   const page = await openStudy(t, json);
@@ -193,6 +193,8 @@ test('a header click sorts the rows by that column (a number: largest first, the
   await page.page.fill('input.study-filter', 'crop');
   assert.deepEqual(new Set(await page.rows()), new Set(['c2', 'c4']));
   assert.equal(await page.page.locator('tbody tr').count(), 2);
+  // The chart shows the cells the table shows, in its order.
+  assert.deepEqual((await page.chart()).ciBars.map((b) => b.cell), await page.rows());
   await page.page.fill('input.study-filter', 'small-cnn');
   assert.deepEqual(new Set(await page.rows()), new Set(['c3', 'c4']));
   await page.page.fill('input.study-filter', '');

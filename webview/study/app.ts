@@ -57,7 +57,17 @@ export class StudyApp {
     this.metricSelect.setAttribute('aria-label', 'Gain shown in the chart');
     for (const [value, label] of [['aom', 'AOM gain'], ['dom', 'DOM gain']] as const) this.metricSelect.add(new Option(label, value, false, value === this.ui.metric));
     this.metricSelect.addEventListener('change', () => this.setMetric(this.metricSelect.value === 'dom' ? 'dom' : 'aom'));
-    this.table = new StudyTable(el('div', 'study-table-wrap'), { onSelect: (id) => this.select(id), onStateChange: (sorting, filter) => this.save({ sorting, filter }) }, this.ui);
+    this.table = new StudyTable(
+      el('div', 'study-table-wrap'),
+      {
+        onSelect: (id) => this.select(id),
+        onStateChange: (sorting, filter) => {
+          this.save({ sorting, filter });
+          this.renderChart();
+        },
+      },
+      this.ui,
+    );
     const chartBox = el('div', 'study-chart');
     this.chart = new GainChart(chartBox.appendChild(document.createElement('canvas')));
     this.runsList = el('section', 'study-runs');
@@ -114,9 +124,15 @@ export class StudyApp {
     const results = this.study?.results ?? null;
     this.renderHeading(results);
     this.table.setRows(this.rows, this.ui.selectedCell);
-    this.chart.update(this.rows, this.ui.metric, { mean: theme.colors.blue, seeds: theme.colors.orange, foreground: theme.foreground, grid: theme.grid });
+    this.renderChart();
     this.renderRuns(results);
     this.renderCount++;
+  }
+
+  /** The chart shows the cells the table shows, in its order (sorted, filtered). */
+  private renderChart(): void {
+    const theme = readTheme();
+    this.chart.update(this.table.shownRows(), this.ui.metric, { mean: theme.colors.blue, seeds: theme.colors.orange, foreground: theme.foreground, grid: theme.grid });
   }
 
   private renderHeading(results: StudyResults | null): void {

@@ -95,9 +95,13 @@ export class StudyTable {
     this.table.setGlobalFilter(text);
   }
 
-  /** The cell ids in the order shown (sorted, filtered). */
+  /** The rows in the order shown (sorted, filtered). */
+  shownRows(): CellRow[] {
+    return this.table.getRowModel().rows.map((r) => r.original);
+  }
+
   shownIds(): string[] {
-    return this.table.getRowModel().rows.map((r) => r.original.id);
+    return this.shownRows().map((r) => r.id);
   }
 
   private setState(updater: Updater<TableState>): void {
