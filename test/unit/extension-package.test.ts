@@ -21,7 +21,7 @@ function packagedFiles(): string[] {
 
 test('the .vsix holds the bundles, media, schema and runtime files only', { timeout: 120_000 }, () => {
   const files = packagedFiles();
-  for (const f of ['package.json', 'README.md', 'dist/extension.js', 'dist/trainer.js', 'dist/webview.js', 'dist/was-experiment.schema.json', 'media/was-lab.svg', 'media/was-lab.png'])
+  for (const f of ['package.json', 'README.md', 'dist/extension.js', 'dist/trainer.js', 'dist/webview.js', 'dist/was-experiment.schema.json', 'dist/study.js', 'dist/was-study.schema.json', 'media/study.css', 'media/was-lab.svg', 'media/was-lab.png'])
     assert.ok(files.includes(f), `${f} is packaged`);
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
     assert.ok(files.includes(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`), `${f} is packaged`);

@@ -19,6 +19,9 @@ import { revealRunFolder } from './reveal-run-folder';
 import { stopTraining } from './stop-training';
 import { switchMode } from './switch-mode';
 import { startTraining } from './start-training';
+import { openStudyPanel } from './open-study-panel';
+import { runStudy } from './run-study';
+import { stopStudy } from './stop-study';
 
 export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => unknown> = {
   'was.startTraining': (lab, arg) => startTraining(lab, arg),
@@ -34,6 +37,9 @@ export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => 
   'was.refreshRuns': (lab) => lab.tree.refresh(),
   'was.showLog': (lab) => lab.output.show(),
   'was.newExperimentFile': (lab, arg) => newExperimentFile(lab, arg),
+  'was.runStudy': (lab, arg) => runStudy(lab, arg),
+  'was.stopStudy': (lab, arg) => stopStudy(lab, arg),
+  'was.openStudyPanel': (lab, arg) => openStudyPanel(lab, arg),
 };
 
 export function registerCommands(lab: Lab, store: DisposableStore): void {
