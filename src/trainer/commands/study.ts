@@ -1,7 +1,7 @@
 // `was-train study <file.study.json>`: a grid of settings times seeds, each WAS run paired with
 // its plain baseline, run as parallel trainer processes on this machine (study/runner.ts), and
-// resumed by the same command. Ctrl-C or SIGTERM stops every run at its next step (each resumes
-// from its last checkpoint); a second one interrupts them. `--dry-run` lists the runs and estimates their time without starting the study.
+// resumed by the same command. Ctrl-C or SIGTERM stops every run at its next step (each checkpoints
+// there and resumes from it); a second one interrupts them. `--dry-run` lists the runs and estimates their time without starting the study.
 
 import * as path from 'node:path';
 import { duration } from '../../shared/format';

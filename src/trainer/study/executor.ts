@@ -42,6 +42,6 @@ export interface StudyExecutor {
   readonly info: ExecutorInfo;
   /** Runs the jobs (at most `processes` at once); resolves when each has ended (or the executor stopped). */
   run(jobs: readonly StudyJob[], hooks: ExecutorHooks): Promise<void>;
-  /** Stops every job: running trainers end as stopped at their next step (resumable from their last checkpoint); queued ones are not started. */
+  /** Stops every job: running trainers end as stopped at their next step, checkpointed there; queued ones are not started. */
   stop(reason: string): void;
 }
