@@ -31,5 +31,19 @@ await build({
   logLevel: 'warning',
 });
 
-// The experiment-file schema, generated from the options' own rules (scripts/experiment-schema.ts).
-execFileSync(process.execPath, ['--import', 'tsx', 'scripts/experiment-schema.ts', 'dist/was-experiment.schema.json'], { stdio: 'inherit' });
+// The study page's browser script (dist/study.js), @tanstack/table-core and chart.js included, under
+// the same CSP as the metrics page.
+await build({
+  entryPoints: { study: 'webview/study/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'browser',
+  target: 'chrome120',
+  format: 'iife',
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+// The experiment-file and study-file schemas, generated from the options' own rules (scripts/experiment-schema.ts).
+execFileSync(process.execPath, ['--import', 'tsx', 'scripts/experiment-schema.ts', 'dist/was-experiment.schema.json', 'dist/was-study.schema.json'], { stdio: 'inherit' });

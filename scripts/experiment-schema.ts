@@ -3,13 +3,17 @@
 // each option's rule, its help line and flag as the description, and its DEFAULTS value, so it
 // cannot drift from what the trainer accepts. `npm run build` writes it to
 // dist/was-experiment.schema.json; package.json's contributes.jsonValidation gives it to VS Code
-// (completion and checks while typing).
-//   node --import tsx scripts/experiment-schema.ts <out.json>
+// (completion and checks while typing). The study-file schema (`*.study.json`,
+// dist/was-study.schema.json) comes from STUDY_FILE (src/shared/study.ts) the same way: its `base`
+// is an experiment file's options (the experiment schema's properties), its grid axes lists of
+// each option's values, as declared.
+//   node --import tsx scripts/experiment-schema.ts <out.json> [<study-out.json>]
 
 import * as fs from 'node:fs';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { CONFIG_OPTIONS, DEFAULTS, EXPERIMENT_FILE, type ConfigOption } from '../src/shared/config';
 import { isObject } from '../src/shared/validate';
+import { GRID_OPTIONS, STUDY_FILE } from '../src/shared/study';
 
 type Schema = Record<string, unknown>;
 
@@ -26,6 +30,41 @@ export function experimentSchema(): Schema {
     Object.assign(node, foldNull(node), { description: describeOption(option), default: defaultAt(option.path) });
   }
   return schema;
+}
+
+export function studySchema(): Schema {
+  const experiment = experimentSchema();
+  const json = toJsonSchema(STUDY_FILE, {
+    typeMode: 'output',
+    ignoreActions: ['finite', 'check'],
+    // plainObject() (base) is a custom check: an object, whose properties are filled in below.
+    overrideSchema: (context) => (context.valibotSchema.type === 'custom' ? { type: 'object' } : undefined),
+  });
+  if (!isObject(json) || !isObject(json.properties)) throw new Error('study schema: expected an object schema');
+  const properties = json.properties;
+  // base: an experiment file's options (every one optional: the defaults, then the preset, fill the rest).
+  const base = isObject(properties.base) ? properties.base : {};
+  properties.base = {
+    ...base,
+    type: 'object',
+    description: "Options every run shares: an experiment file's options, checked with each cell's values by the trainer.",
+    properties: withoutKeys(experiment.properties, ['$schema']),
+    additionalProperties: false,
+  };
+  const grid = isObject(properties.grid) ? properties.grid : null;
+  if (grid === null || !isObject(grid.properties)) throw new Error('study schema: no grid node');
+  for (const option of GRID_OPTIONS) {
+    const axis = grid.properties[option.path];
+    if (!isObject(axis)) throw new Error(`study schema: no grid node for ${option.path}`);
+    if (isObject(axis.items)) Object.assign(axis.items, foldNull(axis.items));
+    axis.description = `Values of ${option.path} to try: ${describeOption(option)}`;
+  }
+  return json;
+}
+
+function withoutKeys(properties: unknown, keys: readonly string[]): Schema {
+  if (!isObject(properties)) throw new Error('study schema: the experiment schema has no properties');
+  return Object.fromEntries(Object.entries(properties).filter(([key]) => !keys.includes(key)));
 }
 
 /** The schema node of an option (the converter keeps the declaration's nesting). */
@@ -68,6 +107,8 @@ function defaultAt(path: string): unknown {
 
 if (require.main === module) {
   const out = process.argv[2];
-  if (!out) throw new Error('usage: experiment-schema.ts <out.json>');
+  if (!out) throw new Error('usage: experiment-schema.ts <out.json> [<study-out.json>]');
   fs.writeFileSync(out, JSON.stringify(experimentSchema(), null, 2) + '\n');
+  const studyOut = process.argv[3];
+  if (studyOut) fs.writeFileSync(studyOut, JSON.stringify(studySchema(), null, 2) + '\n');
 }

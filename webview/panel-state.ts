@@ -37,8 +37,12 @@ export type PageAction =
   | { type: 'select-run'; runId: string }
   | { type: 'set-compare'; runId: string; on: boolean };
 
-/** The charts each layout shows (the compact view docked in the bottom panel shows two). */
-export const LAYOUT_CHARTS: Record<PanelLayout, readonly ChartId[]> = { full: CHART_IDS, compact: ['loss', 'accuracy'] };
+/**
+ * The charts each layout shows. The compact view docked in the bottom panel is a summary beside
+ * the editor panel, not a copy of it: the test and selected-epoch numbers of both modes and the
+ * model (media/panel.css), and the loss, the one chart that says a run is still learning.
+ */
+export const LAYOUT_CHARTS: Record<PanelLayout, readonly ChartId[]> = { full: CHART_IDS, compact: ['loss'] };
 
 export function initialPanelState(layout: PanelLayout, ui: UiState): PanelState {
   return { received: false, runs: new Map(), activeRunId: null, compare: [], mode: 'aom', layout, settings: DEFAULT_PANEL_SETTINGS, ui };

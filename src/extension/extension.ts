@@ -9,7 +9,9 @@ import type { InferenceMode } from '../shared/protocol';
 import { installedBackends } from './runs/backend-install';
 import { panelActions, registerCommands } from './commands/registry';
 import { Emitter } from './base/emitter';
-import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider } from './workbench/experiment-codelens';
+import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider, STUDY_SELECTOR, StudyCodeLensProvider } from './workbench/experiment-codelens';
+import { ExperimentSchemaProvider } from './workbench/experiment-schema';
+import { SCHEMA_SCHEME } from './lab/experiment-template';
 import type { Lab } from './workbench/lab';
 import type { LaunchContext } from './runs/job-specs';
 import { LabRuns } from './lab/lab-runs';
@@ -22,7 +24,14 @@ import { RunStore } from './runs/run-store';
 import { RunsTree } from './workbench/runs-tree';
 import { readSettings, resolveRunsDir, type WasSettings } from './runs/settings';
 import { StatusBar } from './workbench/status-bar';
+import { ContextKeysController } from './workbench/context-keys';
 import { TrainerSupervisor } from './runs/supervisor';
+import { STUDIES_DIR } from '../shared/study';
+import { studyRunId } from '../shared/study-panel-protocol';
+import { LabStudies } from './lab/lab-studies';
+import { StudyRunFollower } from './lab/study-run-follower';
+import { StudyJobs } from './runs/study-jobs';
+import { STUDY_PANEL_VIEW_TYPE, StudyPanelHost } from './panel/study-panel';
 
 /** What activate() returns (the extension's `exports`): enough for an end-to-end test to check state. */
 export interface WasLabApi {
@@ -80,6 +89,11 @@ class LiveSettings {
     return resolveRunsDir(this.current.runsFolder, this.workspaceRoot(), this.context.globalStorageUri.fsPath);
   }
 
+  /** <workspace>/.was/studies, where `was-train study` (Run Study) writes; without a workspace, under global storage. */
+  studiesDir(): string {
+    return path.join(this.workspaceRoot() ?? this.context.globalStorageUri.fsPath, STUDIES_DIR);
+  }
+
   backendsFolder(): string {
     return path.join(this.context.globalStorageUri.fsPath, 'backends');
   }
@@ -99,8 +113,11 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
       log: (line) => output.info(line),
     }),
   );
-  const runs = new LabRuns(new RunStore(), supervisor, runsDir);
+  const { studies, studyPanel } = createStudies(context, root, output, settings);
+  const store = new RunStore();
+  const runs = new LabRuns(store, supervisor, runsDir, store.metrics, (runId) => studies.runDir(runId));
   const state = root.add(new LabState(context.workspaceState));
+  root.add(new StudyRunFollower(state, (runId) => studies.runDir(runId), studies.onDidChange));
   root.add(settings.changed);
   const pageDeps = {
     extensionUri: context.extensionUri,
@@ -115,10 +132,12 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
   const panel = root.add(new MetricsPanelHost(pageDeps));
   root.add(vscode.window.registerWebviewPanelSerializer(METRICS_PANEL_VIEW_TYPE, panel));
   root.add(vscode.window.registerWebviewViewProvider(METRICS_VIEW_ID, root.add(new MetricsViewProvider(pageDeps))));
-  const tree = root.add(new RunsTree(runs, state, supervisor));
+  const tree = root.add(new RunsTree(runs, state, supervisor, studies));
   tree.watch(runsDir());
   root.add(new StatusBar(runs, state, supervisor));
+  root.add(new ContextKeysController(runs, state, tree, supervisor));
   root.add(vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()));
+  root.add(vscode.workspace.registerTextDocumentContentProvider(SCHEMA_SCHEME, new ExperimentSchemaProvider(context.extensionUri)));
 
   const lab: Lab = {
     context,
@@ -128,12 +147,33 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
     state,
     panel,
     tree,
+    studies,
+    studyPanel,
     settings: () => settings.current,
     runsDir,
     backendsFolder: () => settings.backendsFolder(),
     launchContext: () => launchContext(context, settings, supervisor),
   };
   return lab;
+}
+
+/** The studies (folders under .was/studies, this window's study processes), the Study panel and the study files' code lens. */
+function createStudies(context: vscode.ExtensionContext, root: DisposableStore, output: vscode.LogOutputChannel, settings: LiveSettings): { studies: LabStudies; studyPanel: StudyPanelHost } {
+  const studyJobs = root.add(new StudyJobs((line) => output.info(line), () => settings.current.stopTimeoutSeconds * 1000));
+  const studies = root.add(new LabStudies(studyJobs, () => settings.studiesDir()));
+  const studyPanel = root.add(
+    new StudyPanelHost({
+      extensionUri: context.extensionUri,
+      read: (name) => studies.get(name),
+      live: (name) => studies.live(name),
+      onDidChange: studies.onDidChange,
+      openRun: (study, run) => void vscode.commands.executeCommand('was.openMetricsPanel', studyRunId(study, run)),
+      log: (line) => output.info(line),
+    }),
+  );
+  root.add(vscode.window.registerWebviewPanelSerializer(STUDY_PANEL_VIEW_TYPE, studyPanel));
+  root.add(vscode.languages.registerCodeLensProvider(STUDY_SELECTOR, new StudyCodeLensProvider()));
+  return { studies, studyPanel };
 }
 
 /** Where a new trainer starts and with what: read when a run is launched. */

@@ -219,7 +219,7 @@ export const TRAIN_CONFIG = group({
   runName: runNameOrNull('run folder name (default: <time>-<model>-<dataset>)', 'run-name'),
   /** Same seed, data order and initial weights; into <run folder>/baseline/. */
   baseline: yesNo('then train the plain model (same seed, data order, init) into <run>/baseline; report the gain', 'baseline'),
-  /** The deterministic DOM for a FLOPs desire (WAS.md), searched at the end of the run. */
+  /** The deterministic DOM for a FLOPs desire (docs/method.md), searched at the end of the run. */
   dom: group({
     /** Multiply-adds; null: no search (the stochastic reference DOM is evaluated either way). */
     flopsTarget: option(v.nullable(FLOPS_TARGET), { kind: 'number', above: 0, max: 1, nullable: true }, 'after training, search a fixed DOM with at most this fraction of the AOM FLOPs (e.g. 0.7)', 'flops-target'),
@@ -332,7 +332,7 @@ export const DEFAULTS: TrainConfig = {
   dom: { flopsTarget: null, search: 'lazy-greedy', testDraws: 5 },
 };
 
-/** What each preset changes from DEFAULTS. 'reference' is the published setting (WAS.md). */
+/** What each preset changes from DEFAULTS. 'reference' is the published setting (docs/method.md). */
 export const PRESETS: Record<PresetName, DeepPartial<TrainConfig>> = {
   sound: {},
   reference: {

@@ -22,3 +22,9 @@ export function duration(seconds: number | null | undefined, missing = '-'): str
 export function points(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(2)} points`;
 }
+
+/** A study cell's grid values: "model=lenet, was.transform=shift"; "(base)" for a grid of none. */
+export function settingsText(settings: Readonly<Record<string, unknown>>): string {
+  const entries = Object.entries(settings);
+  return entries.length === 0 ? '(base)' : entries.map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(', ');
+}

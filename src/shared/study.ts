@@ -82,17 +82,17 @@ const SLURM_EXECUTOR = v.strictObject({
   account: v.optional(sbatchValue('sbatch --account')),
   qos: v.optional(sbatchValue('sbatch --qos')),
   /** More #SBATCH options, one each: "--constraint=a100". */
-  extraSbatch: v.optional(listOf(v.pipe(text(), v.regex(/^(#SBATCH\s+)?-[^\r\n]*$/, 'an sbatch option such as --constraint=a100, one per line')))),
+  extraSbatch: v.optional(v.pipe(listOf(v.pipe(text(), v.regex(/^(#SBATCH\s+)?-[^\r\n]*$/, 'an sbatch option such as --constraint=a100, one per line'))), v.description('more #SBATCH options, one each: "--constraint=a100"'))),
   /** Shell lines each task runs before the trainer (module load nodejs/20). */
-  setup: v.optional(listOf(v.pipe(text(), v.regex(/^[^\r\n]*$/, 'one shell line each, without line breaks')))),
+  setup: v.optional(v.pipe(listOf(v.pipe(text(), v.regex(/^[^\r\n]*$/, 'one shell line each, without line breaks'))), v.description('shell lines each task runs before the trainer, e.g. "module load nodejs/20"; also run on the submitting machine to check the Node'))),
   /** The compute nodes' node (Node 20+); `node` on their PATH when left out. */
-  nodePath: v.optional(v.pipe(text(), v.regex(/^\/[^\s"'\\]*$/, 'an absolute path without spaces or quotes'))),
+  nodePath: v.optional(v.pipe(text(), v.regex(/^\/[^\s"'\\]*$/, 'an absolute path without spaces or quotes'), v.description('the Node 20+ the tasks run (an absolute path the compute nodes reach); `node` on their PATH when left out'))),
   /** At most this many runs at once (sbatch --array=...%N); the cluster decides when left out. */
-  maxConcurrent: v.optional(finiteNumber({ min: 1, max: 100000, integer: true })),
+  maxConcurrent: v.optional(v.pipe(finiteNumber({ min: 1, max: 100000, integer: true }), v.description('at most this many runs at once (sbatch --array=...%N)'))),
 });
 
 export const EXECUTOR_KINDS = ['local', 'slurm'] as const;
-const EXECUTOR = v.variant('kind', [LOCAL_EXECUTOR, SLURM_EXECUTOR], (issue) => `expected "kind": one of ${EXECUTOR_KINDS.join(', ')}; got ${JSON.stringify(issue.input)}`);
+const EXECUTOR = v.variant('kind', [LOCAL_EXECUTOR, SLURM_EXECUTOR], (issue) => `expected one of ${EXECUTOR_KINDS.join(', ')}; got ${JSON.stringify(issue.input)}`);
 
 export const STUDY_FILE = v.pipe(
   v.strictObject({

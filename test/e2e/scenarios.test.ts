@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Browser } from 'playwright-core';
 import { listRuns, type RunRecord } from '../../src/extension/runs/run-store';
+import { parseStudyResults } from '../../src/shared/study';
 import { layersFolder } from '../support/layers-folder';
 import { ensureCodeServer, ROOT, startCodeServer, type CodeServerSession } from './code-server';
 import { launchChromium } from '../support/chromium';
@@ -232,6 +233,30 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     const table = await panel.text('compare-table');
     assert.match(table, /long-mnist|12000|lenet/);
     await wb.screenshot(path.join(artifacts, 'compare.png'));
+  });
+
+  scenario('study: run a 2x2 study from the palette, see the table fill in', async (artifacts) => {
+    // tiny-grid.study.json: lenet on 256 MNIST images, 4 steps, was.transform shift | crop, 2 seeds,
+    // each WAS run paired with its baseline: 2 cells x 2 seeds.
+    await wb.command('WAS: Run Study');
+    await wb.pick('tiny-grid.study.json');
+    const page = await wb.studyPage(60_000);
+    await until('the table lists the two cells', async () => (await page.rows()).length === 2, 60_000);
+    await wb.screenshot(path.join(artifacts, 'running.png'));
+    await until('both seeds of both cells in the table', async () => (await page.cell('c1', 'n')) === '2' && (await page.cell('c2', 'n')) === '2', 240_000);
+    assert.match(await page.cell('c1', 'gainAom'), /^[+-]\d+\.\d\d points \[[+-]\d+\.\d\d, [+-]\d+\.\d\d\]$/);
+    const chart = await page.chart();
+    assert.equal(chart.ciBars.length, 2, 'one interval bar per cell');
+    assert.equal(chart.seedPoints.length, 4, 'one point per seed');
+    const studyFile = path.join(session.workspace, '.was', 'studies', 'tiny-grid', 'study.json');
+    const results = await until('the study completed', () => {
+      const read = parseStudyResults(JSON.parse(fs.readFileSync(studyFile, 'utf8')));
+      return read.state === 'completed' ? read : null;
+    }, 60_000);
+    assert.deepEqual(results.runs.map((r) => r.state), ['completed', 'completed', 'completed', 'completed']);
+    // The Runs tree holds the study with its runs.
+    await until('the study in the Runs tree', async () => (await (await wb.runsTree()).filter({ hasText: 'tiny-grid' }).count()) > 0, 30_000);
+    await wb.screenshot(path.join(artifacts, 'done.png'));
   });
 
   scenario('6 reload the window during a run', async (artifacts) => {

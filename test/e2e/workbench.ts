@@ -3,6 +3,8 @@
 
 import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { PANEL_TEST_HOOK, type TestChartInfo } from '../../webview/test-hook';
+import type { GainChartInfo } from '../../webview/study/gain-chart';
+import { STUDY_TEST_HOOK, type StudyTestHook } from '../../webview/study/test-hook';
 
 export class Workbench {
   constructor(readonly page: Page) {}
@@ -133,8 +135,39 @@ export class Workbench {
     throw new Error(`no ${layout} WAS Lab metrics webview within ${timeoutMs} ms`);
   }
 
+  /** The Study panel's webview (its page's test hook tells it apart). */
+  async studyPage(timeoutMs = 30_000): Promise<StudyPage> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const frame of this.page.frames()) {
+        const found = await frame.evaluate((hook) => hook in globalThis, STUDY_TEST_HOOK).catch(() => false);
+        if (found) return new StudyPage(frame);
+      }
+      await this.page.waitForTimeout(250);
+    }
+    throw new Error(`no WAS Lab study webview within ${timeoutMs} ms`);
+  }
+
   async screenshot(file: string): Promise<void> {
     await this.page.screenshot({ path: file });
+  }
+}
+
+export class StudyPage {
+  constructor(readonly frame: Frame) {}
+
+  /** The cell ids the table shows, in order. */
+  rows(): Promise<string[]> {
+    return this.frame.evaluate((hook) => (globalThis as unknown as Record<string, StudyTestHook>)[hook]!.rows(), STUDY_TEST_HOOK);
+  }
+
+  chart(): Promise<GainChartInfo> {
+    return this.frame.evaluate((hook) => (globalThis as unknown as Record<string, StudyTestHook>)[hook]!.chart(), STUDY_TEST_HOOK);
+  }
+
+  /** The text of a cell's column ("n", "gainAom", ...). */
+  async cell(cellId: string, column: string): Promise<string> {
+    return ((await this.frame.locator(`tr[data-cell="${cellId}"] td[data-column="${column}"]`).textContent()) ?? '').trim();
   }
 }
 

@@ -60,9 +60,9 @@ test('activate() registers every contributed command, view and provider, quickly
   assert.deepEqual(record.treeViews, ['wasLab.runs']);
   assert.deepEqual(record.webviewViewProviders, ['wasLab.metricsView']);
   assert.ok([...record.treeViews, ...record.webviewViewProviders].every((id) => views.includes(id)));
-  assert.deepEqual(record.panelSerializers, ['wasLab.metrics']);
-  assert.ok(manifest.activationEvents.includes('onWebviewPanel:wasLab.metrics'), 'the serializer needs its activation event');
-  assert.equal(record.codeLensSelectors.length, 1);
+  assert.deepEqual([...record.panelSerializers].sort(), ['wasLab.metrics', 'wasLab.study'], 'the metrics panel and the Study panel come back after a reload');
+  for (const type of record.panelSerializers) assert.ok(manifest.activationEvents.includes(`onWebviewPanel:${type}`), `the ${type} serializer needs its activation event`);
+  assert.equal(record.codeLensSelectors.length, 2, 'experiment files (Train) and study files (Run Study)');
   assert.deepEqual(record.watchers, [path.join(workspace, '.was/runs', '**/{config.json,summary.json,metrics.jsonl}')]);
 
   // Only Node built-ins and the host's `vscode` were loaded: no TensorFlow.js, no npm packages.
@@ -89,4 +89,17 @@ test('experiment files get the generated schema', () => {
   const [validation] = manifest.contributes.jsonValidation;
   assert.equal(validation.fileMatch, '*.was.json');
   assert.ok(fs.existsSync(path.resolve(ROOT, validation.url)), `${validation.url} is built by npm run build`);
+});
+
+test('study files get the generated study schema, whose base takes an experiment file\'s options', () => {
+  const validation = manifest.contributes.jsonValidation.find((v) => v.fileMatch === '*.study.json');
+  assert.ok(validation, 'a jsonValidation for *.study.json');
+  const file = path.resolve(ROOT, validation.url);
+  assert.ok(fs.existsSync(file), `${validation.url} is built by npm run build`);
+  const schema = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.deepEqual(schema.required, ['seeds']);
+  assert.equal(schema.properties.base.properties.model.enum.includes('lenet'), true);
+  assert.deepEqual(schema.properties.grid.properties['was.transform'].items.enum, ['none', 'shift', 'crop', 'mixed']);
+  assert.equal(schema.properties.grid.properties.seed, undefined, 'the seed is the study\'s own');
+  for (const event of ['workspaceContains:**/*.study.json', 'workspaceContains:.was/studies/*/study.json']) assert.ok(manifest.activationEvents.includes(event), event);
 });

@@ -104,6 +104,22 @@ test('untrusted workspace: experiment files, Resume, Export, the DOM measurement
   }
 });
 
+test('untrusted workspace: Run Study is refused with the reason, as training from experiment files is; no study process starts', async () => {
+  const study = path.join(workspace, 'grid.study.json');
+  fs.writeFileSync(study, JSON.stringify({ base: { model: 'lenet', data: { name: 'synthetic' } }, grid: { 'was.transform': ['shift', 'crop'] }, seeds: 2 }));
+  const lab = activate(false);
+  try {
+    await lab.run('was.runStudy', { scheme: 'file', fsPath: study });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const refused = lab.record.messages.filter((m) => m.level === 'warning').map((m) => m.message);
+    assert.ok(refused.some((m) => m.startsWith('WAS: Run Study is off in Restricted Mode')), refused.join('\n'));
+    assert.equal(fs.existsSync(path.join(workspace, '.was', 'studies')), false, 'no study folder');
+    assert.ok(manifest.capabilities?.untrustedWorkspaces?.description?.includes('Run Study'), 'the trust description names Run Study');
+  } finally {
+    lab.dispose();
+  }
+});
+
 test('trusted workspace: an experiment file naming backendPaths is refused before anything starts', async () => {
   const experiment = path.join(workspace, 'evil.was.json');
   fs.writeFileSync(experiment, JSON.stringify({ model: 'lenet', data: { name: 'synthetic' }, backendPaths: ['evil'] }));

@@ -88,7 +88,8 @@ test('while a trainer runs, a second one (resume) and dom are refused naming it,
   assert.match(lockRefusal(run, 'resume') ?? '', /^WAS: cannot resume live: /);
   const item = runTreeItem(run, 'aom');
   assert.match(item.description, new RegExp(`^running elsewhere \\(pid ${first.child.pid}`));
-  assert.equal(item.contextValue, 'wasRun.running');
+  // Issue 15: the menus match it as written elsewhere (no Stop, Resume or Delete here).
+  assert.equal(item.contextValue, 'wasRun.elsewhere');
   assert.match(item.tooltip, new RegExp(`Written by another process: was-train train, pid ${first.child.pid} on host`));
   assert.equal(writeMissingSummary(dir, 'failed', 'refused', events(dir)), null);
   assert.equal(fs.existsSync(path.join(dir, 'summary.json')), false);

@@ -54,7 +54,7 @@ export function snapshot(runs: PanelRun[], options: { activeRunId?: string | nul
 }
 
 /** Test-only stand-in for the API VS Code injects into webviews (which cannot run here). */
-const STAND_IN = `(() => {
+export const STAND_IN = `(() => {
   const STATE_KEY = 'was-lab-stand-in-state';
   let acquired = false;
   window.acquireVsCodeApi = () => {
@@ -77,7 +77,7 @@ const STAND_IN = `(() => {
     window.__standInCsp(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));
 })();`;
 
-function themeScript(kind: ThemeKind): string {
+export function themeScript(kind: ThemeKind): string {
   return `(() => {
   const vars = ${JSON.stringify(THEMES[kind])};
   const kind = ${JSON.stringify(kind)};

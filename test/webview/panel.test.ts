@@ -448,8 +448,14 @@ test('follows the theme, light and dark (screenshots), and the compact layout of
     layout: 'compact',
     viewport: { width: 900, height: 330 },
   });
-  assert.deepEqual((await compact.charts()).map((c) => c.id), ['loss', 'accuracy']);
+  // Issue 15: a summary, not a copy of the panel: the loss chart (it was loss and accuracy), the
+  // numbers of both modes and the model; not samples/s, time or backend.
+  assert.deepEqual((await compact.charts()).map((c) => c.id), ['loss']);
+  assert.ok((await compact.chart('loss')).series.some((s) => s.drawnCount > 0), 'the compact view charts the loss');
   assert.ok(await compact.page.locator('#switch-mode').isVisible());
   assert.ok(!(await compact.page.locator('#compare-table').isVisible()));
+  for (const id of ['fact-test', 'fact-best', 'fact-model']) assert.ok(await compact.page.locator(`#${id}`).isVisible(), `${id} in the compact view`);
+  for (const id of ['fact-throughput', 'fact-time', 'fact-backend']) assert.ok(!(await compact.page.locator(`#${id}`).isVisible()), `${id} not in the compact view`);
+  assert.match((await compact.page.locator('#fact-model').innerText()), /on /);
   screenshots.push(await compact.screenshot('compact-dark.png'));
 });

@@ -1,5 +1,5 @@
 // The chart grid: one ChartCard (../charts.ts) per chart, fed the series of the runs on display.
-// The compact layout shows only the loss and accuracy charts.
+// The compact layout shows only the loss chart (LAYOUT_CHARTS in ../panel-state.ts).
 
 import { CHART_IDS, chartSeries } from '../chart-series';
 import { ChartCard } from '../charts';

@@ -12,12 +12,16 @@ import type { DisposableStore } from '../base/lifecycle';
 import type { PanelActions } from '../lab/panel-connection';
 import { compareRuns } from './compare-runs';
 import { deleteRun } from './delete-run';
+import { newExperimentFile } from './new-experiment-file';
 import { openMetricsPanel } from './open-metrics-panel';
 import { resumeRun } from './resume-run';
 import { revealRunFolder } from './reveal-run-folder';
 import { stopTraining } from './stop-training';
 import { switchMode } from './switch-mode';
 import { startTraining } from './start-training';
+import { openStudyPanel } from './open-study-panel';
+import { runStudy } from './run-study';
+import { stopStudy } from './stop-study';
 
 export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => unknown> = {
   'was.startTraining': (lab, arg) => startTraining(lab, arg),
@@ -32,6 +36,10 @@ export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => 
   'was.revealRunFolder': (lab, arg) => revealRunFolder(lab, arg),
   'was.refreshRuns': (lab) => lab.tree.refresh(),
   'was.showLog': (lab) => lab.output.show(),
+  'was.newExperimentFile': (lab, arg) => newExperimentFile(lab, arg),
+  'was.runStudy': (lab, arg) => runStudy(lab, arg),
+  'was.stopStudy': (lab, arg) => stopStudy(lab, arg),
+  'was.openStudyPanel': (lab, arg) => openStudyPanel(lab, arg),
 };
 
 export function registerCommands(lab: Lab, store: DisposableStore): void {

@@ -1,13 +1,17 @@
 // WAS: Start Training. Either a short quick-pick flow (model, dataset, transform, preset, epochs)
-// that starts from the last choices, or an experiment file (*.was.json, from the CodeLens, the
+// that starts from the last choices and says what a choice costs (time per epoch, missing data:
+// runs/choice-estimates.ts), asking before a run of hours or one whose data is not there, or an experiment file (*.was.json, from the CodeLens, the
 // explorer or the picker). The run is queued with the supervisor, followed by the panel, and a
 // progress notification (with cancel) stays up until the trainer is really training.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DATASET_NAMES, DEFAULTS, MODEL_NAMES, PRESET_NAMES, PRESETS, TRANSFORM_FAMILIES } from '../../shared/config';
+import { DATASET_NAMES, DEFAULTS, MODEL_NAMES, PRESET_NAMES, PRESETS, TRANSFORM_FAMILIES, type BackendName, type DatasetName, type ModelName, type PresetName } from '../../shared/config';
 import { errorMessage } from '../../shared/errors';
+import { duration } from '../../shared/format';
+import { installedBackends } from '../runs/backend-install';
+import { choiceWarnings, dataProblem, defaultDataCacheDir, effectiveBackend, estimateEpoch, type DataPlaces } from '../runs/choice-estimates';
 import { filePathOf } from '../lab/command-args';
 import { trainingJob } from '../runs/job-specs';
 import { showError, type Lab } from '../workbench/lab';
@@ -43,7 +47,7 @@ const TRANSFORM_HINTS: Record<(typeof TRANSFORM_FAMILIES)[number], string> = {
 };
 const PRESET_HINTS: Record<(typeof PRESET_NAMES)[number], string> = {
   sound: 'held-out selection, inference-mode BN, weight decay, cosine LR',
-  reference: 'the published setting: selection on the test set, 500 epochs',
+  reference: `the published setting: selection on the test set, ${PRESETS.reference.epochs} epochs`,
 };
 
 export async function startTraining(lab: Lab, arg: unknown): Promise<Job | undefined> {
@@ -73,36 +77,80 @@ async function pickSource(lab: Lab): Promise<QuickChoices | ExperimentFile | und
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'WAS: Start Training', placeHolder: 'What to train' });
   if (!picked) return undefined;
-  if (picked.choices) return picked.choices;
+  if (picked.choices) return (await confirmChoice(guideFor(lab), picked.choices)) ? picked.choices : undefined;
   if (picked.file) return readExperiment(lab, picked.file);
-  return chooseStepByStep(last);
+  return chooseStepByStep(last, guideFor(lab));
 }
 
-async function chooseStepByStep(last: QuickChoices | null): Promise<QuickChoices | undefined> {
-  const pick = async <T extends string>(step: number, title: string, values: readonly T[], hints: Record<T, string>, current: T | undefined): Promise<T | undefined> => {
-    const items = values.map((value) => ({ label: value, description: hints[value], picked: value === current }));
+/** What the step-by-step picks say about each choice (estimates for the backend new runs get here). */
+interface Guide {
+  backend: BackendName;
+  places: DataPlaces;
+}
+
+function guideFor(lab: Lab): Guide {
+  const settings = lab.settings();
+  return {
+    backend: effectiveBackend(settings.backend, installedBackends(lab.backendsFolder()).length > 0),
+    places: { folders: settings.dataFolders, download: settings.download, cacheDir: defaultDataCacheDir(), exists: (f) => fs.existsSync(f) },
+  };
+}
+
+/** "≈ 21s per epoch (wasm, 2 cores)" for a choice, or what the backend lacks a number for. */
+function epochText(guide: Guide, model: ModelName, dataset: DatasetName, preset: PresetName): string {
+  return estimateEpoch(model, dataset, preset, guide.backend)?.text ?? `time per epoch not measured on ${guide.backend}`;
+}
+
+function datasetDetail(guide: Guide, model: ModelName, dataset: DatasetName, preset: PresetName): string {
+  const problem = dataProblem(dataset, guide.places);
+  const epoch = `${epochText(guide, model, dataset, preset)} with ${model}`;
+  return problem === null ? epoch : `${problem.kind === 'missing' ? '$(warning) ' : ''}${problem.text} · ${epoch}`;
+}
+
+/** Before a run of hours or without its data: a modal that says so; true to start. */
+async function confirmChoice(guide: Guide, choice: QuickChoices): Promise<boolean> {
+  const warnings = choiceWarnings(choice, guide.backend, guide.places);
+  if (warnings.length === 0) return true;
+  const start = 'Start Anyway';
+  const answer = await vscode.window.showWarningMessage(`WAS: ${describe(choice)}`, { modal: true, detail: warnings.join('\n\n') }, start);
+  return answer === start;
+}
+
+async function chooseStepByStep(last: QuickChoices | null, guide: Guide): Promise<QuickChoices | undefined> {
+  const pick = async <T extends string>(step: number, title: string, values: readonly T[], hints: Record<T, string>, current: T | undefined, detail?: (value: T) => string): Promise<T | undefined> => {
+    const items = values.map((value) => ({ label: value, description: hints[value], detail: detail?.(value), picked: value === current }));
     // The last choice first, so Enter repeats it.
     items.sort((a, b) => Number(b.picked) - Number(a.picked));
     const picked = await vscode.window.showQuickPick(items, { title: `WAS: Start Training (${step}/5): ${title}` });
     return picked?.label as T | undefined;
   };
-  const model = await pick(1, 'model', MODEL_NAMES, MODEL_HINTS, last?.model);
+  const lastPreset = last?.preset ?? DEFAULTS.preset;
+  const model = await pick(1, 'model', MODEL_NAMES, MODEL_HINTS, last?.model, (m) => `${epochText(guide, m, last?.dataset ?? DEFAULTS.data.name, lastPreset)} on ${last?.dataset ?? DEFAULTS.data.name}`);
   if (!model) return undefined;
-  const dataset = await pick(2, 'dataset', DATASET_NAMES, DATASET_HINTS, last?.dataset);
+  const dataset = await pick(2, 'dataset', DATASET_NAMES, DATASET_HINTS, last?.dataset, (d) => datasetDetail(guide, model, d, lastPreset));
   if (!dataset) return undefined;
   const transform = await pick(3, 'WAS transform', TRANSFORM_FAMILIES, TRANSFORM_HINTS, last?.transform ?? DEFAULTS.was.transform);
   if (!transform) return undefined;
-  const preset = await pick(4, 'preset', PRESET_NAMES, PRESET_HINTS, last?.preset ?? DEFAULTS.preset);
+  const preset = await pick(4, 'preset', PRESET_NAMES, PRESET_HINTS, lastPreset, (p) => `${PRESETS[p].epochs ?? DEFAULTS.epochs} epochs by default · ${epochText(guide, model, dataset, p)}`);
   if (!preset) return undefined;
-  const presetEpochs = PRESETS[preset].epochs ?? DEFAULTS.epochs;
+  const epochs = await chooseEpochs(guide, { model, dataset, preset }, last);
+  if (epochs === undefined) return undefined;
+  const choice = { model, dataset, transform, preset, epochs };
+  return (await confirmChoice(guide, choice)) ? choice : undefined;
+}
+
+/** The epochs, starting from the preset's (said, with what they cost) or the last choice's. */
+async function chooseEpochs(guide: Guide, choice: { model: ModelName; dataset: DatasetName; preset: PresetName }, last: QuickChoices | null): Promise<number | undefined> {
+  const presetEpochs = PRESETS[choice.preset].epochs ?? DEFAULTS.epochs;
+  const epoch = estimateEpoch(choice.model, choice.dataset, choice.preset, guide.backend);
+  const cost = (n: number): string => (epoch === null ? `time not measured on ${guide.backend}` : `${epoch.text}: about ${duration(epoch.seconds * n)} for ${n}`);
   const epochsText = await vscode.window.showInputBox({
     title: 'WAS: Start Training (5/5): epochs',
-    value: String(last?.preset === preset ? last.epochs : presetEpochs),
-    prompt: `Number of epochs (the ${preset} preset uses ${presetEpochs})`,
-    validateInput: (text) => (/^\s*[1-9]\d*\s*$/.test(text) ? undefined : 'a whole number of epochs, 1 or more'),
+    value: String(last?.preset === choice.preset ? last.epochs : presetEpochs),
+    prompt: `Number of epochs: the ${choice.preset} preset uses ${presetEpochs}. ${cost(presetEpochs)}`,
+    validateInput: (text) => (/^\s*[1-9]\d*\s*$/.test(text) ? { message: cost(Number(text)), severity: vscode.InputBoxValidationSeverity.Info } : 'a whole number of epochs, 1 or more'),
   });
-  if (epochsText === undefined) return undefined;
-  return { model, dataset, transform, preset, epochs: Number(epochsText) };
+  return epochsText === undefined ? undefined : Number(epochsText);
 }
 
 async function readExperiment(lab: Lab, file: string): Promise<ExperimentFile | undefined> {

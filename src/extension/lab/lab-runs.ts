@@ -63,6 +63,8 @@ export class LabRuns {
     private readonly supervisor: TrainerSupervisor,
     private readonly runsDir: () => string,
     private readonly metrics: MetricsCache = store.metrics,
+    /** The folder of a study's run by its id (`<study>/<run>`), or null for any other id: such runs live outside the runs folder. */
+    private readonly studyRunDir: (runId: string) => string | null = () => null,
   ) {}
 
   /** A run folder's metrics.jsonl was read (after a listing that needed it): list again. */
@@ -77,7 +79,19 @@ export class LabRuns {
   }
 
   get(runId: string): LabRun | undefined {
-    return this.list().find((r) => r.runId === runId);
+    return this.list().find((r) => r.runId === runId) ?? this.studyRun(runId);
+  }
+
+  /**
+   * A study's run (`<study>/<run>`, in <study>/runs/<run>), read from its folder: the study process
+   * runs it, not this window, so its status is its folder's, or running while its lock is held.
+   */
+  private studyRun(runId: string): LabRun | undefined {
+    const dir = this.studyRunDir(runId);
+    const record = dir === null ? null : this.store.read(dir);
+    if (record === null) return undefined;
+    const [run] = mergeRuns([{ ...record, runId }], [], inspectRunLock);
+    return run;
   }
 
   /**

@@ -1,5 +1,6 @@
 // What the user is looking at, shared by the panel, the bottom view, the tree and the status bar:
-// the inference mode (remembered per workspace), the run being followed, and the runs overlaid.
+// the inference mode (remembered per workspace), the run being followed, the runs overlaid, and
+// whether the metrics panel is on screen.
 
 import type { InferenceMode } from '../../shared/protocol';
 import { Emitter } from '../base/emitter';
@@ -20,11 +21,13 @@ export class LabState implements Disposable {
   private currentMode: InferenceMode;
   private active: string | null = null;
   private compared: string[] = [];
+  private panelShown = false;
   private readonly modeChanged = new Emitter<InferenceMode>();
   private readonly activeChanged = new Emitter<string | null>();
   private readonly compareChanged = new Emitter<string[]>();
   private readonly removed = new Emitter<string>();
   private readonly updated = new Emitter<string>();
+  private readonly panelVisibility = new Emitter<boolean>();
   readonly onDidChangeMode = this.modeChanged.event;
   readonly onDidChangeActiveRun = this.activeChanged.event;
   readonly onDidChangeCompare = this.compareChanged.event;
@@ -32,6 +35,8 @@ export class LabState implements Disposable {
   readonly onDidRemoveRun = this.removed.event;
   /** A finished run gained something on disk (a DOM search): views showing it read it again. */
   readonly onDidUpdateRun = this.updated.event;
+  /** The metrics panel was opened, closed, shown or hidden. */
+  readonly onDidChangePanelVisible = this.panelVisibility.event;
 
   constructor(private readonly store: StateStore) {
     const saved = store.get(MODE_KEY);
@@ -52,6 +57,17 @@ export class LabState implements Disposable {
 
   get compare(): readonly string[] {
     return this.compared;
+  }
+
+  /** The metrics panel is open and visible (not only open behind another tab). */
+  get panelVisible(): boolean {
+    return this.panelShown;
+  }
+
+  setPanelVisible(visible: boolean): void {
+    if (visible === this.panelShown) return;
+    this.panelShown = visible;
+    this.panelVisibility.fire(visible);
   }
 
   setMode(mode: InferenceMode): void {
@@ -88,6 +104,6 @@ export class LabState implements Disposable {
   }
 
   dispose(): void {
-    for (const emitter of [this.modeChanged, this.activeChanged, this.compareChanged, this.removed, this.updated]) emitter.dispose();
+    for (const emitter of [this.modeChanged, this.activeChanged, this.compareChanged, this.removed, this.updated, this.panelVisibility]) emitter.dispose();
   }
 }

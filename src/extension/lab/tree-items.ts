@@ -1,6 +1,7 @@
 // What the Runs tree shows for a run, as plain data (the API layer turns it into a TreeItem):
-// the chosen mode's accuracy leads, then the other's; icons by status; a context value that the
-// menus in package.json match (`wasRun.<status>`).
+// a label that tells runs of one setup apart by their start time, the chosen mode's accuracy
+// leads the description, then the other's; the tooltip says it all in full; icons by status; a
+// context value that the menus in package.json match (context-keys.ts).
 
 import type { InferenceMode } from '../../shared/protocol';
 import type { LabRun, LabRunStatus } from './lab-runs';
@@ -8,6 +9,7 @@ import { percent, points } from '../../shared/format';
 import { describeOwner } from '../../shared/node/run-lock';
 import { domTestAccuracy } from '../runs/mode-evaluation';
 import { runProgress } from './run-progress';
+import { runContextValue } from './context-keys';
 
 export interface RunTreeItemData {
   id: string;
@@ -33,18 +35,30 @@ const ICONS: Record<LabRunStatus, { id: string; color: string }> = {
 
 const MODE_NAMES: Record<InferenceMode, string> = { aom: 'AOM', dom: 'DOM' };
 
-export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now()): RunTreeItemData {
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * `shownRunId`: the run the visible metrics panel follows (its context value says so). The label
+ * is "lenet · mnist · shift · 09:07": the setup, then when the run started (local time; the date
+ * too when not today), so runs of one setup tell apart.
+ */
+export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now(), shownRunId: string | null = null): RunTreeItemData {
   const record = run.record;
   const spec = run.job?.spec;
   const model = record?.model ?? spec?.model ?? '?';
   const dataset = record?.dataset ?? spec?.dataset ?? '?';
   const transform = record?.transform ?? spec?.transform;
-  const label = `${model} · ${dataset}${transform ? ` · ${transform === 'none' ? 'plain' : transform}` : ''}`;
+  const setup = `${model} · ${dataset}${transform ? ` · ${transform === 'none' ? 'plain' : transform}` : ''}`;
+  const started = runStartMs(run);
+  const label = started === null ? setup : `${setup} · ${shortTime(started, now)}`;
   const accuracy = accuracyText(run, mode);
   const description = [statusText(run, now), accuracy].filter((s) => s !== '').join(' · ');
   const lines = [
     `**${run.runId}**`,
     '',
+    `${setup}${description ? ` · ${description}` : ''}`,
+    started !== null ? `Started: ${longTime(started)}${run.record && run.status !== 'running' ? ` · last written ${longTime(run.record.lastWriteMs)}` : ''}` : '',
+    run.record?.epochs ? `Epochs: ${run.record.epochsCompleted} of ${run.record.epochs} done` : '',
     `Status: ${run.status}${run.reason ? ` (${run.reason})` : ''}`,
     run.lockedBy ? `Written by another process: ${describeOwner(run.lockedBy)}` : '',
     accuracy ? `Accuracy: ${accuracy}` : '',
@@ -60,8 +74,31 @@ export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now()):
     description,
     tooltip: lines.filter((l, i) => l !== '' || i === 1).join('\n\n'),
     icon: ICONS[run.status],
-    contextValue: `wasRun.${run.status}`,
+    contextValue: runContextValue(run, shownRunId),
   };
+}
+
+/** When the run started: its folder's creation (run-start), else its trainer's run-start event; null while queued. */
+export function runStartMs(run: LabRun): number | null {
+  if (run.record !== null && Number.isFinite(run.record.createdMs) && run.record.createdMs > 0) return run.record.createdMs;
+  const start = run.job?.events.find((e) => e.type === 'run-start');
+  return start ? start.time : null;
+}
+
+/** "09:07" today, "Dec 5 09:07" another day (local time). */
+export function shortTime(ms: number, now: number): string {
+  const at = new Date(ms);
+  const today = new Date(now);
+  const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+  const sameDay = at.getFullYear() === today.getFullYear() && at.getMonth() === today.getMonth() && at.getDate() === today.getDate();
+  return sameDay ? hm : `${MONTHS[at.getMonth()]} ${at.getDate()}${at.getFullYear() === today.getFullYear() ? '' : ` ${at.getFullYear()}`} ${hm}`;
+}
+
+/** "2026-12-06 09:07:31" (local time). */
+function longTime(ms: number): string {
+  const at = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${two(at.getHours())}:${two(at.getMinutes())}:${two(at.getSeconds())}`;
 }
 
 /** "DOM 97.90% · AOM 98.71% (test)": the chosen mode first; test numbers when measured, else the best selection-split epoch. */

@@ -11,6 +11,7 @@ export const METRICS_PANEL_VIEW_TYPE = 'wasLab.metrics';
 class MetricsPanel implements Disposable {
   private readonly page: Disposable;
   private readonly closed: Disposable;
+  private readonly viewState: Disposable;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -18,9 +19,14 @@ class MetricsPanel implements Disposable {
     onClosed: () => void,
   ) {
     this.page = showPage(panel.webview, 'full', deps);
+    // The `was.panelOpen` context key (Open Metrics Panel is not offered while it is on screen).
+    deps.state.setPanelVisible(panel.visible);
+    this.viewState = panel.onDidChangeViewState((e) => deps.state.setPanelVisible(e.webviewPanel.visible));
     this.closed = panel.onDidDispose(() => {
       this.page.dispose();
+      this.viewState.dispose();
       this.closed.dispose();
+      deps.state.setPanelVisible(false);
       onClosed();
     });
   }

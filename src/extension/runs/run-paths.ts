@@ -37,12 +37,17 @@ export function resolvePath(target: string): string {
 
 /** `target` resolved; throws RunPathError unless it lies strictly inside `runsDir` (resolved too). */
 export function insideRunsFolder(runsDir: string, target: string): string {
-  const root = resolvePath(runsDir);
+  return insideFolder(runsDir, target, 'the runs folder');
+}
+
+/** `target` resolved; throws RunPathError unless it lies strictly inside `folder` (resolved too), called `noun` in the message. */
+export function insideFolder(folder: string, target: string, noun: string): string {
+  const root = resolvePath(folder);
   const real = resolvePath(target);
   const relative = path.relative(root, real);
   if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
     const via = real !== path.resolve(target) ? ` (it resolves to ${real})` : '';
-    throw new RunPathError(`${target} is not inside the runs folder ${runsDir}${via}`);
+    throw new RunPathError(`${target} is not inside ${noun} ${folder}${via}`);
   }
   return real;
 }

@@ -160,21 +160,28 @@ export class RunStore {
       seen.add(dir);
       const hit = this.cache.get(dir);
       if (hit && isLive(path.basename(dir))) return hit.record;
-      const signature = [...RUN_FILES, ...OTHER_PATHS].map((name) => {
-        const s = statOrNull(path.join(dir, name));
-        return s ? `${s.size}:${s.mtimeMs}` : '-';
-      }).join('|');
-      if (hit?.signature === signature) return hit.record;
-      const record = readRun(dir, (d) => this.metricsOf(d));
-      this.cache.set(dir, { signature, record });
-      return record;
+      return this.read(dir);
     });
     for (const dir of this.cache.keys()) {
-      if (seen.has(dir)) continue;
+      // A run folder outside the runs folder (a study's, read by `read`) is not this listing's to forget.
+      if (seen.has(dir) || path.dirname(dir) !== runsDir) continue;
       this.cache.delete(dir);
       this.metrics.forget(dir);
     }
     return records;
+  }
+
+  /** One run folder's record (a study's run, which no listing holds), read again only when its files changed. */
+  read(dir: string): RunRecord | null {
+    const hit = this.cache.get(dir);
+    const signature = [...RUN_FILES, ...OTHER_PATHS].map((name) => {
+      const s = statOrNull(path.join(dir, name));
+      return s ? `${s.size}:${s.mtimeMs}` : '-';
+    }).join('|');
+    if (hit?.signature === signature) return hit.record;
+    const record = readRun(dir, (d) => this.metricsOf(d));
+    this.cache.set(dir, { signature, record });
+    return record;
   }
 
   /**

@@ -1,4 +1,5 @@
-// "Train" above every experiment file (*.was.json): runs WAS: Start Training with that file.
+// "Train" above every experiment file (*.was.json): runs WAS: Start Training with that file; "Run
+// Study" above every study file (*.study.json): runs WAS: Run Study with it.
 
 import * as vscode from 'vscode';
 
@@ -13,5 +14,17 @@ export class ExperimentCodeLensProvider implements vscode.CodeLensProvider {
     return [
       new vscode.CodeLens(top, { title: '$(play) Train', tooltip: 'WAS: Start Training with this experiment file', command: 'was.startTraining', arguments: [document.uri] }),
     ];
+  }
+}
+
+export const STUDY_SELECTOR: vscode.DocumentSelector = [
+  { scheme: 'file', language: 'json', pattern: '**/*.study.json' },
+  { scheme: 'file', language: 'jsonc', pattern: '**/*.study.json' },
+];
+
+export class StudyCodeLensProvider implements vscode.CodeLensProvider {
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const top = new vscode.Range(0, 0, 0, 0);
+    return [new vscode.CodeLens(top, { title: '$(beaker) Run Study', tooltip: 'WAS: Run Study with this study file', command: 'was.runStudy', arguments: [document.uri] })];
   }
 }

@@ -7,6 +7,8 @@ import type { LabRuns } from '../lab/lab-runs';
 import type { LabState } from '../lab/lab-state';
 import type { MetricsPanelHost } from '../panel/metrics-panel';
 import type { RunsTree } from './runs-tree';
+import type { LabStudies } from '../lab/lab-studies';
+import type { StudyPanelHost } from '../panel/study-panel';
 import type { WasSettings } from '../runs/settings';
 import type { TrainerSupervisor } from '../runs/supervisor';
 
@@ -18,6 +20,9 @@ export interface Lab {
   state: LabState;
   panel: MetricsPanelHost;
   tree: RunsTree;
+  /** The studies under <workspace>/.was/studies and this window's study processes. */
+  studies: LabStudies;
+  studyPanel: StudyPanelHost;
   settings(): WasSettings;
   /** Absolute runs folder (the `was.runsFolder` setting resolved against the workspace). */
   runsDir(): string;

@@ -2,8 +2,8 @@
 // its plain baseline, run as parallel trainer processes on this machine (study/runner.ts) or as a
 // Slurm job array (study/slurm-executor.ts, `--executor slurm` or the file's executor), and
 // resumed by the same command. Local: Ctrl-C or SIGTERM stops every run at its next step (each
-// resumes from its last checkpoint); a second one interrupts them. Slurm: Ctrl-C stops following
-// the array, whose jobs go on (`was-train study cancel` cancels them; study-cluster.ts).
+// checkpoints there and resumes from it); a second one interrupts them. Slurm: Ctrl-C stops
+// following the array, whose jobs go on (`was-train study cancel` cancels them; study-cluster.ts).
 // `--dry-run` lists the runs and estimates their time without starting the study.
 
 import * as path from 'node:path';

@@ -48,6 +48,6 @@ export interface StudyExecutor {
   prepare?(): Promise<void>;
   /** Runs the jobs (at most `processes` at once); resolves when each has ended (or the executor stopped). */
   run(jobs: readonly StudyJob[], hooks: ExecutorHooks): Promise<void>;
-  /** Stops every job: running trainers end as stopped at their next step (resumable from their last checkpoint); queued ones are not started. A detaching executor stops only following them. */
+  /** Stops every job: running trainers end as stopped at their next step, checkpointed there; queued ones are not started. A detaching executor (a cluster's) stops only following them. */
   stop(reason: string): void;
 }

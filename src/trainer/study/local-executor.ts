@@ -2,8 +2,8 @@
 // `was-train train --config <file> --json` (or `resume <run> --json`) forked from this Node with an
 // IPC channel, its wasm threads set through WAS_LAB_WASM_THREADS. Events come up over IPC (epoch
 // progress, the run-end); a stop goes down as the trainer's own stop message, so each trainer
-// ends at its next step as stopped, resumable from its last checkpoint (a stop writes none: the
-// resume redoes the steps since). Should this process die (kill -9), every child sees its IPC
+// ends at its next step as stopped, checkpointed there, and a resume continues from that step.
+// Should this process die (kill -9), every child sees its IPC
 // channel close and stops the same way (commands/drive.ts).
 
 import { fork, type ChildProcess } from 'node:child_process';
