@@ -5,7 +5,7 @@
 // local execution of the same study bit for bit; a failing run shows its exit code and reason;
 // Ctrl-C of the follower leaves the array running, a second submit is refused while it is live,
 // `study status` reads it, `study cancel --run` stops a running task, and the rerun resumes that
-// run from its checkpoint and completes it; sbatch's refusal (bad partition) and a Node older than
+// run from its checkpoint and completes it (a lock left by a dead node's task cleared first); sbatch's refusal (bad partition) and a Node older than
 // 20 are refused with their message before anything is submitted.
 
 import { test } from 'node:test';
@@ -198,9 +198,14 @@ test('a failing run shows its exit code; Ctrl-C leaves the array running; a seco
   const nothing = await trainer(['study', 'cancel', dir]);
   assert.match(nothing.stdout, /no Slurm array of it is live; nothing to cancel/);
 
+  // As if the cancelled task's node had died holding the run: its lock names a host this machine cannot check.
+  const owner = { pid: 4242, host: 'node-that-died', startedAt: new Date().toISOString(), command: 'was-train train', processStart: null };
+  fs.writeFileSync(path.join(runDir, 'run.lock'), JSON.stringify(owner) + '\n');
+
   // The array has ended: the rerun submits the two runs not completed, the cancelled one resumed.
   const rerun = await study(file, '--executor', 'slurm');
   assert.equal(rerun.code, EXIT.failed, rerun.stderr);
+  assert.match(rerun.stdout, new RegExp(`removed runs/${long}/run\\.lock, left by was-train train, pid 4242 on host node-that-died`));
   assert.deepEqual(manifests('faults'), ['manifest-1.json', 'manifest-2.json']);
   const second = JSON.parse(fs.readFileSync(path.join(dir, 'slurm', 'manifest-2.json'), 'utf8')) as { tasks: { name: string; resume: boolean }[] };
   assert.deepEqual(second.tasks.map((t) => [t.name, t.resume]), [[long, true], ['c2-mnist-s1', false]]);

@@ -139,7 +139,7 @@ function chooseExecutor(plan: StudyPlan, args: StudyArgs, log: (line: string) =>
   if (config.kind === 'slurm') {
     const options = [config.partition && `partition ${config.partition}`, config.time && `time ${config.time}`, config.cpusPerTask && `${config.cpusPerTask} CPUs per run`, config.gres && `gres ${config.gres}`].filter(Boolean);
     log(`executor: slurm, one job array${options.length > 0 ? ` (${options.join(', ')})` : ''}`);
-    return new SlurmExecutor({ config, studyDir: plan.dir, studyName: plan.source.name, runs: plan.runs.length, client: new SlurmClient(), pollMs: slurmPollMs() });
+    return new SlurmExecutor({ config, studyDir: plan.dir, studyName: plan.source.name, runs: plan.runs.length, client: new SlurmClient(), pollMs: slurmPollMs(), log });
   }
   const p = parallelismFor(plan, args);
   log(`executor: local, ${p.processes} trainer processes x ${p.threads} wasm threads (${p.why})`);

@@ -14,7 +14,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SlurmExecutorConfig } from '../../shared/study';
+import { describeOwner, inspectRunLock } from '../../shared/node/run-lock';
 import { readSummary } from '../train/resume';
+import { BASELINE_DIR } from '../train/session';
 import { WASM_THREADS_ENV } from '../backend/wasm-threads';
 import type { ExecutorHooks, ExecutorInfo, JobUpdate, StudyExecutor, StudyJob } from './executor';
 import { trainerScript } from './local-executor';
@@ -43,6 +45,8 @@ export interface SlurmExecutorOptions {
   trainer?: string;
   /** How often scontrol is asked (ms). */
   pollMs?: number;
+  /** Where the checks before submitting say what they did. */
+  log?(line: string): void;
 }
 
 /** A task being followed: its run, its progress reader, what was last said of it. */
@@ -79,9 +83,25 @@ export class SlurmExecutor implements StudyExecutor {
           `follow it with \`was-train study status ${studyDir}\`, cancel it with \`was-train study cancel ${studyDir}\`; once it has ended, this command submits the runs that did not complete`,
       );
     }
+    this.clearForeignLocks();
     fs.accessSync(studyDir, fs.constants.W_OK);
     const problem = await clusterNodeProblem(config.nodePath ?? 'node', config.setup ?? [], this.options.env ?? process.env, studyDir);
     if (problem !== null) throw new StudyRefusedError(problem);
+  }
+
+  /**
+   * Every array of the study has ended, so no task of it holds a run folder: a run.lock another
+   * host left (a node that failed, a task killed after KillWait) is stale, though this machine
+   * cannot check that host's processes. Removed, said, so that the run is resumed rather than waited for.
+   */
+  private clearForeignLocks(): void {
+    const dirs = readManifests(this.options.studyDir).flatMap((m) => m.tasks.flatMap((t) => [t.runDir, path.join(t.runDir, BASELINE_DIR)]));
+    for (const dir of new Set(dirs)) {
+      const lock = inspectRunLock(dir);
+      if (lock.kind !== 'foreign') continue;
+      fs.rmSync(lock.file, { force: true });
+      this.options.log?.(`removed ${path.relative(this.options.studyDir, lock.file)}, left by ${describeOwner(lock.owner)}: every Slurm array of this study has ended, so no task holds it`);
+    }
   }
 
   async run(jobs: readonly StudyJob[], hooks: ExecutorHooks): Promise<void> {
