@@ -4,7 +4,8 @@
 // A 2x2 study with paired baselines goes out as one job array and completes, its results equal a
 // local execution of the same study bit for bit; a failing run shows its exit code and reason;
 // Ctrl-C of the follower leaves the array running, a second submit is refused while it is live,
-// `study status` reads it, `study cancel --run` stops a running task, and the rerun resumes that
+// `study status` reads it, `study cancel --run` stops a running task (`study cancel` the whole
+// array, under a live follower), and the rerun resumes that
 // run from its checkpoint and completes it (a lock left by a dead node's task cleared first); sbatch's refusal (bad partition) and a Node older than
 // 20 are refused with their message before anything is submitted.
 
@@ -215,6 +216,27 @@ test('a failing run shows its exit code; Ctrl-C leaves the array running; a seco
   const starts = events(runDir).filter((e) => e.type === 'run-start');
   assert.equal(starts.length, 2);
   assert.ok(starts[1].type === 'run-start' && starts[1].resumedFrom !== undefined, 'resumed from its checkpoint');
+});
+
+test('study cancel of the whole array while a follower follows it: the running task and the pending one end stopped, the study stopped', { skip: slurmSkip }, async () => {
+  const base = { ...BASE, epochs: 2, maxStepsPerEpoch: 60, data: { ...BASE.data, synthetic: { ...BASE.data.synthetic, trainCount: 1600 } } };
+  const file = writeStudy('cancelled', { base, seeds: [1, 2], baseline: false, executor: { kind: 'slurm', maxConcurrent: 1 } });
+  const dir = studyDir('cancelled');
+  const following = study(file, '--json');
+  await waitFor('the first run stepping', () => fs.existsSync(path.join(dir, 'runs', 'c1-s1', 'metrics.jsonl')) && events(path.join(dir, 'runs', 'c1-s1')).some((e) => e.type === 'step'));
+  const cancel = await trainer(['study', 'cancel', dir]);
+  assert.equal(cancel.code, EXIT.ok, cancel.stderr);
+  assert.match(cancel.stdout, /cancelled Slurm job array \d+ \(2 of its 2 tasks were pending or running\)/);
+  const out = await following;
+  assert.equal(out.code, EXIT.ok, out.stderr);
+  const r = results('cancelled');
+  assert.equal(r.state, 'stopped');
+  assert.deepEqual(r.runs.map((run) => [run.name, run.state, run.slurm?.state]), [
+    ['c1-s1', 'stopped', 'CANCELLED'],
+    ['c1-s2', 'stopped', 'CANCELLED'],
+  ]);
+  assert.ok(r.runs.every((run) => /cancelled \(scancel\)/.test(run.reason ?? '')), JSON.stringify(r.runs.map((run) => run.reason)));
+  assert.ok(!fs.existsSync(path.join(dir, 'runs', 'c1-s2')), 'the pending run never started');
 });
 
 test("sbatch's refusal (a bad partition) comes back as its own message, and nothing is submitted", { skip: slurmSkip }, async () => {
