@@ -129,7 +129,7 @@ test('a 2x2 study with baselines as ONE job array: every run completes, and the 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor<T>(what: string, probe: () => T | null | false | Promise<T | null | false>, seconds = 60): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | null | false | Promise<T | null | false>, seconds = 120): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const value = await probe();
