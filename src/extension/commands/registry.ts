@@ -22,6 +22,7 @@ import { startTraining } from './start-training';
 import { openStudyPanel } from './open-study-panel';
 import { runStudy } from './run-study';
 import { stopStudy } from './stop-study';
+import { cancelStudy } from './cancel-study';
 
 export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => unknown> = {
   'was.startTraining': (lab, arg) => startTraining(lab, arg),
@@ -40,6 +41,7 @@ export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => 
   'was.runStudy': (lab, arg) => runStudy(lab, arg),
   'was.stopStudy': (lab, arg) => stopStudy(lab, arg),
   'was.openStudyPanel': (lab, arg) => openStudyPanel(lab, arg),
+  'was.cancelStudy': (lab, arg) => cancelStudy(lab, arg),
 };
 
 export function registerCommands(lab: Lab, store: DisposableStore): void {

@@ -1,10 +1,11 @@
 // What the Runs tree shows for studies, as plain data (workbench/runs-tree.ts makes TreeItems):
 // a "Studies" group, a node per study (name, state, runs done of all) and one per run of it (its
 // cell's settings, state, accuracies and gain), with the icons runs have. Context values for the
-// menus in package.json: `wasStudy.<state>[.live]`, `wasStudyRun.<state>`.
+// menus in package.json: `wasStudy.<state>[.slurm][.live]`, `wasStudyRun.<state>[.slurm]` (a
+// study run by the Slurm executor: its runs show their Slurm task's state, and Cancel Study applies).
 
 import { percent, points, settingsText } from '../../shared/format';
-import { STUDY_RESULTS_FILE, type StudyCell, type StudyRun, type StudyRunState } from '../../shared/study';
+import { STUDY_RESULTS_FILE, type StudyCell, type StudyResults, type StudyRun, type StudyRunState, type StudySlurmTask } from '../../shared/study';
 import { studyRunId } from '../../shared/study-panel-protocol';
 import type { StudyEntry } from '../runs/study-store';
 import type { RunTreeItemData } from './tree-items';
@@ -62,11 +63,13 @@ export function studyTreeItem(study: StudyEntry, live: boolean): RunTreeItemData
   const failed = results.runs.filter((r) => r.state === 'failed').length;
   // study.json says running, but no process of this window runs it: another process does, or it was killed.
   const state = results.state;
-  const description = [state === 'completed' ? '' : state, `${done}/${total} runs`, failed > 0 ? `${failed} failed` : ''].filter((s) => s !== '').join(' · ');
+  const description = [state === 'completed' ? '' : state, `${done}/${total} runs`, failed > 0 ? `${failed} failed` : '', results.executor.kind === 'slurm' ? 'Slurm' : ''].filter((s) => s !== '').join(' · ');
+  const slurm = results.executor.kind === 'slurm';
   const lines = [
     `**${results.name}**`,
     results.study.description !== undefined ? String(results.study.description) : '',
     `State: ${state}${live ? ' (in this window)' : ''} · ${done} of ${total} runs ended${failed > 0 ? `, ${failed} failed` : ''}`,
+    slurm ? slurmStudyLine(results, live) : '',
     `Cells: ${results.cells.length} · wall time ${Math.round(results.wallSec)} s`,
     `Study file: \`${results.file}\``,
     `Folder: \`${study.dir}\``,
@@ -77,8 +80,21 @@ export function studyTreeItem(study: StudyEntry, live: boolean): RunTreeItemData
     description,
     tooltip: lines.filter((l) => l !== '').join('\n\n'),
     icon: STUDY_ICONS[state],
-    contextValue: `wasStudy.${state}${live ? '.live' : ''}`,
+    contextValue: `wasStudy.${state}${slurm ? '.slurm' : ''}${live ? '.live' : ''}`,
   };
+}
+
+/** The study's Slurm arrays, and what following them means here. */
+function slurmStudyLine(results: StudyResults, live: boolean): string {
+  const arrays = [...new Set(results.runs.flatMap((r) => (r.slurm ? [r.slurm.arrayJobId] : [])))];
+  const following = live ? 'followed by this window' : results.state === 'running' ? 'not followed here: `was-train study status` reads the cluster and updates this' : '';
+  return `On Slurm${arrays.length > 0 ? `: job array ${arrays.join(', ')}` : ''}${following ? ` (${following})` : ''} · WAS: Cancel Study cancels its jobs`;
+}
+
+/** A run's Slurm task in a few words: `RUNNING`, `PENDING (Resources)` is the reason's, `FAILED 1:0`. */
+export function slurmTaskText(task: StudySlurmTask): string {
+  const ended = !['PENDING', 'RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED'].includes(task.state);
+  return `Slurm ${task.state}${ended && task.state !== 'COMPLETED' ? ` ${task.exitCode}:${task.signal}` : ''}`;
 }
 
 /** "model=lenet, was.transform=shift": a cell's grid values. */
@@ -91,14 +107,15 @@ export function studyRunTreeItem(study: string, run: StudyRun, cell: StudyCell |
     `**${run.name}**`,
     `Cell ${run.cell}${cell ? `: ${settingsText(cell.settings)}` : ''} · seed ${run.seed}`,
     `State: ${run.state}${run.reason ? ` (${run.reason})` : ''}`,
+    run.slurm ? `Slurm: task ${run.slurm.arrayJobId}_${run.slurm.taskId} (job ${run.slurm.jobId}), ${run.slurm.state}, exit code ${run.slurm.exitCode}:${run.slurm.signal}` : '',
     result ? `Test: ${accuracy}${result.baseline !== null ? ` · baseline ${percent(result.baseline)}` : ''}` : '',
   ];
   return {
     id: `study:${studyRunId(study, run.name)}`,
     label: `${run.cell} · s${run.seed}${cell ? ` · ${settingsText(cell.settings)}` : ''}`,
-    description: [status, accuracy].filter((s) => s !== '').join(' · '),
+    description: [status, run.slurm && run.state !== 'completed' ? slurmTaskText(run.slurm) : '', accuracy].filter((s) => s !== '').join(' · '),
     tooltip: lines.filter((l) => l !== '').join('\n\n'),
     icon: STUDY_RUN_ICONS[run.state],
-    contextValue: `wasStudyRun.${run.state}`,
+    contextValue: `wasStudyRun.${run.state}${run.slurm ? '.slurm' : ''}`,
   };
 }

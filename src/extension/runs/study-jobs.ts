@@ -41,11 +41,18 @@ export function studyArgs(file: string, studiesDir: string): string[] {
   return ['study', file, '--json', '--studies-dir', studiesDir];
 }
 
+/** The trainer's arguments to cancel a study's Slurm jobs: the whole array, or one run's task. */
+export function cancelStudyArgs(studyDir: string, run?: string): string[] {
+  return ['study', 'cancel', studyDir, ...(run === undefined ? [] : ['--run', run])];
+}
+
 /** One state and reason for how a study process ended. */
 export function classifyStudyExit(code: number | null, signal: NodeJS.Signals | null, endState: string | null, stopRequested: boolean, stderrTail: readonly string[]): { state: StudyJobState; reason: string | null } {
   const stderr = stderrTail.length > 0 ? `: ${stderrTail.join(' | ').replace(/was-train( study)?: /g, '')}` : '';
   // The study said how it ended (study-end); a failed run makes it exit with EXIT.failed.
   if (endState === 'failed' && signal === null) return { state: 'failed', reason: `a run of the study failed${stderr}` };
+  // A Slurm study stopped following: its jobs go on on the cluster (study.json says running).
+  if (code === EXIT.ok && signal === null && endState === 'running') return { state: 'stopped', reason: 'no longer followed here; its Slurm jobs go on (WAS: Cancel Study cancels them)' };
   if (code === EXIT.ok && signal === null) {
     return endState === 'stopped' || (endState === null && stopRequested) ? { state: 'stopped', reason: 'stopped on request' } : { state: 'completed', reason: null };
   }
