@@ -153,7 +153,7 @@ async function status(dir: string): Promise<StatusJson> {
 
 test('a failing run shows its exit code; Ctrl-C leaves the array running; a second submit is refused while it is live; cancel --run stops a running task; the rerun resumes it', { skip: slurmSkip }, async () => {
   // The file says local; --executor slurm sends it to Slurm. c1 trains long enough to be caught running, c2 fails (no MNIST there).
-  const base = { ...BASE, epochs: 2, maxStepsPerEpoch: 60, data: { ...BASE.data, synthetic: { ...BASE.data.synthetic, trainCount: 1600 }, dir: path.join(root, 'no-such-data') } };
+  const base = { ...BASE, epochs: 2, maxStepsPerEpoch: 100, data: { ...BASE.data, synthetic: { ...BASE.data.synthetic, trainCount: 3200 }, dir: path.join(root, 'no-such-data') } };
   const file = writeStudy('faults', { base, grid: { 'data.name': ['synthetic', 'mnist'] }, seeds: [1], baseline: false });
   const dir = studyDir('faults');
   const long = 'c1-synthetic-s1';

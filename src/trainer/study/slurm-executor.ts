@@ -201,7 +201,7 @@ export class SlurmExecutor implements StudyExecutor {
     const slurmTask = tasks.get(f.task.taskId);
     if (slurmTask === undefined) {
       // Neither scontrol nor the jobcomp log knows it: it ended before it started (a task cancelled while pending reaches no log).
-      if (tasks.size > 0) return;
+      if (this.arrays.scontrolKnows) return;
       f.ended = true;
       hooks.onUpdate({ name: f.task.name, state: 'stopped', reason: `Slurm no longer knows task ${jobId}_${f.task.taskId} (cancelled before it started, or forgotten): submit again to run it` });
       return;

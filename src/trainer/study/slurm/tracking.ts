@@ -16,12 +16,15 @@ import { taskRunState } from './run-state';
 /** The tasks of one array by task id, from scontrol, then the jobcomp log for the ones scontrol no longer has. */
 export class ArrayTasks {
   private config: Map<string, string> | null = null;
+  /** Whether scontrol still listed the array at the last read (it forgets a job MinJobAge seconds after it ended). */
+  scontrolKnows = true;
 
   constructor(private readonly client: SlurmClient) {}
 
   async read(arrayJobId: string, taskIds: readonly number[]): Promise<Map<number, SlurmTask>> {
     const tasks = new Map<number, SlurmTask>();
     for (const task of await this.client.tasks(arrayJobId)) if (task.taskId !== null) tasks.set(task.taskId, task);
+    this.scontrolKnows = tasks.size > 0;
     if (taskIds.every((id) => tasks.has(id))) return tasks;
     this.config ??= await this.client.config();
     for (const task of (await this.client.endedTasks(arrayJobId, this.config)) ?? []) if (task.taskId !== null && !tasks.has(task.taskId)) tasks.set(task.taskId, task);
