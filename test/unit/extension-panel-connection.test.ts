@@ -151,7 +151,7 @@ test('ready gets a snapshot: the followed and compared runs with their events fr
   assert.deepEqual(snapshot.settings, { smoothing: 0.5, lossLogScale: true });
   assert.deepEqual(snapshot.runs.map((r) => [r.runId, r.status, r.label]), [['disk-a', 'completed', 'small-cnn · synthetic · shift · disk-a'], ['disk-b', 'completed', 'small-cnn · synthetic · shift · disk-b']]);
   const diskA = new LabRuns(new RunStore(), h.supervisor, () => runsDir).get('disk-a')!;
-  assert.equal(panelLabel({ ...diskA, runId: '20261201-231959-lenet-mnist' }, 'aom'), 'small-cnn · synthetic · shift · 23:19:59', 'a generated run id shows its start time');
+  assert.equal(panelLabel({ ...diskA, runId: '20261201-231959-lenet-mnist' }), 'small-cnn · synthetic · shift · 23:19:59', 'a generated run id shows its start time');
   assert.equal(snapshot.runs[0].events.length, readRunEvents(path.join(runsDir, 'disk-a')).events.length);
   h.connection.dispose();
 });

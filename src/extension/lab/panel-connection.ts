@@ -21,7 +21,7 @@ import type { Event } from '../base/emitter';
 import type { LabState } from './lab-state';
 import { DisposableStore, type Disposable } from '../base/lifecycle';
 import type { TrainerSupervisor } from '../runs/supervisor';
-import { runTreeItem } from './tree-items';
+import { runSetup } from './tree-items';
 
 /** What the page's buttons do; the API layer implements them (commands, dialogs). */
 export interface PanelActions {
@@ -254,7 +254,7 @@ export class PanelConnection implements Disposable {
     if (events === undefined) return null;
     return {
       runId: run.runId,
-      label: panelLabel(run, this.options.state.mode),
+      label: panelLabel(run),
       ...panelStatus(run),
       events: [...events],
     };
@@ -283,9 +283,9 @@ export class PanelConnection implements Disposable {
 }
 
 /** The tree's label and when the run started, so that overlaid runs of one setup tell apart in a legend. */
-export function panelLabel(run: LabRun, mode: InferenceMode): string {
+export function panelLabel(run: LabRun): string {
   const started = /^\d{8}-(\d\d)(\d\d)(\d\d)(?:-|$)/.exec(run.runId);
-  return `${runTreeItem(run, mode).label} · ${started ? `${started[1]}:${started[2]}:${started[3]}` : run.runId}`;
+  return `${runSetup(run)} · ${started ? `${started[1]}:${started[2]}:${started[3]}` : run.runId}`;
 }
 
 /** The panel has no "incomplete": a silent folder without a summary is a failed run, a fresh one a running one. */

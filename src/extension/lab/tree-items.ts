@@ -44,11 +44,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  */
 export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now(), shownRunId: string | null = null): RunTreeItemData {
   const record = run.record;
-  const spec = run.job?.spec;
-  const model = record?.model ?? spec?.model ?? '?';
-  const dataset = record?.dataset ?? spec?.dataset ?? '?';
-  const transform = record?.transform ?? spec?.transform;
-  const setup = `${model} · ${dataset}${transform ? ` · ${transform === 'none' ? 'plain' : transform}` : ''}`;
+  const setup = runSetup(run);
   const started = runStartMs(run);
   const label = started === null ? setup : `${setup} · ${shortTime(started, now)}`;
   const accuracy = accuracyText(run, mode);
@@ -76,6 +72,15 @@ export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now(), 
     icon: ICONS[run.status],
     contextValue: runContextValue(run, shownRunId),
   };
+}
+
+/** "lenet · mnist · shift": model, dataset and transform ("plain" without WAS), from the run or its job. */
+export function runSetup(run: LabRun): string {
+  const spec = run.job?.spec;
+  const model = run.record?.model ?? spec?.model ?? '?';
+  const dataset = run.record?.dataset ?? spec?.dataset ?? '?';
+  const transform = run.record?.transform ?? spec?.transform;
+  return `${model} · ${dataset}${transform ? ` · ${transform === 'none' ? 'plain' : transform}` : ''}`;
 }
 
 /** When the run started: its folder's creation (run-start), else its trainer's run-start event; null while queued. */
