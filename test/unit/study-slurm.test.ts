@@ -218,12 +218,19 @@ test('a failing run shows its exit code; Ctrl-C leaves the array running; a seco
   assert.ok(starts[1].type === 'run-start' && starts[1].resumedFrom !== undefined, 'resumed from its checkpoint');
 });
 
-test('study cancel of the whole array while a follower follows it: the running task and the pending one end stopped, the study stopped', { skip: slurmSkip }, async () => {
+test('study status and study cancel of the whole array while a follower follows it: the running task and the pending one (over maxConcurrent) end stopped, the study stopped', { skip: slurmSkip }, async () => {
   const base = { ...BASE, epochs: 2, maxStepsPerEpoch: 60, data: { ...BASE.data, synthetic: { ...BASE.data.synthetic, trainCount: 1600 } } };
   const file = writeStudy('cancelled', { base, seeds: [1, 2], baseline: false, executor: { kind: 'slurm', maxConcurrent: 1 } });
   const dir = studyDir('cancelled');
   const following = study(file, '--json');
   await waitFor('the first run stepping', () => fs.existsSync(path.join(dir, 'runs', 'c1-s1', 'metrics.jsonl')) && events(path.join(dir, 'runs', 'c1-s1')).some((e) => e.type === 'step'));
+  // Status while the follower follows: read from Slurm, study.json left to the follower.
+  const during = await trainer(['study', 'status', dir]);
+  assert.equal(during.code, EXIT.ok, during.stderr);
+  assert.match(during.stdout, /^study cancelled: running; Slurm array \d+ \(submission 1, 2 tasks, 2 live\)/);
+  assert.match(during.stdout, /\nc1-s1 +running +RUNNING \d+_0 +0:0 +0\/2\s*\n/);
+  assert.match(during.stdout, /\nc1-s2 +queued +PENDING \d+_1 +0:0 +0\/2 +Slurm: JobArrayTaskLimit/);
+  assert.doesNotMatch(during.stdout, /study\.json updated/);
   const cancel = await trainer(['study', 'cancel', dir]);
   assert.equal(cancel.code, EXIT.ok, cancel.stderr);
   assert.match(cancel.stdout, /cancelled Slurm job array \d+ \(2 of its 2 tasks were pending or running\)/);
