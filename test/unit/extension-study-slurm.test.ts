@@ -3,8 +3,8 @@
 // that stopped following its array ends stopped, its jobs going on; and, against the real
 // single-node Slurm (scripts/slurm/up.sh; skipped where none is up, required in CI), the built
 // extension (dist/extension.js on test/fixtures/extension/vscode-stub.ts) runs a Slurm study with
-// Run Study, and WAS: Cancel Study (Slurm) cancels its running job after a confirmation, the study
-// process then ending stopped with its run CANCELLED.
+// Run Study; Stop Study stops following while the job goes on; WAS: Cancel Study (Slurm) cancels
+// it after a confirmation; WAS: Refresh Study from Slurm brings study.json (the tree) up to date.
 
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,10 +50,10 @@ test('tree items of a study on Slurm: each run shows its task\'s Slurm state and
   assert.deepEqual(classifyStudyExit(0, null, 'running', true, []), { state: 'stopped', reason: 'no longer followed here; its Slurm jobs go on (WAS: Cancel Study cancels them)' });
 });
 
-test('Run Study on a Slurm study, then Cancel Study (Slurm): the running job is cancelled after a confirmation and the study process ends stopped (the real cluster)', { skip: slurmSkip }, async () => {
+test('Run Study on a Slurm study; Stop Study stops following, the job goes on; Cancel Study (Slurm) cancels it after a confirmation; Refresh Study from Slurm brings the tree up to date (the real cluster)', { skip: slurmSkip }, async () => {
   assert.ok(fs.existsSync(BUNDLE) && fs.existsSync(TRAINER), 'run npm run build');
   Object.assign(process.env, { SLURM_CONF: slurmCluster().conf, WAS_LAB_SLURM_POLL_MS: '250' });
-  const base = { model: 'lenet', data: { name: 'synthetic', validationSize: 16, synthetic: { trainCount: 1600, testCount: 48, size: 12, channels: 1, classes: 3 } }, epochs: 2, batchSize: 16, maxStepsPerEpoch: 60, backend: 'cpu', logEverySteps: 1 };
+  const base = { model: 'lenet', data: { name: 'synthetic', validationSize: 16, synthetic: { trainCount: 3200, testCount: 48, size: 12, channels: 1, classes: 3 } }, epochs: 2, batchSize: 16, maxStepsPerEpoch: 100, backend: 'cpu', logEverySteps: 1 };
   const file = path.join(workspace, 'on-slurm.study.json');
   fs.writeFileSync(file, JSON.stringify({ base, seeds: [1], baseline: false, executor: { kind: 'slurm' } }));
   const { api, record } = createVscodeStub(workspace, {}, { trusted: true });
@@ -63,26 +63,38 @@ test('Run Study on a Slurm study, then Cancel Study (Slurm): the running job is 
   const run = (command: string, ...args: unknown[]) => record.commands.get(command)!(...args);
   const resultsFile = path.join(workspace, '.was', 'studies', 'on-slurm', 'study.json');
   const read = (): StudyResults | null => (fs.existsSync(resultsFile) ? parseStudyResults(JSON.parse(fs.readFileSync(resultsFile, 'utf8'))) : null);
-  const until = async <T>(what: string, probe: () => T | null | undefined): Promise<T> => {
+  const said = () => record.messages.map((m) => `${m.level} ${m.message}`);
+  const until = async <T>(what: string, probe: () => T | null | undefined | Promise<T | null | undefined>): Promise<T> => {
     for (const deadline = Date.now() + 120_000; ; await new Promise((r) => setTimeout(r, 100))) {
-      const value = probe();
+      const value = await probe();
       if (value !== null && value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${record.output.slice(-5).join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${said().join('\n')}\n${record.output.slice(-5).join('\n')}`);
     }
   };
+  const node = { kind: 'study', study: { name: 'on-slurm' } };
   try {
     await run('was.runStudy', { scheme: 'file', fsPath: file });
     const running = await until('the run running on the cluster', () => read()?.runs.find((r) => r.state === 'running' && r.slurm?.state === 'RUNNING'));
     assert.match(studyRunTreeItem('on-slurm', running, undefined).description, /Slurm RUNNING$/);
+
+    await run('was.stopStudy', node);
+    await until('the study process ended', () => record.messages.find((m) => m.message === 'WAS: study on-slurm stopped'));
+    assert.deepEqual([read()!.state, read()!.runs[0].state], ['running', 'running'], 'the job goes on');
+
     record.answer = 'Cancel Jobs';
-    await run('was.cancelStudy', { kind: 'study', study: { name: 'on-slurm' } });
-    const said = record.messages.map((m) => `${m.level} ${m.message}`);
-    assert.ok(said.includes('warning Cancel every pending and running job of study on-slurm on the Slurm cluster (scancel)?'), said.join('\n'));
-    assert.ok(said.some((m) => /^info WAS: cancelled Slurm job array \d+ \(1 of its 1 tasks were pending or running\)$/.test(m)), said.join('\n'));
-    await until('the study process ended stopped', () => record.messages.find((m) => m.message === 'WAS: study on-slurm stopped'));
-    const ended = read()!;
+    await run('was.cancelStudy', node);
+    assert.ok(said().includes('warning Cancel every pending and running job of study on-slurm on the Slurm cluster (scancel)?'), said().join('\n'));
+    assert.ok(said().some((m) => /^info WAS: cancelled Slurm job array \d+ \(1 of its 1 tasks were pending or running\)$/.test(m)), said().join('\n'));
+    // Nothing follows the study now: Refresh reads the cluster until the cancel has landed.
+    const ended = await until('study.json showing the cancel', async () => {
+      await run('was.refreshStudy', node);
+      const now = read();
+      return now?.runs[0].state === 'stopped' ? now : null;
+    });
     assert.equal(ended.state, 'stopped');
-    assert.deepEqual([ended.runs[0].state, ended.runs[0].slurm?.state], ['stopped', 'CANCELLED']);
+    assert.equal(ended.runs[0].slurm?.state, 'CANCELLED');
+    assert.match(ended.runs[0].reason ?? '', /cancelled \(scancel\)/);
+    assert.ok(said().some((m) => /^info WAS: study on-slurm: stopped; Slurm array \d+ \(submission 1, 1 tasks, 0 live\)$/.test(m)), said().join('\n'));
   } finally {
     subscriptions.forEach((s) => s.dispose());
   }

@@ -23,6 +23,7 @@ import { openStudyPanel } from './open-study-panel';
 import { runStudy } from './run-study';
 import { stopStudy } from './stop-study';
 import { cancelStudy } from './cancel-study';
+import { refreshStudy } from './refresh-study';
 
 export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => unknown> = {
   'was.startTraining': (lab, arg) => startTraining(lab, arg),
@@ -42,6 +43,7 @@ export const COMMAND_HANDLERS: Record<string, (lab: Lab, ...args: unknown[]) => 
   'was.stopStudy': (lab, arg) => stopStudy(lab, arg),
   'was.openStudyPanel': (lab, arg) => openStudyPanel(lab, arg),
   'was.cancelStudy': (lab, arg) => cancelStudy(lab, arg),
+  'was.refreshStudy': (lab, arg) => refreshStudy(lab, arg),
 };
 
 export function registerCommands(lab: Lab, store: DisposableStore): void {

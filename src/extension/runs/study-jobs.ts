@@ -46,6 +46,11 @@ export function cancelStudyArgs(studyDir: string, run?: string): string[] {
   return ['study', 'cancel', studyDir, ...(run === undefined ? [] : ['--run', run])];
 }
 
+/** The trainer's arguments to read a study on Slurm (and bring its study.json up to date when nothing follows it). */
+export function studyStatusArgs(studyDir: string): string[] {
+  return ['study', 'status', studyDir];
+}
+
 /** One state and reason for how a study process ended. */
 export function classifyStudyExit(code: number | null, signal: NodeJS.Signals | null, endState: string | null, stopRequested: boolean, stderrTail: readonly string[]): { state: StudyJobState; reason: string | null } {
   const stderr = stderrTail.length > 0 ? `: ${stderrTail.join(' | ').replace(/was-train( study)?: /g, '')}` : '';
