@@ -9,7 +9,7 @@
 // run from its checkpoint and completes it (a lock left by a dead node's task cleared first); sbatch's refusal (bad partition) and a Node older than
 // 20 are refused with their message before anything is submitted.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,6 +23,7 @@ import { TRAINER, type TrainerOutput } from '../support/trainer-cli';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'was-study-slurm-'));
 const studies = path.join(root, 'studies');
+after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** lenet on 12x12 synthetic images, cpu backend: a few steps, numbers that differ by seed and setting. */
 const BASE = {
