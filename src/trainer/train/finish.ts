@@ -5,7 +5,7 @@ import type { BaselineComparison, FlopsSummary, RunEndEvent } from '../../shared
 import { searchDomAfterTraining } from '../dom/after-training';
 import type { RunFolder } from '../output/run-folder';
 import { loadCheckpoint, restoreModel } from './checkpoint';
-import { durationSec, evaluateMode, type Tally } from './epoch';
+import { durationSec, evaluateModeScore, type Tally } from './epoch';
 import type { RunOutput, RunResult } from './io';
 import type { Run } from './setup';
 
@@ -23,9 +23,11 @@ export async function testBestEpoch(run: Run, bestEpoch: number, out: RunOutput)
   restoreModel(run.model, await loadCheckpoint(run.folder.dir, 'best'));
   // DOM test draws are seeded on their own so the test number does not depend on history.
   const setup = run.evalSetup(run.streams.evalSeed ^ 0x5bd1e995);
-  const aom = evaluateMode('aom', run.dataset.test, setup);
-  const dom = run.hasShadow ? evaluateMode('dom', run.dataset.test, setup) : aom;
-  return { aom, dom, epoch: bestEpoch };
+  const aom = evaluateModeScore('aom', run.dataset.test, setup);
+  const dom = run.hasShadow ? evaluateModeScore('dom', run.dataset.test, setup) : null;
+  // Per-class accuracy and where the modes err: the confusion matrices of this very pass.
+  out.emit({ type: 'test-confusion', time: Date.now(), epoch: bestEpoch, classes: aom.confusion.length, aom: aom.confusion, dom: dom?.confusion ?? null });
+  return { aom: aom.accuracy, dom: (dom ?? aom).accuracy, epoch: bestEpoch };
 }
 
 /** The FLOPs of the trained model, and with dom.flopsTarget the DOM that meets it. */
