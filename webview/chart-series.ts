@@ -52,6 +52,8 @@ export interface SeriesSpec {
   width: number;
   /** Per-epoch values: drawn with point markers. */
   markers: boolean;
+  /** An accuracy on a split: the split's images (its 95% interval is shown beside each value). */
+  n?: number;
 }
 
 const DASH = {
@@ -74,6 +76,7 @@ interface Part {
   width?: number;
   markers?: boolean;
   keepDash?: boolean;
+  n?: number | null;
 }
 
 export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoothing: number): Record<ChartId, SeriesSpec[]> {
@@ -87,7 +90,7 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
       const color = several ? runColor : p.color;
       const dash = several || p.keepDash ? p.dash : DASH.solid;
       const key = `${run.runId}|${p.part}`;
-      const base = { runId: run.runId, runLabel: run.label, part: p.part, series: p.series, color, dash, markers: p.markers ?? false };
+      const base = { runId: run.runId, runLabel: run.label, part: p.part, series: p.series, color, dash, markers: p.markers ?? false, ...(p.n ? { n: p.n } : {}) };
       if (p.smooth && smoothing > 0)
         out[chart].push({ ...base, key: `${key}|raw`, label: `${label} (raw)`, smooth: false, faint: true, width: 1 });
       out[chart].push({ ...base, key, label, smooth: p.smooth, faint: false, width: p.width ?? 1.5 });
@@ -95,6 +98,7 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
     const steps = (name: 'stepLoss' | 'stepAccuracy' | 'stepLr' | 'stepThroughput', fallback: 'epochLoss' | 'epochAccuracy' | 'epochLr' | 'epochThroughput') =>
       run.metric(name).length > 0 ? { series: run.metric(name), smooth: true, markers: false } : { series: run.metric(fallback), smooth: false, markers: true };
     const split = run.selectionSplit() === 'test' ? 'test' : 'val';
+    const n = run.splitSize(run.selectionSplit());
 
     add('loss', { part: 'train loss', ...steps('stepLoss', 'epochLoss'), color: 'blue', dash: DASH.solid });
     if (run.metric('stepLoss').length > 0)
@@ -109,7 +113,7 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
 
     add('accuracy', { part: 'train', ...steps('stepAccuracy', 'epochAccuracy'), color: 'blue', dash: DASH.dotted, width: 1 });
     if (run.isPlain()) {
-      add('accuracy', { part: `${split} (plain model)`, series: run.metric('aom'), smooth: false, markers: true, color: 'green', dash: DASH.solid, width: 2 });
+      add('accuracy', { part: `${split} (plain model)`, series: run.metric('aom'), smooth: false, markers: true, color: 'green', dash: DASH.solid, width: 2, n });
     } else {
       // The current mode leads: listed first and drawn heavier.
       const modes: InferenceMode[] = mode === 'aom' ? ['aom', 'dom'] : ['dom', 'aom'];
@@ -122,10 +126,11 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
           color: m === 'aom' ? 'green' : 'purple',
           dash: m === 'aom' ? DASH.solid : DASH.dashed,
           width: m === mode ? 2.5 : 1.5,
+          n,
         });
     }
     if (run.baseline) {
-      add('accuracy', { part: `baseline ${split}`, series: run.baseline.metric('aom'), smooth: false, markers: true, color: 'muted', dash: DASH.dashDot, keepDash: true, width: 2 });
+      add('accuracy', { part: `baseline ${split}`, series: run.baseline.metric('aom'), smooth: false, markers: true, color: 'muted', dash: DASH.dashDot, keepDash: true, width: 2, n });
       const baseLoss = run.baseline.metric('stepLoss').length > 0 ? run.baseline.metric('stepLoss') : run.baseline.metric('epochLoss');
       add('loss', { part: 'baseline train loss', series: baseLoss, smooth: baseLoss === run.baseline.metric('stepLoss'), color: 'muted', dash: DASH.dashDot, keepDash: true });
     }

@@ -20,7 +20,7 @@ import { percent } from '../src/shared/format';
 import { ChartLegend } from './chart-legend';
 import { CHART_TITLES, Y_AXIS_TITLES, ZERO_BASED, type ChartId, type SeriesSpec } from './chart-series';
 import { h } from './dom';
-import { metric } from './format';
+import { accuracyWithInterval, metric } from './format';
 import { downsampleMinMax, type Point } from './series';
 import type { TestChartInfo } from './test-hook';
 import { withAlpha, type ChartTheme } from './theme';
@@ -201,7 +201,11 @@ export class ChartCard {
           filter: (item) => !this.isFaint(item.datasetIndex),
           callbacks: {
             title: (items) => (items.length > 0 ? `epoch ${(items[0].parsed.x ?? 0).toFixed(2)}` : ''),
-            label: (item) => `${item.dataset.label ?? ''}: ${this.formatY(item.parsed.y ?? Number.NaN)}`,
+            label: (item) => {
+              const y = item.parsed.y ?? Number.NaN;
+              const n = this.specs[item.datasetIndex]?.n;
+              return `${item.dataset.label ?? ''}: ${n === undefined ? this.formatY(y) : accuracyWithInterval(y, n)}`;
+            },
           },
         },
         zoom: zoomOptions(() => this.showAxisNote()),

@@ -7,6 +7,7 @@
 import type { DomSearchEvent, KernelLayer, WasKernelsEvent } from '../../src/shared/protocol';
 import { percent } from '../../src/shared/format';
 import { DomSearchChart } from '../dom-search-chart';
+import { accuracyWithInterval } from '../format';
 import { h, setChildren } from '../dom';
 import { describeTransform, drawHeatmap, planeText, sharedScale } from '../kernel-heatmap';
 import type { ChartTheme } from '../theme';
@@ -54,7 +55,7 @@ export function wasView(): WasView {
     deps: ({ active, theme }) => [active, active.kernels, active.domSearches.length, theme],
     render({ active, theme }: Scene): void {
       renderKernels(active.kernels, theme);
-      renderSearch(active.domSearches, { domNote, domTable, domChart, domBox }, theme);
+      renderSearch(active.domSearches, { domNote, domTable, domChart, domBox }, theme, (split) => active.splitSize(split));
     },
   };
 }
@@ -98,7 +99,7 @@ interface SearchParts {
   domBox: HTMLElement;
 }
 
-function renderSearch(searches: readonly DomSearchEvent[], parts: SearchParts, theme: ChartTheme): void {
+function renderSearch(searches: readonly DomSearchEvent[], parts: SearchParts, theme: ChartTheme, sizes: (split: 'validation' | 'test') => number | null): void {
   const last = searches.at(-1);
   parts.domChart.element.hidden = !last;
   parts.domTable.hidden = !last;
@@ -107,10 +108,13 @@ function renderSearch(searches: readonly DomSearchEvent[], parts: SearchParts, t
     return;
   }
   const split = last.split === 'test' ? 'test split' : 'validation';
-  const test = last.test ? `; on the test set AOM ${percent(last.test.aom)}, DOM ${percent(last.test.dom)}` : '';
+  const n = sizes(last.split);
+  const testN = sizes('test');
+  const test = last.test ? `; on the test set AOM ${accuracyWithInterval(last.test.aom, testN)}, DOM ${accuracyWithInterval(last.test.dom, testN)}` : '';
   parts.domNote.textContent =
     `Target ${percent(last.flopsTarget)} of AOM's FLOPs, ${last.algorithm} search on ${split} (${last.checkpoint} epoch ${last.epoch}, ${last.evaluations} evaluations): ` +
-    `DOM ${percent(last.accuracy.dom)} at ${percent(last.flops.dom / last.flops.aom)} of the FLOPs, AOM ${percent(last.accuracy.aom)}${test}.`;
+    `DOM ${accuracyWithInterval(last.accuracy.dom, n)} at ${percent(last.flops.dom / last.flops.aom)} of the FLOPs, AOM ${accuracyWithInterval(last.accuracy.aom, n)}${test}. ` +
+    'Brackets: 95% Wilson interval and n.';
   parts.domChart.update(searches, theme);
   const head = h('tr', {}, ...['Layer', 'Shift (dy, dx)', 'Kernel taps', 'FLOPs in AOM', 'FLOPs in this DOM'].map((t) => h('th', { scope: 'col' }, t)));
   const rows = last.layers.map((l) =>
