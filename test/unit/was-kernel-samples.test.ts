@@ -103,3 +103,39 @@ test('reported numbers keep 4 significant digits', () => {
   assert.equal(roundForReport(-12345.6), -12350);
   assert.equal(roundForReport(0), 0);
 });
+
+test('kernelReport reads the planes of a real conv and a depthwise conv, scaled by their alphas', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  await tf.setBackend('cpu');
+  const { ParamStore } = await import('../../src/trainer/nn/params');
+  const { Conv2d } = await import('../../src/trainer/nn/conv');
+  const { kernelReport } = await import('../../src/trainer/train/kernel-report');
+  const { DEFAULTS } = await import('../../src/shared/config');
+  const store = new ParamStore(new Rng(1), 1e-5);
+  const conv = new Conv2d(store, 'conv', { inChannels: 4, outChannels: 6, kernel: 3 });
+  const depthwise = new Conv2d(store, 'dw', { inChannels: 5, outChannels: 5, kernel: 5, depthwise: true });
+  new Conv2d(store, 'plain', { inChannels: 2, outChannels: 2, kernel: 3 });
+  conv.enableShadow();
+  depthwise.enableShadow();
+  try {
+    const config = { ...DEFAULTS, was: { ...DEFAULTS.was, transform: 'shift' as const } };
+    const report = kernelReport({ config, model: { store } }, 4, 99)!;
+    assert.equal(report.epoch, 4);
+    assert.deepEqual(report.layers.map((l) => [l.layer, l.k]), [['conv', 3], ['dw', 5]], 'only the transformed layers');
+    for (const [layer, c] of [[report.layers[0], conv], [report.layers[1], depthwise]] as const) {
+      const alpha = c.alpha!.dataSync()[0];
+      assert.equal(layer.alpha, alpha);
+      const w = c.kernel.arraySync() as number[][][][];
+      for (const channel of layer.channels) {
+        const out = c.depthwise ? 0 : channel.out;
+        if (c.depthwise) assert.equal(channel.in, channel.out);
+        const want = w.flatMap((row) => row.map((taps) => roundForReport(alpha * taps[channel.in][out])));
+        assert.deepEqual(channel.plain, want, `${layer.layer} (${channel.in}, ${channel.out})`);
+      }
+    }
+    assert.deepEqual(report.layers[1].channels.map((c) => c.in), [0, 2, 4]);
+    assert.equal(kernelReport({ config: { ...config, was: { ...config.was, transform: 'none' } }, model: { store } }, 1, 1), null, 'a plain model reports nothing');
+  } finally {
+    store.dispose();
+  }
+});

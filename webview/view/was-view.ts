@@ -55,7 +55,7 @@ export function wasView(): WasView {
     deps: ({ active, theme }) => [active, active.kernels, active.domSearches.length, theme],
     render({ active, theme }: Scene): void {
       renderKernels(active.kernels, theme);
-      renderSearch(active.domSearches, { domNote, domTable, domChart, domBox }, theme, (split) => active.splitSize(split));
+      renderSearch(active.domSearches, { domNote, domTable, domChart }, theme, (split) => active.splitSize(split));
     },
   };
 }
@@ -96,7 +96,6 @@ interface SearchParts {
   domNote: HTMLElement;
   domTable: HTMLTableElement;
   domChart: DomSearchChart;
-  domBox: HTMLElement;
 }
 
 function renderSearch(searches: readonly DomSearchEvent[], parts: SearchParts, theme: ChartTheme, sizes: (split: 'validation' | 'test') => number | null): void {

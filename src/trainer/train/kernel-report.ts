@@ -7,13 +7,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { WasKernelsEvent } from '../../shared/protocol';
 import { Rng } from '../rng';
 import { kernelPlane, sampleChannels, shadowSamples } from '../was/kernel-samples';
+import type { Conv2d } from '../nn/conv';
 import type { Run } from './setup';
 import { transformParams } from './sampler';
+
+/** What the report reads of a run: its config and its model's convs. */
+export type KernelSource = Pick<Run, 'config'> & { model: { store: { convs: readonly Conv2d[] } } };
 
 /** Salt of the report's draw seed, so its stream is not an evaluation stream. */
 const KERNEL_REPORT_SALT = 0x6a09e667;
 
-export function kernelReport(run: Run, epoch: number, drawSeed: number): WasKernelsEvent | null {
+export function kernelReport(run: KernelSource, epoch: number, drawSeed: number): WasKernelsEvent | null {
   const transform = run.config.was.transform;
   const convs = run.model.store.convs.filter((c) => c.shadowed);
   if (transform === 'none' || convs.length === 0) return null;
