@@ -139,9 +139,10 @@ const KernelLayerSchema = v.pipe(
 export type KernelLayer = v.InferOutput<typeof KernelLayerSchema>;
 
 /**
- * After each epoch's evaluation: per transformed layer, a few k x k planes of its current kernel
- * and shadow kernels drawn from its transform distribution (a separate seeded stream: training's
- * draws are untouched). Small by design: a few channels and samples per layer, never whole tensors.
+ * After an epoch's evaluation (every epoch of a short run, about 20 spread over a long one): per
+ * transformed layer, a few k x k planes of its current kernel and shadow kernels drawn from its
+ * transform distribution (a separate seeded stream: training's draws are untouched). Small by
+ * design: at most 3 channels per layer and 24 planes per event, 4 samples each, never whole tensors.
  */
 const WasKernelsEventSchema = tagged('was-kernels', {
   time,

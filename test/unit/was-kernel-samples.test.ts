@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/trainer/rng';
-import { kernelPlane, roundForReport, sampleChannels, shadowSamples } from '../../src/trainer/was/kernel-samples';
+import { channelsPerLayer, kernelPlane, kernelReportDue, roundForReport, sampleChannels, shadowSamples } from '../../src/trainer/was/kernel-samples';
 import { REFERENCE_PARAMS } from '../../src/trainer/was/transforms';
 
 /** A 3x3 plane 1..9, row-major. */
@@ -138,4 +138,16 @@ test('kernelReport reads the planes of a real conv and a depthwise conv, scaled 
   } finally {
     store.dispose();
   }
+});
+
+test('reports stay small: fewer channels per layer in deep networks, about 20 reports in a long run', () => {
+  assert.deepEqual([1, 8, 9, 16, 32, 100].map(channelsPerLayer), [3, 3, 2, 1, 1, 1]);
+  const due = (epochs: number) => Array.from({ length: epochs }, (_, i) => i + 1).filter((e) => kernelReportDue(e, epochs));
+  assert.deepEqual(due(3), [1, 2, 3]);
+  assert.equal(due(20).length, 20);
+  assert.deepEqual(due(45), [3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45]);
+  const long = due(500);
+  assert.equal(long.length, 20);
+  assert.deepEqual([long[0], long.at(-1)], [25, 500]);
+  assert.deepEqual(due(501).slice(-2), [494, 501], 'the last epoch always');
 });

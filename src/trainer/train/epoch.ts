@@ -15,6 +15,7 @@ import type { Model } from '../nn/model';
 import type { RngState } from '../rng';
 import { saveCheckpoint, type CheckpointManifest, type EpochPosition, type TrainingProgress } from './checkpoint';
 import type { RunOutput, TrainingIo } from './io';
+import { kernelReportDue } from '../was/kernel-samples';
 import { kernelReport } from './kernel-report';
 import { learningRate } from './schedule';
 import type { Run } from './setup';
@@ -88,7 +89,7 @@ export async function trainEpochs(run: Run, tally: Tally, io: TrainingIo, out: R
       return trained.stopReason;
     }
     evaluateEpoch(run, tally, epoch, trained, out);
-    const kernels = kernelReport(run, epoch, epochEvalSeed(run.streams.evalSeed, epoch));
+    const kernels = kernelReportDue(epoch, run.config.epochs) ? kernelReport(run, epoch, epochEvalSeed(run.streams.evalSeed, epoch)) : null;
     if (kernels) out.emit(kernels);
     // After the epoch event: a kill between the two makes the resumed session redo this
     // epoch, and its run-start's resumedFrom tells readers the earlier event is superseded.

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasKernelsEvent } from '../../shared/protocol';
 import { Rng } from '../rng';
-import { kernelPlane, sampleChannels, shadowSamples } from '../was/kernel-samples';
+import { channelsPerLayer, kernelPlane, sampleChannels, shadowSamples } from '../was/kernel-samples';
 import type { Conv2d } from '../nn/conv';
 import type { Run } from './setup';
 import { transformParams } from './sampler';
@@ -25,7 +25,7 @@ export function kernelReport(run: KernelSource, epoch: number, drawSeed: number)
   const rng = new Rng((drawSeed ^ KERNEL_REPORT_SALT) >>> 0);
   const layers = convs.map((conv) => {
     const alpha = conv.alpha!.dataSync()[0];
-    const channels = sampleChannels(conv.inChannels, conv.outChannels, conv.depthwise).map((pair) => {
+    const channels = sampleChannels(conv.inChannels, conv.outChannels, conv.depthwise, channelsPerLayer(convs.length)).map((pair) => {
       const outIndex = conv.depthwise ? 0 : pair.out;
       // Only the planes shown leave the backend: a [k, k, 1, 1] slice each.
       const values = tf.tidy(() => conv.kernel.slice([0, 0, pair.in, outIndex], [conv.k, conv.k, 1, 1]).dataSync());

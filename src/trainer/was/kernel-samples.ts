@@ -9,6 +9,28 @@ import { applyToPlane, drawTransform, type ShadowFamily, type TransformDetail, t
 /** Channels per layer the trainer reports, and shadow samples per channel: small on purpose. */
 export const SAMPLE_CHANNELS = 3;
 export const SHADOW_SAMPLES = 4;
+/**
+ * Planes per event over all layers: a deep network reports fewer channels per layer (at least
+ * one), so an event stays near 20 KB (measured: ResNet-34's 32 layers at 3 channels were 69 KB).
+ */
+export const PLANE_BUDGET = 24;
+/** Reports per run at most (about): every epoch of a short run, a spread of a long one's. */
+export const REPORTS_PER_RUN = 20;
+
+/** Channels per layer for a network with `layers` transformed layers: 3 down to 1. */
+export function channelsPerLayer(layers: number): number {
+  return Math.max(1, Math.min(SAMPLE_CHANNELS, Math.floor(PLANE_BUDGET / Math.max(1, layers))));
+}
+
+/**
+ * Whether epoch `epoch` of `epochs` gets a report: every epoch of a run of up to REPORTS_PER_RUN
+ * epochs; else every ceil(epochs / REPORTS_PER_RUN)-th epoch and the last, so a 500-epoch run
+ * writes 21 reports, not 500 (the panel shows the latest; metrics.jsonl keeps them all).
+ */
+export function kernelReportDue(epoch: number, epochs: number): boolean {
+  if (epochs <= REPORTS_PER_RUN || epoch === epochs) return true;
+  return epoch % Math.ceil(epochs / REPORTS_PER_RUN) === 0;
+}
 
 export interface ChannelPair {
   in: number;
