@@ -369,7 +369,7 @@ export function currentHistory(events: readonly TrainerEvent[]): TrainerEvent[] 
         const from = e.resumedFrom;
         out = from === undefined
           ? []
-          : out.filter(({ event: o }) => o.type !== 'run-end' && !(o.type === 'step' ? o.step > from.step : (o.type === 'epoch' || o.type === 'phase' || o.type === 'was-kernels') && o.epoch !== null && o.epoch > from.epoch));
+          : out.filter(({ event: o }) => o.type !== 'run-end' && o.type !== 'test-confusion' && !(o.type === 'step' ? o.step > from.step : (o.type === 'epoch' || o.type === 'phase' || o.type === 'was-kernels') && o.epoch !== null && o.epoch > from.epoch));
       }
       out.push(item);
     }

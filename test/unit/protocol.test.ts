@@ -179,6 +179,12 @@ test('was-kernels, test-confusion, the epoch losses and the search path survive 
   for (const [value, message] of cases) {
     assert.throws(() => parseTrainerEvent(value), (e: unknown) => e instanceof ValidationError && message.test(e.message), message.source);
   }
+  // A resumed session redoes the kernel reports after its checkpoint and the test phase.
+  const start = samples[0] as RunStartEvent;
+  const kernelsAt = (epoch: number): TrainerEvent => ({ ...wasKernels, epoch } as TrainerEvent);
+  const resumed: TrainerEvent = { ...start, resumedFrom: { epoch: 1, step: 1 } };
+  const history = [start, kernelsAt(1), kernelsAt(2), testConfusion, resumed, kernelsAt(2)];
+  assert.deepEqual(currentHistory(history), [start, history[1], resumed, history[5]]);
   // Old runs lack the new fields: still read.
   const { aomLoss: _a, domLoss: _d, ...old } = epoch;
   assert.equal((parseTrainerEvent(old) as EpochEvent).aomLoss, undefined);
