@@ -20,7 +20,7 @@ export const CHART_TITLES: Record<ChartId, string> = {
 
 /** What each chart's y axis measures, with its unit (the x axis is the epoch everywhere). */
 export const Y_AXIS_TITLES: Record<ChartId, string> = {
-  loss: 'cross-entropy loss (nats per image)',
+  loss: 'cross-entropy (nats)',
   accuracy: 'top-1 accuracy (%)',
   lr: 'learning rate (per step)',
   throughput: 'training images per second',

@@ -114,7 +114,7 @@ test('every chart has axis titles with units; validation loss is charted beside 
     assert.equal(chart.xTitle, 'epoch', `${chart.id}: x title`);
     assert.ok(chart.yTitle.length > 5, `${chart.id}: y title "${chart.yTitle}"`);
   }
-  assert.equal(charts.find((c) => c.id === 'loss')!.yTitle, 'cross-entropy loss (nats per image)');
+  assert.equal(charts.find((c) => c.id === 'loss')!.yTitle, 'cross-entropy (nats)');
   assert.equal(charts.find((c) => c.id === 'accuracy')!.yTitle, 'top-1 accuracy (%)');
   const loss = charts.find((c) => c.id === 'loss')!;
   const epochs = ofType(WAS, 'epoch') as EpochEvent[];
