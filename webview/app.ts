@@ -26,7 +26,9 @@ import { factsView } from './view/facts';
 import { logView } from './view/log';
 import { pageView, type PageView } from './view/page';
 import { progressView } from './view/progress';
+import { testEvaluationView } from './view/test-evaluation';
 import { toolbarView } from './view/toolbar';
+import { wasView, type WasView } from './view/was-view';
 import { sameDeps, type PanelActions, type View } from './view/view';
 
 export class PanelApp {
@@ -36,6 +38,7 @@ export class PanelApp {
   private readonly counters = new PanelCounters();
   private readonly page: PageView;
   private readonly charts: ChartsView;
+  private readonly was: WasView;
   /** In page order; each with the deps it last rendered. */
   private readonly views: View[];
   private readonly renderedDeps = new Map<View, readonly unknown[]>();
@@ -58,15 +61,19 @@ export class PanelApp {
     const progress = progressView(facts.element);
     const chartOptions = chartOptionsView(actions);
     this.charts = chartsView(actions);
+    this.was = wasView();
+    const testEvaluation = testEvaluationView();
     const comparePick = comparePickView(actions);
     const compareTable = compareTableView();
     const log = logView();
-    this.views = [toolbar, progress, facts, chartOptions, this.charts, comparePick, compareTable, log];
+    this.views = [toolbar, progress, facts, chartOptions, this.charts, this.was, testEvaluation, comparePick, compareTable, log];
     this.page = pageView(root, {
       toolbar: toolbar.element,
       progress: progress.element,
       chartOptions: chartOptions.element,
       charts: this.charts.element,
+      was: this.was.element,
+      testEvaluation: testEvaluation.element,
       comparePick: comparePick.element,
       compareTable: compareTable.element,
       log: log.element,
@@ -103,6 +110,7 @@ export class PanelApp {
   testHook(): PanelTestHook {
     return this.counters.hook(
       () => this.charts.testInfo(),
+      () => this.was.domChart.testInfo(),
       () => {
         this.charts.clearCaches();
         for (const run of this.state.runs.values()) {

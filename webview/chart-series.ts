@@ -11,12 +11,24 @@ export type ChartId = 'loss' | 'accuracy' | 'lr' | 'throughput' | 'alpha';
 export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'lr', 'throughput', 'alpha'];
 
 export const CHART_TITLES: Record<ChartId, string> = {
-  loss: 'Train loss',
+  loss: 'Loss',
   accuracy: 'Accuracy',
   lr: 'Learning rate',
   throughput: 'Throughput (samples/s)',
   alpha: 'Alpha per transformed layer',
 };
+
+/** What each chart's y axis measures, with its unit (the x axis is the epoch everywhere). */
+export const Y_AXIS_TITLES: Record<ChartId, string> = {
+  loss: 'cross-entropy (nats)',
+  accuracy: 'top-1 accuracy (%)',
+  lr: 'learning rate (per step)',
+  throughput: 'training images per second',
+  alpha: 'alpha (kernel scale, no unit)',
+};
+
+/** The charts whose y axis starts at zero, so that a drift of 1e-4 does not look like a fall. */
+export const ZERO_BASED: ReadonlySet<ChartId> = new Set<ChartId>(['alpha', 'throughput', 'lr']);
 
 /** The VS Code chart colours (--vscode-charts-*), and a muted one for baselines. */
 export type ColorRole = 'blue' | 'orange' | 'green' | 'purple' | 'red' | 'yellow' | 'muted';
@@ -27,6 +39,7 @@ export interface SeriesSpec {
   key: string;
   label: string;
   runId: string;
+  runLabel: string;
   /** What it shows, e.g. 'train loss', 'AOM val', 'alpha conv2'. */
   part: string;
   series: Series;
@@ -39,6 +52,8 @@ export interface SeriesSpec {
   width: number;
   /** Per-epoch values: drawn with point markers. */
   markers: boolean;
+  /** An accuracy on a split: the split's images (its 95% interval is shown beside each value). */
+  n?: number;
 }
 
 const DASH = {
@@ -61,6 +76,7 @@ interface Part {
   width?: number;
   markers?: boolean;
   keepDash?: boolean;
+  n?: number | null;
 }
 
 export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoothing: number): Record<ChartId, SeriesSpec[]> {
@@ -74,7 +90,7 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
       const color = several ? runColor : p.color;
       const dash = several || p.keepDash ? p.dash : DASH.solid;
       const key = `${run.runId}|${p.part}`;
-      const base = { runId: run.runId, part: p.part, series: p.series, color, dash, markers: p.markers ?? false };
+      const base = { runId: run.runId, runLabel: run.label, part: p.part, series: p.series, color, dash, markers: p.markers ?? false, ...(p.n ? { n: p.n } : {}) };
       if (p.smooth && smoothing > 0)
         out[chart].push({ ...base, key: `${key}|raw`, label: `${label} (raw)`, smooth: false, faint: true, width: 1 });
       out[chart].push({ ...base, key, label, smooth: p.smooth, faint: false, width: p.width ?? 1.5 });
@@ -82,14 +98,22 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
     const steps = (name: 'stepLoss' | 'stepAccuracy' | 'stepLr' | 'stepThroughput', fallback: 'epochLoss' | 'epochAccuracy' | 'epochLr' | 'epochThroughput') =>
       run.metric(name).length > 0 ? { series: run.metric(name), smooth: true, markers: false } : { series: run.metric(fallback), smooth: false, markers: true };
     const split = run.selectionSplit() === 'test' ? 'test' : 'val';
+    const n = run.splitSize(run.selectionSplit());
 
     add('loss', { part: 'train loss', ...steps('stepLoss', 'epochLoss'), color: 'blue', dash: DASH.solid });
     if (run.metric('stepLoss').length > 0)
       add('loss', { part: 'train loss (epoch mean)', series: run.metric('epochLoss'), smooth: false, markers: true, color: 'orange', dash: DASH.dashed });
 
+    if (run.isPlain()) {
+      add('loss', { part: `${split} loss (plain model)`, series: run.metric('aomLoss'), smooth: false, markers: true, color: 'green', dash: DASH.dashDot, width: 2 });
+    } else {
+      add('loss', { part: `AOM ${split} loss`, series: run.metric('aomLoss'), smooth: false, markers: true, color: 'green', dash: DASH.dashDot, width: 2 });
+      add('loss', { part: `DOM ${split} loss`, series: run.metric('domLoss'), smooth: false, markers: true, color: 'purple', dash: DASH.long, width: 2 });
+    }
+
     add('accuracy', { part: 'train', ...steps('stepAccuracy', 'epochAccuracy'), color: 'blue', dash: DASH.dotted, width: 1 });
     if (run.isPlain()) {
-      add('accuracy', { part: `${split} (plain model)`, series: run.metric('aom'), smooth: false, markers: true, color: 'green', dash: DASH.solid, width: 2 });
+      add('accuracy', { part: `${split} (plain model)`, series: run.metric('aom'), smooth: false, markers: true, color: 'green', dash: DASH.solid, width: 2, n });
     } else {
       // The current mode leads: listed first and drawn heavier.
       const modes: InferenceMode[] = mode === 'aom' ? ['aom', 'dom'] : ['dom', 'aom'];
@@ -102,10 +126,11 @@ export function chartSeries(runs: readonly RunModel[], mode: InferenceMode, smoo
           color: m === 'aom' ? 'green' : 'purple',
           dash: m === 'aom' ? DASH.solid : DASH.dashed,
           width: m === mode ? 2.5 : 1.5,
+          n,
         });
     }
     if (run.baseline) {
-      add('accuracy', { part: `baseline ${split}`, series: run.baseline.metric('aom'), smooth: false, markers: true, color: 'muted', dash: DASH.dashDot, keepDash: true, width: 2 });
+      add('accuracy', { part: `baseline ${split}`, series: run.baseline.metric('aom'), smooth: false, markers: true, color: 'muted', dash: DASH.dashDot, keepDash: true, width: 2, n });
       const baseLoss = run.baseline.metric('stepLoss').length > 0 ? run.baseline.metric('stepLoss') : run.baseline.metric('epochLoss');
       add('loss', { part: 'baseline train loss', series: baseLoss, smooth: baseLoss === run.baseline.metric('stepLoss'), color: 'muted', dash: DASH.dashDot, keepDash: true });
     }

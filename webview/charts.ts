@@ -14,16 +14,41 @@ import {
   Tooltip,
   type ChartDataset,
   type ChartOptions,
-  type LegendItem,
 } from 'chart.js';
+import zoomPlugin from 'chartjs-plugin-zoom';
 import { percent } from '../src/shared/format';
-import { CHART_TITLES, type ChartId, type SeriesSpec } from './chart-series';
-import { metric } from './format';
+import { ChartLegend } from './chart-legend';
+import { CHART_TITLES, Y_AXIS_TITLES, ZERO_BASED, type ChartId, type SeriesSpec } from './chart-series';
+import { h } from './dom';
+import { accuracyWithInterval, metric } from './format';
 import { downsampleMinMax, type Point } from './series';
 import type { TestChartInfo } from './test-hook';
 import { withAlpha, type ChartTheme } from './theme';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip, zoomPlugin);
+
+/** Zoom and pan (chartjs-plugin-zoom): drag pans, Ctrl+wheel or Shift+drag zooms, pinch on touch. */
+export function zoomOptions(onChange: () => void) {
+  return {
+    zoom: { wheel: { enabled: true, modifierKey: 'ctrl' as const }, drag: { enabled: true, modifierKey: 'shift' as const }, pinch: { enabled: true }, mode: 'xy' as const, onZoomComplete: onChange },
+    pan: { enabled: true, mode: 'xy' as const, onPanComplete: onChange },
+  };
+}
+
+/** A short number for axis notes: 4 significant digits. */
+function short(x: number): string {
+  return String(Number(x.toPrecision(4)));
+}
+
+/** What the axes show now: a zoom with its ranges, a y axis that does not start at zero, or nothing. */
+export function axisNote(chart: Chart, zoomed: boolean, formatY: (y: number) => string): string {
+  const x = chart.scales.x;
+  const y = chart.scales.y;
+  if (!x || !y) return '';
+  if (zoomed) return `Zoomed: x ${short(x.min)}–${short(x.max)}, y ${formatY(y.min)}–${formatY(y.max)}`;
+  if (y.type === 'linear' && y.min > 0) return `y axis from ${formatY(y.min)}, not zero`;
+  return '';
+}
 
 type LineDataset = ChartDataset<'line', Point[]>;
 type ScaleOptions = NonNullable<ChartOptions<'line'>['scales']>[string];
@@ -51,6 +76,9 @@ export class ChartCard {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly empty: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly resetZoom: HTMLElement;
+  private readonly legend: ChartLegend;
   private readonly chart: Chart<'line', Point[]>;
   private specs: SeriesSpec[] = [];
   private readonly datasets = new Map<string, LineDataset>();
@@ -64,61 +92,30 @@ export class ChartCard {
     onSavePng: (card: ChartCard) => void,
     onResize: () => void,
   ) {
-    this.element = document.createElement('section');
-    this.element.className = `chart-card chart-${id}`;
-    this.element.dataset.chart = id;
-    const header = document.createElement('header');
-    const title = document.createElement('h3');
-    title.id = `chart-title-${id}`;
-    title.textContent = CHART_TITLES[id];
-    const save = document.createElement('vscode-button');
-    save.secondary = true;
-    save.className = 'save-png';
-    save.dataset.chart = id;
-    save.textContent = 'Save PNG';
-    save.title = `Save the ${CHART_TITLES[id].toLowerCase()} chart as a PNG image`;
-    save.addEventListener('click', () => onSavePng(this));
-    header.append(title, save);
-    const box = document.createElement('div');
-    box.className = 'chart-box';
-    this.canvas = document.createElement('canvas');
-    this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-labelledby', title.id);
-    this.empty = document.createElement('p');
-    this.empty.className = 'chart-empty';
-    this.empty.textContent = 'No data yet';
-    box.append(this.canvas, this.empty);
-    this.element.append(header, box);
-
-    const options: ChartOptions<'line'> = {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      normalized: true,
-      spanGaps: false,
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      onResize: () => onResize(),
-      plugins: {
-        legend: {
-          position: 'bottom',
-          labels: { boxWidth: 24, boxHeight: 2, filter: (item: LegendItem) => !this.isFaint(item.datasetIndex) },
-          onClick: (_event, item) => {
-            const spec = item.datasetIndex === undefined ? undefined : this.specs[item.datasetIndex];
-            if (spec) onToggleSeries(spec.key);
-          },
-        },
-        tooltip: {
-          filter: (item) => !this.isFaint(item.datasetIndex),
-          callbacks: {
-            title: (items) => (items.length > 0 ? `epoch ${(items[0].parsed.x ?? 0).toFixed(2)}` : ''),
-            label: (item) => `${item.dataset.label ?? ''}: ${this.formatY(item.parsed.y ?? Number.NaN)}`,
-          },
-        },
-      },
-      scales: { x: this.xScale(), y: this.yScale(false) },
+    this.element = h('section', { class: `chart-card chart-${id}`, 'data-chart': id, 'aria-labelledby': `chart-title-${id}` });
+    const title = h('h3', { id: `chart-title-${id}` }, CHART_TITLES[id]);
+    const zoomButton = (label: string, text: string, act: () => void) => {
+      const b = h('vscode-button', { secondary: true, class: 'zoom-button', 'data-zoom': id, title: label, 'aria-label': label }, text);
+      b.addEventListener('click', act);
+      return b;
     };
-    this.chart = new Chart(this.canvas, { type: 'line', data: { datasets: [] }, options });
+    const zoomIn = zoomButton(`Zoom in on the ${CHART_TITLES[id].toLowerCase()} chart`, '+', () => this.zoomBy(1.5));
+    const zoomOut = zoomButton(`Zoom out on the ${CHART_TITLES[id].toLowerCase()} chart`, '−', () => this.zoomBy(1 / 1.5));
+    this.resetZoom = zoomButton(`Reset the zoom of the ${CHART_TITLES[id].toLowerCase()} chart`, 'Reset zoom', () => this.unzoom());
+    this.resetZoom.classList.add('reset-zoom');
+    const save = h('vscode-button', { secondary: true, class: 'save-png', 'data-chart': id, title: `Save the ${CHART_TITLES[id].toLowerCase()} chart as a PNG image` }, 'Save PNG');
+    save.addEventListener('click', () => onSavePng(this));
+    this.note = h('p', { class: 'axis-note', 'aria-live': 'polite' });
+    this.canvas = h('canvas', { role: 'img', 'aria-labelledby': title.id });
+    this.empty = h('p', { class: 'chart-empty' }, 'No data yet');
+    this.legend = new ChartLegend(CHART_TITLES[id], onToggleSeries);
+    this.element.append(
+      h('header', {}, title, h('div', { class: 'chart-actions' }, zoomIn, zoomOut, this.resetZoom, save)),
+      this.note,
+      h('div', { class: 'chart-box' }, this.canvas, this.empty),
+      this.legend.element,
+    );
+    this.chart = new Chart(this.canvas, { type: 'line', data: { datasets: [] }, options: this.options(onResize) });
   }
 
   get title(): string {
@@ -136,50 +133,18 @@ export class ChartCard {
       this.chart.options.scales = { x: this.xScale(), y: this.yScale(yLog) };
     }
     if (themeChanged) this.applyThemeToOptions(context.theme);
-
-    let xMin = Infinity;
-    let xMax = -Infinity;
-    for (const spec of specs) {
-      const points = spec.series.points;
-      if (points.length === 0) continue;
-      xMin = Math.min(xMin, points[0].x);
-      xMax = Math.max(xMax, points[points.length - 1].x);
-    }
-    // The x axis spans the data (no rounding out to a nice number past the last epoch).
+    const [xMin, xMax] = xExtent(specs);
+    // The x axis spans the data (no rounding out to a nice number past the last epoch), unless
+    // the user zoomed or panned: then their view stays.
     const x = this.chart.options.scales?.x;
-    if (x) {
+    if (x && !this.chart.isZoomedOrPanned()) {
       x.min = Number.isFinite(xMin) ? Math.min(0, Math.floor(xMin)) : undefined;
       x.max = Number.isFinite(xMax) ? Math.max(xMax, 1) : undefined;
     }
     // Each bucket may keep 4 points: about 2 points per horizontal pixel at most.
     const buckets = Math.max(50, Math.round((this.chart.chartArea?.width ?? this.chart.width ?? 600) / 2));
-    const live = new Set<string>();
-    const datasets: LineDataset[] = specs.map((spec) => {
-      live.add(spec.key);
-      let dataset = this.datasets.get(spec.key);
-      if (!dataset) {
-        dataset = { label: spec.label, data: [] };
-        this.datasets.set(spec.key, dataset);
-      }
-      const color = context.theme.colors[spec.color];
-      const stroke = spec.faint ? withAlpha(color, 0.2) : color;
-      const markers = spec.markers && spec.series.length <= MARKER_LIMIT;
-      Object.assign(dataset, {
-        label: spec.label,
-        data: this.drawn(spec, context.smoothing, buckets, xMin, xMax),
-        borderColor: stroke,
-        backgroundColor: stroke,
-        borderDash: spec.dash,
-        borderWidth: spec.width,
-        pointRadius: markers ? 2.5 : 0,
-        pointHoverRadius: markers ? 4 : 2,
-        pointHitRadius: 4,
-        tension: 0,
-        hidden: context.hidden.has(spec.key.replace(/\|raw$/, '')),
-        order: spec.faint ? 1 : 0,
-      });
-      return dataset;
-    });
+    const datasets = specs.map((spec) => this.dataset(spec, context, buckets, xMin, xMax));
+    const live = new Set(specs.map((s) => s.key));
     for (const key of [...this.datasets.keys()]) if (!live.has(key)) this.datasets.delete(key);
     for (const key of [...this.cache.keys()]) if (!live.has(key)) this.cache.delete(key);
     this.chart.data.datasets = datasets;
@@ -187,6 +152,83 @@ export class ChartCard {
     this.element.classList.toggle('is-empty', specs.length === 0);
     this.canvas.setAttribute('aria-label', this.describe());
     this.chart.update('none');
+    this.legend.update(
+      specs.flatMap((spec, i) => (spec.faint ? [] : [{ ...spec, color: String(datasets[i].borderColor), hidden: datasets[i].hidden === true }])),
+      new Set(specs.map((s) => s.runId)).size > 1,
+    );
+    this.showAxisNote();
+  }
+
+  private dataset(spec: SeriesSpec, context: RenderContext, buckets: number, xMin: number, xMax: number): LineDataset {
+    let dataset = this.datasets.get(spec.key);
+    if (!dataset) {
+      dataset = { label: spec.label, data: [] };
+      this.datasets.set(spec.key, dataset);
+    }
+    const color = context.theme.colors[spec.color];
+    const stroke = spec.faint ? withAlpha(color, 0.2) : color;
+    const markers = spec.markers && spec.series.length <= MARKER_LIMIT;
+    return Object.assign(dataset, {
+      label: spec.label,
+      data: this.drawn(spec, context.smoothing, buckets, xMin, xMax),
+      borderColor: stroke,
+      backgroundColor: stroke,
+      borderDash: spec.dash,
+      borderWidth: spec.width,
+      pointRadius: markers ? 2.5 : 0,
+      pointHoverRadius: markers ? 4 : 2,
+      pointHitRadius: 4,
+      tension: 0,
+      hidden: context.hidden.has(spec.key.replace(/\|raw$/, '')),
+      order: spec.faint ? 1 : 0,
+    });
+  }
+
+  private options(onResize: () => void): ChartOptions<'line'> {
+    return {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      spanGaps: false,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      onResize: () => onResize(),
+      plugins: {
+        // The legend is HTML under the canvas (chart-legend.ts): readable and reachable by keyboard.
+        legend: { display: false },
+        tooltip: {
+          filter: (item) => !this.isFaint(item.datasetIndex),
+          callbacks: {
+            title: (items) => (items.length > 0 ? `epoch ${(items[0].parsed.x ?? 0).toFixed(2)}` : ''),
+            label: (item) => {
+              const y = item.parsed.y ?? Number.NaN;
+              const n = this.specs[item.datasetIndex]?.n;
+              return `${item.dataset.label ?? ''}: ${n === undefined ? this.formatY(y) : accuracyWithInterval(y, n)}`;
+            },
+          },
+        },
+        zoom: zoomOptions(() => this.showAxisNote()),
+      },
+      scales: { x: this.xScale(), y: this.yScale(false) },
+    };
+  }
+
+  private zoomBy(factor: number): void {
+    this.chart.zoom(factor);
+    this.showAxisNote();
+  }
+
+  private unzoom(): void {
+    this.chart.resetZoom('none');
+    this.showAxisNote();
+  }
+
+  private showAxisNote(): void {
+    const zoomed = this.chart.isZoomedOrPanned();
+    this.note.textContent = axisNote(this.chart as unknown as Chart, zoomed, (y) => this.formatAxis(y));
+    this.note.hidden = this.note.textContent === '';
+    this.resetZoom.hidden = !zoomed;
   }
 
   clearCache(): void {
@@ -207,10 +249,18 @@ export class ChartCard {
   }
 
   testInfo(): TestChartInfo {
-    const scales = this.chart.options.scales as Record<string, { type?: string; grid?: { color?: unknown }; ticks?: { color?: unknown } }>;
+    type Axis = { type?: string; grid?: { color?: unknown }; ticks?: { color?: unknown }; title?: { display?: boolean; text?: unknown } };
+    const scales = this.chart.options.scales as Record<string, Axis>;
+    const axisTitle = (axis: Axis | undefined) => (axis?.title?.display ? String(axis.title.text ?? '') : '');
+    const y = this.chart.scales.y;
     return {
       id: this.id,
       title: this.title,
+      xTitle: axisTitle(scales.x),
+      yTitle: axisTitle(scales.y),
+      yRange: y ? [y.min, y.max] : null,
+      zoomed: this.chart.isZoomedOrPanned(),
+      axisNote: this.note.textContent ?? '',
       yScale: scales.y?.type === 'logarithmic' ? 'logarithmic' : 'linear',
       gridColor: String(scales.y?.grid?.color ?? ''),
       tickColor: String(scales.y?.ticks?.color ?? ''),
@@ -284,11 +334,18 @@ export class ChartCard {
 
   private yScale(log: boolean): ScaleOptions {
     const t = this.theme;
-    const common = { ticks: { color: t?.foreground }, grid: { color: t?.grid }, border: { color: t?.grid } };
+    const title = { display: true, text: log ? `${Y_AXIS_TITLES[this.id]}, log scale` : Y_AXIS_TITLES[this.id], color: t?.foreground };
+    const common = { title, ticks: { color: t?.foreground }, grid: { color: t?.grid }, border: { color: t?.grid } };
     if (log) return { type: 'logarithmic', ...common };
+    // An honest axis: alpha, lr and throughput start at zero (a drift of 1e-4 is not a fall).
     // chart.js's own tick labels adapt their decimals to the step (alphas move in the 4th digit).
-    if (this.id !== 'accuracy') return { type: 'linear', ...common };
+    if (this.id !== 'accuracy') return { type: 'linear', ...common, beginAtZero: ZERO_BASED.has(this.id) };
     return { type: 'linear', ...common, ticks: { ...common.ticks, callback: (v: number | string) => `${Math.round(Number(v) * 1000) / 10}%` } };
+  }
+
+  /** A y value as the axis shows it. */
+  private formatAxis(y: number): string {
+    return this.id === 'accuracy' ? `${Number((100 * y).toPrecision(4))}%` : short(y);
   }
 
   private applyThemeToOptions(theme: ChartTheme): void {
@@ -303,6 +360,19 @@ export class ChartCard {
     }
     this.chart.options.font = { family: theme.fontFamily, size: theme.fontSize };
   }
+}
+
+/** The x range of the specs' points (Infinity, -Infinity when there are none). */
+function xExtent(specs: readonly SeriesSpec[]): [number, number] {
+  let xMin = Infinity;
+  let xMax = -Infinity;
+  for (const spec of specs) {
+    const points = spec.series.points;
+    if (points.length === 0) continue;
+    xMin = Math.min(xMin, points[0].x);
+    xMax = Math.max(xMax, points[points.length - 1].x);
+  }
+  return [xMin, xMax];
 }
 
 /** chart.js defaults from the theme (fonts and text colour of everything not set per chart). */

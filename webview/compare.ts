@@ -4,8 +4,8 @@
 
 import type { InferenceMode } from '../src/shared/protocol';
 import { learningRateFor, type TrainConfig } from '../src/shared/config';
-import { duration, percent } from '../src/shared/format';
-import { metric, rate } from './format';
+import { duration } from '../src/shared/format';
+import { accuracyWithInterval, metric, rate } from './format';
 import type { RunModel } from './run-model';
 
 export interface CompareCell {
@@ -76,14 +76,14 @@ function resultFields(mode: InferenceMode): ResultField[] {
       const b = r.best(m);
       return b ? (m === 'aom' ? b.aomAccuracy : b.domAccuracy) : null;
     },
-    text: (v, r) => (v === null ? '—' : `${percent(v, '—')} (epoch ${r.best(m)?.epoch})`),
+    text: (v, r) => (v === null ? '—' : `${accuracyWithInterval(v, r.splitSize(r.selectionSplit()))} (epoch ${r.best(m)?.epoch})`),
     better: 'higher',
   });
   const test = (m: InferenceMode): ResultField => ({
     key: `test-${m}`,
     label: `Test ${m.toUpperCase()}`,
     value: (r) => (r.end?.test ? r.end.test[m] : null),
-    text: (v) => percent(v, '—'),
+    text: (v, r) => accuracyWithInterval(v, r.splitSize('test')),
     better: 'higher',
   });
   const other: InferenceMode = mode === 'aom' ? 'dom' : 'aom';
@@ -95,7 +95,7 @@ function resultFields(mode: InferenceMode): ResultField[] {
     val(mode),
     val(other),
     { key: 'selected', label: 'Selected epoch', value: (r) => r.selectedEpoch()?.epoch ?? null, text: (v) => (v === null ? '—' : String(v)), better: null },
-    { key: 'baseline', label: 'Baseline test', value: (r) => baselineTest(r), text: (v) => percent(v, '—'), better: 'higher' },
+    { key: 'baseline', label: 'Baseline test', value: (r) => baselineTest(r), text: (v, r) => accuracyWithInterval(v, r.splitSize('test')), better: 'higher' },
     { key: 'gain', label: `WAS gain (${mode.toUpperCase()}, points)`, value: (r) => r.end?.baseline?.gain?.[mode] ?? null, text: (v) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`), better: 'higher' },
     { key: 'throughput', label: 'Samples/s', value: (r) => r.samplesPerSec(), text: (v) => rate(v), better: 'higher' },
     { key: 'duration', label: 'Duration', value: (r) => r.durationSec(), text: (v) => duration(v, '—'), better: null },

@@ -14,6 +14,8 @@ const METRIC_LABELS: Record<MetricName, string> = {
   dom: 'DOM selection accuracy',
   epochLr: 'epoch learning rate',
   epochThroughput: 'epoch samples/s',
+  aomLoss: 'AOM selection loss',
+  domLoss: 'DOM selection loss',
 };
 
 export const CSV_HEADER = ['run', 'series', 'epoch', 'step', 'value', 'smoothed'];

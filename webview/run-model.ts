@@ -5,13 +5,16 @@
 import type { PanelRun, PanelRunStatus } from '../src/shared/panel-protocol';
 import {
   currentHistory,
+  type DomSearchEvent,
   type EpochEvent,
   type LogEvent,
   type Phase,
   type RunEndEvent,
   type RunStartEvent,
   type StepEvent,
+  type TestConfusionEvent,
   type TrainerEvent,
+  type WasKernelsEvent,
 } from '../src/shared/protocol';
 import { advanceProgress, etaSeconds, NO_PROGRESS, progressOf, runSeconds, samplesPerSecond, type Progress, type ProgressState } from '../src/shared/progress';
 import { Series } from './series';
@@ -29,7 +32,9 @@ export type MetricName =
   | 'aom'
   | 'dom'
   | 'epochLr'
-  | 'epochThroughput';
+  | 'epochThroughput'
+  | 'aomLoss'
+  | 'domLoss';
 
 export const METRIC_NAMES: readonly MetricName[] = [
   'stepLoss',
@@ -42,6 +47,8 @@ export const METRIC_NAMES: readonly MetricName[] = [
   'dom',
   'epochLr',
   'epochThroughput',
+  'aomLoss',
+  'domLoss',
 ];
 
 const LOG_LIMIT = 500;
@@ -54,6 +61,12 @@ export class RunModel {
   logCount = 0;
   series = new Map<MetricName, Series>();
   alphas = new Map<string, Series>();
+  /** The latest kernel samples of the transformed layers (WAS view). */
+  kernels: WasKernelsEvent | null = null;
+  /** The test phase's confusion matrices. */
+  confusion: TestConfusionEvent | null = null;
+  /** Every DOM search of the run, in stream order. */
+  domSearches: DomSearchEvent[] = [];
   /** The plain model trained beside this run (--baseline), from its `baseline` envelopes. */
   baseline: RunModel | null = null;
   /** Bumped on every change; the view redraws what depends on a changed version. */
@@ -181,6 +194,11 @@ export class RunModel {
     return samplesPerSecond(this.pace);
   }
 
+  /** Images in a split (from run-start), or null before it. */
+  splitSize(split: 'validation' | 'test'): number | null {
+    return this.start ? this.start.dataset[split] : null;
+  }
+
   durationSec(): number | null {
     return runSeconds(this.pace);
   }
@@ -192,6 +210,9 @@ export class RunModel {
     this.logCount = 0;
     this.series = new Map(METRIC_NAMES.map((name) => [name, new Series()]));
     this.alphas = new Map();
+    this.kernels = null;
+    this.confusion = null;
+    this.domSearches = [];
     this.baseline = null;
   }
 
@@ -215,6 +236,8 @@ export class RunModel {
         this.metric('dom').push(e.epoch, e.domAccuracy, step);
         this.metric('epochLr').push(e.epoch, e.lr, step);
         this.metric('epochThroughput').push(e.epoch, e.samplesPerSec, step);
+        if (e.aomLoss !== undefined) this.metric('aomLoss').push(e.epoch, e.aomLoss, step);
+        if (e.domLoss !== undefined) this.metric('domLoss').push(e.epoch, e.domLoss, step);
         for (const [layer, alpha] of Object.entries(e.alphas)) {
           let series = this.alphas.get(layer);
           if (!series) this.alphas.set(layer, (series = new Series()));
@@ -222,6 +245,15 @@ export class RunModel {
         }
         break;
       }
+      case 'was-kernels':
+        this.kernels = e;
+        break;
+      case 'test-confusion':
+        this.confusion = e;
+        break;
+      case 'dom-search':
+        this.domSearches.push(e);
+        break;
       case 'log':
         this.logCount++;
         this.logs.push(e);

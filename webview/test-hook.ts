@@ -26,14 +26,31 @@ export interface TestChartInfo {
   id: string;
   title: string;
   yScale: 'linear' | 'logarithmic';
+  /** The axis titles as drawn ('' when none). */
+  xTitle: string;
+  yTitle: string;
+  /** The y axis's drawn range. */
+  yRange: [number, number] | null;
+  /** Zoomed or panned by the user (chartjs-plugin-zoom), and the note above the chart. */
+  zoomed: boolean;
+  axisNote: string;
   /** Theme colours the chart uses for grid lines and tick labels. */
   gridColor: string;
   tickColor: string;
   series: TestSeriesInfo[];
 }
 
+/** The DOM search chart: its series (x: % of AOM FLOPs, y: accuracy), axis titles and note. */
+export interface TestDomChartInfo {
+  series: { label: string; kind: string; points: { x: number; y: number }[] }[];
+  xTitle: string;
+  yTitle: string;
+  axisNote: string;
+}
+
 export interface PanelTestHook {
   charts(): TestChartInfo[];
+  domChart(): TestDomChartInfo;
   /** How many renders have run, and how long the last one took (ms). */
   renders(): number;
   /** Host messages applied (valid ones), and how many of them the last render showed. */
@@ -63,9 +80,10 @@ export class PanelCounters {
   }
 
   /** The hook over these counts, the shown charts, and a full render. */
-  hook(charts: () => TestChartInfo[], fullRender: () => void): PanelTestHook {
+  hook(charts: () => TestChartInfo[], domChart: () => TestDomChartInfo, fullRender: () => void): PanelTestHook {
     return {
       charts,
+      domChart,
       renders: () => this.renderCount,
       messages: () => this.appliedMessages,
       renderedMessages: () => this.renderedMessages,

@@ -135,7 +135,7 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
   const tree = root.add(new RunsTree(runs, state, supervisor, studies));
   tree.watch(runsDir());
   root.add(new StatusBar(runs, state, supervisor));
-  root.add(new ContextKeysController(runs, state, tree, supervisor));
+  root.add(new ContextKeysController(runs, state, tree, supervisor, studies));
   root.add(vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()));
   root.add(vscode.workspace.registerTextDocumentContentProvider(SCHEMA_SCHEME, new ExperimentSchemaProvider(context.extensionUri)));
 

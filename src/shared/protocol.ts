@@ -91,6 +91,9 @@ const EpochEventSchema = tagged('epoch', {
   /** Accuracy in each inference mode on the selection split ('validation' or, in the reference preset, 'test'). */
   aomAccuracy: metric(),
   domAccuracy: metric(),
+  /** Mean cross-entropy in each mode on the selection split; absent in runs written before it was measured. */
+  aomLoss: v.optional(metric()),
+  domLoss: v.optional(metric()),
   selectionSplit: split,
   lr: metric(),
   samplesPerSec: metric(),
@@ -101,6 +104,74 @@ const EpochEventSchema = tagged('epoch', {
   numTensors: count,
 });
 export type EpochEvent = v.InferOutput<typeof EpochEventSchema>;
+
+/** One k x k kernel plane, row-major (k*k numbers). */
+const KernelPlaneSchema = listOf(finiteNumber());
+
+/** How one shadow sample was drawn: the shift in taps, or the crop window resized back to k x k. */
+const KernelTransformSchema = v.variant(
+  'kind',
+  [
+    v.object({ kind: v.literal('shift'), dy: finiteNumber({ integer: true }), dx: finiteNumber({ integer: true }) }),
+    v.object({ kind: v.literal('crop'), top: count, left: count, height: count, width: count }),
+  ],
+  (issue) => `expected kind shift or crop, got ${JSON.stringify(issue.input)}`,
+);
+export type KernelTransformDetail = v.InferOutput<typeof KernelTransformSchema>;
+
+/** One (input, output) channel of a transformed layer: the AOM kernel and shadow kernels beside it. */
+const KernelChannelSchema = objectOf({
+  in: count,
+  out: count,
+  /** alpha * W on this plane: the kernel AOM applies. */
+  plain: KernelPlaneSchema,
+  /** alpha * T(W) for transforms T drawn from the layer's own distribution (training's family and parameters). */
+  shadows: listOf(objectOf({ transform: KernelTransformSchema, kernel: KernelPlaneSchema })),
+});
+
+const KernelLayerSchema = v.pipe(
+  objectOf({ layer: text(), k: finiteNumber({ integer: true, min: 2 }), alpha: metric(), channels: listOf(KernelChannelSchema) }),
+  v.check(
+    (l) => l.channels.every((c) => c.plain.length === l.k * l.k && c.shadows.every((s) => s.kernel.length === l.k * l.k)),
+    (issue) => `a kernel plane of layer ${issue.input.layer} does not hold k*k = ${issue.input.k * issue.input.k} numbers`,
+  ),
+);
+export type KernelLayer = v.InferOutput<typeof KernelLayerSchema>;
+
+/**
+ * After an epoch's evaluation (every epoch of a short run, about 20 spread over a long one): per
+ * transformed layer, a few k x k planes of its current kernel and shadow kernels drawn from its
+ * transform distribution (a separate seeded stream: training's draws are untouched). Small by
+ * design: at most 3 channels per layer and 24 planes per event, 4 samples each, never whole tensors.
+ */
+const WasKernelsEventSchema = tagged('was-kernels', {
+  time,
+  epoch: count,
+  family: oneOf(['shift', 'crop', 'mixed']),
+  layers: listOf(KernelLayerSchema),
+});
+export type WasKernelsEvent = v.InferOutput<typeof WasKernelsEventSchema>;
+
+/** classes x classes counts: row = true class, column = predicted class. */
+const ConfusionMatrixSchema = listOf(listOf(count));
+
+/**
+ * At the test phase, with the selected epoch's weights: the confusion matrix of each mode on the
+ * test split (the same pass that measures run-end's test accuracy). dom is null for a plain model.
+ */
+const TestConfusionEventSchema = v.pipe(
+  tagged('test-confusion', { time, epoch: count, classes: finiteNumber({ integer: true, min: 1 }), aom: ConfusionMatrixSchema, dom: orNull(ConfusionMatrixSchema) }),
+  v.check(
+    (e) => badConfusion(e) === null,
+    (issue) => `test-confusion.${badConfusion(issue.input)} is not ${issue.input.classes} x ${issue.input.classes} (classes)`,
+  ),
+);
+export type TestConfusionEvent = v.InferOutput<typeof TestConfusionEventSchema>;
+
+function badConfusion(e: { classes: number; aom: number[][]; dom: number[][] | null }): 'aom' | 'dom' | null {
+  const square = (m: number[][]) => m.length === e.classes && m.every((row) => row.length === e.classes);
+  return !square(e.aom) ? 'aom' : e.dom !== null && !square(e.dom) ? 'dom' : null;
+}
 
 const LogEventSchema = tagged('log', { time, level: oneOf(LOG_LEVELS), message: text() });
 export type LogEvent = v.InferOutput<typeof LogEventSchema>;
@@ -142,6 +213,12 @@ const DomSearchEventSchema = tagged('dom-search', {
   /** On the test set, once, for the chosen DOM; null when not measured. */
   test: orNull(objectOf({ aom: metric(), dom: metric() })),
   layers: listOf(DomLayerChoiceSchema),
+  /**
+   * The search's path from AOM (flops.aom, accuracy.aom): each step taken, the layer it shrank,
+   * and the FLOPs and accuracy on `split` after it; the last step is the chosen DOM. Absent in
+   * searches saved before it was recorded.
+   */
+  path: v.optional(listOf(objectOf({ layer: text(), dy: finiteNumber({ integer: true }), dx: finiteNumber({ integer: true }), flops: count, accuracy: metric() }))),
   /** Search cost: evaluations (each a BatchNorm recalibration and a pass over `split`) and time. */
   evaluations: count,
   durationSec: metric(),
@@ -191,7 +268,17 @@ const RunEndEventSchema = tagged('run-end', {
 export type RunEndEvent = v.InferOutput<typeof RunEndEventSchema>;
 
 /** Every event but the baseline envelope: what a run's own stream holds. */
-const PLAIN_EVENTS = [RunStartEventSchema, PhaseEventSchema, StepEventSchema, EpochEventSchema, LogEventSchema, RunEndEventSchema, DomSearchEventSchema] as const;
+const PLAIN_EVENTS = [
+  RunStartEventSchema,
+  PhaseEventSchema,
+  StepEventSchema,
+  EpochEventSchema,
+  LogEventSchema,
+  RunEndEventSchema,
+  DomSearchEventSchema,
+  WasKernelsEventSchema,
+  TestConfusionEventSchema,
+] as const;
 const EVENT_TYPE = 'event type';
 
 /**
@@ -223,7 +310,8 @@ export type TrainerCommand = v.InferOutput<typeof TrainerCommandSchema>;
 /**
  * The largest event a reader takes, in characters of its JSON text (for the ASCII JSON the trainer
  * writes, bytes): a metrics.jsonl line, an IPC message, a line of trainer output. A real event is
- * under 10 KB (a DOM search with its per-layer table); anything bigger is damage or a hostile
+ * under 10 KB (a DOM search with its per-layer table), or a few tens of KB (was-kernels of a deep
+ * network, the test confusion matrices of CIFAR-100's 100 classes); anything bigger is damage or a hostile
  * file, dropped and logged with its size, so no reader holds an unbounded line.
  */
 export const MAX_EVENT_SIZE = 1024 * 1024;
@@ -285,7 +373,7 @@ export function currentHistory(events: readonly TrainerEvent[]): TrainerEvent[] 
         const from = e.resumedFrom;
         out = from === undefined
           ? []
-          : out.filter(({ event: o }) => o.type !== 'run-end' && !(o.type === 'step' ? o.step > from.step : (o.type === 'epoch' || o.type === 'phase') && o.epoch !== null && o.epoch > from.epoch));
+          : out.filter(({ event: o }) => o.type !== 'run-end' && o.type !== 'test-confusion' && !(o.type === 'step' ? o.step > from.step : (o.type === 'epoch' || o.type === 'phase' || o.type === 'was-kernels') && o.epoch !== null && o.epoch > from.epoch));
       }
       out.push(item);
     }

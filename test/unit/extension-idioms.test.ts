@@ -83,33 +83,34 @@ const palette = new Map(manifest.contributes.menus.commandPalette.map((item) => 
 const offeredInPalette = (command: string, keys: ContextKeys): boolean => !palette.has(command) || whenHolds(palette.get(command)!, { ...keys });
 
 test('context keys: decided from the runs and the view state; only the changed ones are set again', () => {
-  const keys = decideContextKeys({ runs: [finished('done', 'completed'), finished('s', 'stopped')], activeRunId: 'done', mode: 'aom', panelVisible: false });
+  const keys = decideContextKeys({ runs: [finished('done', 'completed'), finished('s', 'stopped')], activeRunId: 'done', mode: 'aom', panelVisible: false, studies: [] });
   assert.deepEqual(keys, {
     'was.runCount': 2, 'was.hasLiveRun': false, 'was.hasActiveRun': true, 'was.runIsLive': false,
     'was.hasResumableRun': true, 'was.hasFinishedRun': true, 'was.panelOpen': false, 'was.mode': 'aom',
+    'was.studyCount': 0, 'was.hasLiveStudy': false,
   });
-  const withLive = decideContextKeys({ runs: [live('now'), finished('done', 'completed')], activeRunId: 'now', mode: 'dom', panelVisible: true });
+  const withLive = decideContextKeys({ runs: [live('now'), finished('done', 'completed')], activeRunId: 'now', mode: 'dom', panelVisible: true, studies: [] });
   assert.equal(withLive['was.hasLiveRun'], true);
   assert.equal(withLive['was.runIsLive'], true);
   assert.equal(withLive['was.hasResumableRun'], false);
   assert.deepEqual(changedKeys(keys, withLive), ['was.hasLiveRun', 'was.runIsLive', 'was.hasResumableRun', 'was.panelOpen', 'was.mode']);
   assert.equal(changedKeys(null, keys).length, Object.keys(CONTEXT_KEY_DEFAULTS).length);
   // Another process's run: not live here (no Stop), not over (no Resume, Delete, Export).
-  const foreign = decideContextKeys({ runs: [elsewhere('x')], activeRunId: 'x', mode: 'aom', panelVisible: false });
+  const foreign = decideContextKeys({ runs: [elsewhere('x')], activeRunId: 'x', mode: 'aom', panelVisible: false, studies: [] });
   assert.deepEqual([foreign['was.hasLiveRun'], foreign['was.runIsLive'], foreign['was.hasResumableRun'], foreign['was.hasFinishedRun']], [false, false, false, false]);
   // A followed run that is no longer listed (deleted) is not an active run.
-  assert.equal(decideContextKeys({ runs: [], activeRunId: 'gone', mode: 'aom', panelVisible: false })['was.hasActiveRun'], false);
+  assert.equal(decideContextKeys({ runs: [], activeRunId: 'gone', mode: 'aom', panelVisible: false, studies: [] })['was.hasActiveRun'], false);
 });
 
 test('palette: Stop is hidden until a trainer of this window runs, Open Metrics Panel while the panel shows; Resume, Delete, Export follow the runs', () => {
-  const idle = decideContextKeys({ runs: [finished('done', 'completed')], activeRunId: 'done', mode: 'aom', panelVisible: true });
+  const idle = decideContextKeys({ runs: [finished('done', 'completed')], activeRunId: 'done', mode: 'aom', panelVisible: true, studies: [] });
   assert.equal(offeredInPalette('was.stopTraining', idle), false);
   assert.equal(offeredInPalette('was.openMetricsPanel', idle), false);
   assert.equal(offeredInPalette('was.resumeRun', idle), false, 'a completed run has nothing to resume');
   assert.equal(offeredInPalette('was.deleteRun', idle), true);
   assert.equal(offeredInPalette('was.compareRuns', idle), false, 'one run: nothing to compare');
 
-  const training = decideContextKeys({ runs: [live('now'), finished('done', 'completed'), finished('s', 'stopped')], activeRunId: 'now', mode: 'aom', panelVisible: false });
+  const training = decideContextKeys({ runs: [live('now'), finished('done', 'completed'), finished('s', 'stopped')], activeRunId: 'now', mode: 'aom', panelVisible: false, studies: [] });
   assert.equal(offeredInPalette('was.stopTraining', training), true);
   assert.equal(offeredInPalette('was.openMetricsPanel', training), true);
   assert.equal(offeredInPalette('was.resumeRun', training), true);
@@ -122,13 +123,24 @@ test('palette: Stop is hidden until a trainer of this window runs, Open Metrics 
     assert.equal(offeredInPalette(command, empty), true, `${command} with no runs`);
 });
 
+test('palette: Stop Study only while a study process of this window runs, Open Study Panel once a study is listed', () => {
+  const none = decideContextKeys({ runs: [], activeRunId: null, mode: 'aom', panelVisible: false, studies: [] });
+  assert.equal(offeredInPalette('was.stopStudy', none), false);
+  assert.equal(offeredInPalette('was.openStudyPanel', none), false);
+  assert.equal(offeredInPalette('was.runStudy', none), true);
+  const finishedStudy = decideContextKeys({ runs: [], activeRunId: null, mode: 'aom', panelVisible: false, studies: [{ live: false }] });
+  assert.deepEqual([offeredInPalette('was.stopStudy', finishedStudy), offeredInPalette('was.openStudyPanel', finishedStudy)], [false, true]);
+  const running = decideContextKeys({ runs: [], activeRunId: null, mode: 'aom', panelVisible: false, studies: [{ live: false }, { live: true }] });
+  assert.deepEqual([running['was.studyCount'], offeredInPalette('was.stopStudy', running)], [2, true]);
+});
+
 test('package.json: every command that acts on a run has a palette when-clause, and every key it names is one the extension sets', () => {
   const always = new Set(['was.startTraining', 'was.newExperimentFile', 'was.installTensorflowBackend', 'was.switchMode', 'was.refreshRuns', 'was.showLog']);
   const known = new Set(Object.keys(CONTEXT_KEY_DEFAULTS));
   for (const { command } of manifest.contributes.commands) {
     if (always.has(command)) continue;
-    // Commands added by other parts (studies) are theirs to gate; the run commands are ours.
-    if (!/^was\.(stopTraining|resumeRun|deleteRun|exportWeights|openMetricsPanel|compareRuns|revealRunFolder)$/.test(command)) continue;
+    // Run Study has its own checks (a study file to pick); the commands that act on a run or a study are gated.
+    if (!/^was\.(stopTraining|resumeRun|deleteRun|exportWeights|openMetricsPanel|compareRuns|revealRunFolder|stopStudy|openStudyPanel)$/.test(command)) continue;
     assert.ok(palette.get(command), `${command} has a commandPalette when-clause`);
   }
   for (const [command, when] of palette)

@@ -137,6 +137,59 @@ test('FLOPs and DOM-search events survive encode -> parse unchanged; bad ones ar
   }
 });
 
+const wasKernels: TrainerEvent = {
+  type: 'was-kernels',
+  time: 5,
+  epoch: 2,
+  family: 'mixed',
+  layers: [
+    {
+      layer: 'conv2',
+      k: 2,
+      alpha: 0.9,
+      channels: [
+        {
+          in: 0,
+          out: 3,
+          plain: [0.1, -0.2, 0.3, 0.4],
+          shadows: [
+            { transform: { kind: 'shift', dy: 1, dx: 0 }, kernel: [0, 0, 0.1, -0.2] },
+            { transform: { kind: 'crop', top: 0, left: 0, height: 1, width: 2 }, kernel: [0.1, -0.2, 0.1, -0.2] },
+          ],
+        },
+      ],
+    },
+  ],
+};
+const testConfusion: TrainerEvent = { type: 'test-confusion', time: 6, epoch: 2, classes: 2, aom: [[3, 1], [0, 4]], dom: null };
+
+test('was-kernels, test-confusion, the epoch losses and the search path survive encode -> parse; bad ones are rejected naming the field', () => {
+  const epoch = { ...(samples.find((e) => e.type === 'epoch') as EpochEvent), aomLoss: 0.5, domLoss: 0.7 };
+  const search = { ...(flopsEvents[0] as DomSearchEvent), path: [{ layer: 'conv2', dy: 1, dx: 0, flops: 10, accuracy: 0.5 }] };
+  for (const event of [wasKernels, testConfusion, epoch, search]) assert.deepEqual(parseTrainerEvent(JSON.parse(encodeEvent(event))), event);
+  const layer = (wasKernels as { layers: object[] }).layers[0];
+  const cases: [unknown, RegExp][] = [
+    [{ ...wasKernels, layers: [{ ...layer, k: 3 }] }, /was-kernels.layers\[0\]: a kernel plane of layer conv2 does not hold k\*k = 9 numbers/],
+    [{ ...wasKernels, family: 'rotate' }, /was-kernels.family: expected one of shift, crop, mixed/],
+    [{ ...testConfusion, aom: [[1, 2]] }, /test-confusion.aom is not 2 x 2 \(classes\)/],
+    [{ ...testConfusion, aom: [[1, -2], [0, 1]] }, /test-confusion.aom\[0\]\[1\]: must be at least 0/],
+    [{ ...epoch, aomLoss: 'low' }, /epoch.aomLoss: expected a number/],
+    [{ ...search, path: [{ layer: 'conv2', dy: 1, dx: 0, flops: -1, accuracy: 0.5 }] }, /dom-search.path\[0\].flops: must be at least 0/],
+  ];
+  for (const [value, message] of cases) {
+    assert.throws(() => parseTrainerEvent(value), (e: unknown) => e instanceof ValidationError && message.test(e.message), message.source);
+  }
+  // A resumed session redoes the kernel reports after its checkpoint and the test phase.
+  const start = samples[0] as RunStartEvent;
+  const kernelsAt = (epoch: number): TrainerEvent => ({ ...wasKernels, epoch } as TrainerEvent);
+  const resumed: TrainerEvent = { ...start, resumedFrom: { epoch: 1, step: 1 } };
+  const history = [start, kernelsAt(1), kernelsAt(2), testConfusion, resumed, kernelsAt(2)];
+  assert.deepEqual(currentHistory(history), [start, history[1], resumed, history[5]]);
+  // Old runs lack the new fields: still read.
+  const { aomLoss: _a, domLoss: _d, ...old } = epoch;
+  assert.equal((parseTrainerEvent(old) as EpochEvent).aomLoss, undefined);
+});
+
 test('NaN and infinite metrics survive the JSON round trip', () => {
   const step: TrainerEvent = { ...(samples[3] as Extract<TrainerEvent, { type: 'step' }>), loss: NaN, lr: Infinity };
   const back = parseTrainerEvent(JSON.parse(encodeEvent(step)));
@@ -190,7 +243,7 @@ test('the one declaration also gives a JSON schema of metrics.jsonl lines: every
     const type = m.properties?.type;
     return typeof type === 'object' ? type.const : undefined;
   };
-  assert.deepEqual(members.map(typeOf), ['run-start', 'phase', 'step', 'epoch', 'log', 'run-end', 'dom-search', 'baseline']);
+  assert.deepEqual(members.map(typeOf), ['run-start', 'phase', 'step', 'epoch', 'log', 'run-end', 'dom-search', 'was-kernels', 'test-confusion', 'baseline']);
   const step = members.find((m) => typeOf(m) === 'step')!;
   assert.deepEqual(step.required, ['type', 'time', 'epoch', 'step', 'stepInEpoch', 'stepsPerEpoch', 'loss', 'accuracy', 'lr', 'samplesPerSec']);
   assert.deepEqual(step.properties?.epoch, { type: 'integer', minimum: 0 });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
+import { wilsonInterval } from '../../src/shared/accuracy';
 import { panelCsp } from '../../src/shared/panel-html';
 import type { HostMessage, PanelRun } from '../../src/shared/panel-protocol';
 import type { EpochEvent, RunEndEvent, RunStartEvent, StepEvent, TrainerEvent } from '../../src/shared/protocol';
@@ -126,7 +127,8 @@ test('live: events appended as they arrive move the charts, progress and ETA; St
   assert.deepEqual(loss.series[0].drawnY, steps(WAS).map((e) => e.loss));
   assert.equal(await panel.text('#run-status'), 'completed');
   assert.equal(await panel.text('#progress-text'), 'Epoch 3 / 3 · step 18 / 18 (100%)');
-  assert.match(await panel.text('#fact-test'), /^AOM \d+\.\d\d% · DOM \d+\.\d\d% \(epoch 3\)$/);
+  // The test numbers come with their 95% intervals and n (issue 15).
+  assert.match(await panel.text('#fact-test'), /^AOM \d+\.\d\d% · DOM \d+\.\d\d% \(epoch 3\) · 95% intervals: AOM [\d.]+–[\d.]+%, DOM [\d.]+–[\d.]+% \(n = 128\)$/);
 
   // A run that fails shows why.
   await panel.send({ type: 'run-added', run: run('crashed', WAS.slice(0, 8), 'running') });
@@ -159,16 +161,19 @@ test('Switch Mode, Export Weights and the keyboard: messages posted, the mode vi
   await panel.page.evaluate('document.activeElement.blur()');
   await panel.page.mouse.click(2, 2);
   const order: string[] = [];
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < 33; i++) {
     await panel.page.keyboard.press('Tab');
     order.push(
       (await panel.page.evaluate(`(() => {
         const e = document.activeElement;
-        return e.id || (e.dataset.chart ? 'png:' + e.dataset.chart : e.dataset.runId ? 'compare:' + e.dataset.runId : e.tagName.toLowerCase());
+        return e.id || (e.dataset.zoom ? e.textContent.trim() + ':' + e.dataset.zoom : e.dataset.chart ? 'png:' + e.dataset.chart : e.dataset.key ? 'legend:' + e.dataset.key : e.dataset.runId ? 'compare:' + e.dataset.runId : e.tagName.toLowerCase());
       })()`)) as string,
     );
   }
-  assert.deepEqual(order.slice(0, 15), [
+  // Every control in reading order (issue 15 added the zoom buttons, the HTML legends, the folded
+  // throughput chart and the WAS view's channel picker).
+  const chartKeys = (chart: string, legend: string[]) => [`+:${chart}`, `−:${chart}`, `png:${chart}`, ...legend.map((l) => `legend:live|${l}`)];
+  assert.deepEqual(order, [
     'run-select',
     'switch-mode',
     'stop',
@@ -176,11 +181,12 @@ test('Switch Mode, Export Weights and the keyboard: messages posted, the mode vi
     'smoothing',
     'loss-log',
     'export-csv',
-    'png:loss',
-    'png:accuracy',
-    'png:lr',
-    'png:throughput',
-    'png:alpha',
+    ...chartKeys('loss', ['train loss', 'train loss (epoch mean)', 'AOM val loss', 'DOM val loss']),
+    ...chartKeys('accuracy', ['train', 'DOM val', 'AOM val']),
+    ...chartKeys('lr', ['learning rate']),
+    ...chartKeys('alpha', ['alpha conv2']),
+    'summary', // the throughput chart, folded
+    'kernel-channel-conv2',
     // the active run's own checkbox is disabled, so the other run's comes next
     'compare:was-crop',
     'log-summary',
@@ -259,11 +265,16 @@ test('compare: runs overlaid with a legend, configs and best numbers side by sid
   assert.equal(await row('seed').getAttribute('class'), null, 'same seed: not highlighted');
   assert.equal(await row('model').getAttribute('class'), null);
   const testAom = await row('test-aom').locator('td').allTextContents();
-  const expected = [WAS_WITH_BASELINE, CROP, PLAIN].map((e) => `${(runEnd(e).test!.aom * 100).toFixed(2)}%`);
+  // Each accuracy on a split with its 95% Wilson interval and n (issue 15).
+  const withInterval = (accuracy: number, n: number) => {
+    const ci = wilsonInterval(Math.round(accuracy * n), n);
+    return `${(accuracy * 100).toFixed(2)}% [${(100 * ci.low).toFixed(1)}–${(100 * ci.high).toFixed(1)}%, n = ${n}]`;
+  };
+  const expected = [WAS_WITH_BASELINE, CROP, PLAIN].map((e) => withInterval(runEnd(e).test!.aom, runStart(e).dataset.test));
   assert.deepEqual(testAom, expected);
   const bestIndex = [WAS_WITH_BASELINE, CROP, PLAIN].map((e) => runEnd(e).test!.aom).reduce((b, v, i, all) => (v > all[b] ? i : b), 0);
   assert.deepEqual(await row('test-aom').locator('td.best').allTextContents(), [expected[bestIndex]], 'the best test accuracy is marked');
-  assert.deepEqual(await row('baseline').locator('td').allTextContents(), [`${(runEnd(WAS_WITH_BASELINE).baseline!.test!.accuracy * 100).toFixed(2)}%`, '—', '—']);
+  assert.deepEqual(await row('baseline').locator('td').allTextContents(), [withInterval(runEnd(WAS_WITH_BASELINE).baseline!.test!.accuracy, 128), '—', '—']);
 
   // The host changes the picture: a run removed, another picked.
   await panel.send({ type: 'run-removed', runId: 'baseline' });

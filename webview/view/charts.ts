@@ -1,5 +1,6 @@
 // The chart grid: one ChartCard (../charts.ts) per chart, fed the series of the runs on display.
-// The compact layout shows only the loss chart (LAYOUT_CHARTS in ../panel-state.ts).
+// The compact layout shows only the loss chart (LAYOUT_CHARTS in ../panel-state.ts). Throughput is a
+// property of the machine, not of the model: it sits below the grid, folded, out of the main chart slots.
 
 import { CHART_IDS, chartSeries } from '../chart-series';
 import { ChartCard } from '../charts';
@@ -32,12 +33,20 @@ export function chartsView(actions: PanelActions): ChartsView {
         },
       ),
   );
+  const secondary = new Set(['throughput']);
+  const more = h(
+    'details',
+    { class: 'more-charts' },
+    h('summary', {}, 'Throughput (training images per second)'),
+    ...cards.filter((c) => secondary.has(c.id)).map((c) => c.element),
+  );
   return {
-    element: h('div', { class: 'charts' }, ...cards.map((c) => c.element)),
+    element: h('div', {}, h('div', { class: 'charts' }, ...cards.filter((c) => !secondary.has(c.id)).map((c) => c.element)), more),
     deps: ({ state, runs, theme }) => [...runDeps(runs), state.mode, state.layout, state.ui.hiddenSeries, smoothing(state), lossLogScale(state), theme, resizes],
     render({ state, runs, theme }: Scene): void {
       const specs = chartSeries(runs, state.mode, smoothing(state));
       const context = { smoothing: smoothing(state), theme, hidden: new Set(state.ui.hiddenSeries), lossLogScale: lossLogScale(state) };
+      more.hidden = !chartShown(state, 'throughput');
       for (const card of cards) {
         const shown = chartShown(state, card.id);
         card.element.hidden = !shown;

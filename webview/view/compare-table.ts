@@ -18,7 +18,7 @@ export function compareTableView(): CompareTableView {
     fullOnly: true,
     deps: ({ state, runs }) => [...runDeps(runs), state.mode],
     render({ state, runs }: Scene): void {
-      const caption = h('caption', { class: 'visually-hidden' }, 'Configurations and results of the runs on the charts; differing settings and the best results are highlighted');
+      const caption = h('caption', { class: 'visually-hidden' }, 'Configurations and results of the runs on the charts; differing settings and the best results are highlighted; accuracies with [their 95% Wilson interval, n images]');
       table.replaceChildren(caption, tableHead(runs), tableBody(runs, compareRows(runs, state.mode)));
     },
   };

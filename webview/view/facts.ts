@@ -4,6 +4,7 @@
 import { duration, percent } from '../../src/shared/format';
 import type { InferenceMode } from '../../src/shared/protocol';
 import { h, setChildren } from '../dom';
+import { accuracyInterval } from '../../src/shared/accuracy';
 import { rate } from '../format';
 import type { RunModel } from '../run-model';
 import { otherMode } from './toolbar';
@@ -64,13 +65,29 @@ function renderTest(field: HTMLElement, run: RunModel, mode: InferenceMode): voi
   }
   const gain = run.end?.baseline?.gain;
   const gainText = gain ? ` · gain over baseline ${gain[mode] >= 0 ? '+' : ''}${gain[mode].toFixed(2)} pts` : '';
-  setChildren(field, ...pair(test, mode, ` (epoch ${test.epoch})`), gainText);
+  setChildren(field, ...pair(test, mode, ` (epoch ${test.epoch})`), gainText, intervals(run, test, mode, 'test'));
+}
+
+/** The 95% Wilson intervals of a pair of accuracies on a split, and its n: " · 95% intervals: AOM 81.6–92.8%, DOM 83.4–94.0% (n = 128)". */
+function intervals(run: RunModel, values: Record<InferenceMode, number>, mode: InferenceMode, split: 'validation' | 'test'): HTMLElement | string {
+  const n = run.splitSize(split);
+  if (n === null) return '';
+  const modes: InferenceMode[] = run.isPlain() ? ['aom'] : [mode, otherMode(mode)];
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const parts = modes.flatMap((m) => {
+    const ci = accuracyInterval(values[m], n);
+    return ci ? [`${run.isPlain() ? '' : `${m.toUpperCase()} `}${pct(ci.low)}–${pct(ci.high)}%`] : [];
+  });
+  if (parts.length === 0) return '';
+  return h('span', { class: 'interval' }, ` · 95% interval${parts.length > 1 ? 's' : ''}: ${parts.join(', ')} (n = ${n})`);
 }
 
 function renderSelected(field: HTMLElement, run: RunModel, mode: InferenceMode): void {
   const selected = run.selectedEpoch();
   const split = run.selectionSplit() === 'test' ? 'test split' : 'validation';
-  if (selected && run.isPlain()) setChildren(field, `epoch ${selected.epoch}: `, h('strong', { class: 'lead' }, percent(selected.aomAccuracy, '—')), ` on ${split} (plain model)`);
-  else if (selected) setChildren(field, `epoch ${selected.epoch}: `, ...pair({ aom: selected.aomAccuracy, dom: selected.domAccuracy }, mode, ` on ${split}`));
+  const values = { aom: selected?.aomAccuracy ?? Number.NaN, dom: selected?.domAccuracy ?? Number.NaN };
+  const ci = intervals(run, values, mode, run.selectionSplit());
+  if (selected && run.isPlain()) setChildren(field, `epoch ${selected.epoch}: `, h('strong', { class: 'lead' }, percent(selected.aomAccuracy, '—')), ` on ${split} (plain model)`, ci);
+  else if (selected) setChildren(field, `epoch ${selected.epoch}: `, ...pair(values, mode, ` on ${split}`), ci);
   else setChildren(field, '—');
 }

@@ -1,5 +1,6 @@
 // The page around the views: "Waiting for the extension…" / "No runs yet" until there is a run,
-// then the panel (toolbar, progress and facts, chart options, charts, compare, log). The body's
+// then the panel (toolbar, progress and facts, chart options, charts, the WAS view, the test set
+// per class, compare, log). The body's
 // data-layout and data-mode attributes let media/panel.css lay out each layout and mode.
 
 import type { PanelLayout } from '../../src/shared/panel-protocol';
@@ -12,6 +13,8 @@ export interface PageParts {
   progress: HTMLElement;
   chartOptions: HTMLElement;
   charts: HTMLElement;
+  was: HTMLElement;
+  testEvaluation: HTMLElement;
   comparePick: HTMLElement;
   compareTable: HTMLElement;
   log: HTMLElement;
@@ -34,7 +37,9 @@ export function pageView(root: HTMLElement, parts: PageParts): PageView {
     parts.comparePick,
     parts.compareTable,
   );
-  const panel = h('div', { id: 'panel', class: 'panel' }, parts.toolbar, parts.progress, parts.chartOptions, parts.charts, compare, parts.log);
+  // The WAS view and the test set per class are the full layout's (the bottom view stays compact).
+  const fullOnly = h('div', { class: 'full-only' }, parts.was, parts.testEvaluation);
+  const panel = h('div', { id: 'panel', class: 'panel' }, parts.toolbar, parts.progress, parts.chartOptions, parts.charts, fullOnly, compare, parts.log);
   setChildren(root, empty, panel);
   return {
     render({ received, hasRun, layout, mode }): void {
@@ -43,6 +48,7 @@ export function pageView(root: HTMLElement, parts: PageParts): PageView {
       empty.textContent = received ? NO_RUNS : WAITING;
       empty.hidden = hasRun;
       panel.hidden = !hasRun;
+      fullOnly.hidden = layout !== 'full';
     },
   };
 }

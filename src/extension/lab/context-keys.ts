@@ -2,7 +2,8 @@
 // plain data (the workbench layer only hands them to VS Code's `setContext`), and the Runs tree's
 // per-item context value. A command is offered where it can act: Stop with a trainer of this window
 // live, Resume for a run that stopped or did not finish, Delete and Export for a run no one is
-// writing, Open Metrics Panel while the panel is not on screen.
+// writing, Open Metrics Panel while the panel is not on screen, Stop Study with a study process of
+// this window running, Open Study Panel with a study listed.
 
 import { isActive } from '../runs/supervisor';
 import type { LabRun, LabRunStatus } from './lab-runs';
@@ -24,6 +25,10 @@ export interface ContextKeys {
   'was.panelOpen': boolean;
   /** The inference mode. */
   'was.mode': 'aom' | 'dom';
+  /** How many studies the Runs tree lists (Open Study Panel). */
+  'was.studyCount': number;
+  /** A study process this window started is running (Stop Study can act). */
+  'was.hasLiveStudy': boolean;
 }
 
 /** Every key's value before the runs were first listed. */
@@ -36,6 +41,8 @@ export const CONTEXT_KEY_DEFAULTS: Readonly<ContextKeys> = {
   'was.hasFinishedRun': false,
   'was.panelOpen': false,
   'was.mode': 'aom',
+  'was.studyCount': 0,
+  'was.hasLiveStudy': false,
 };
 
 /** What the keys are read from: the listed runs and what the user is looking at. */
@@ -44,6 +51,8 @@ export interface ContextKeyInputs {
   activeRunId: string | null;
   mode: 'aom' | 'dom';
   panelVisible: boolean;
+  /** The listed studies, each with whether this window's study process runs it. */
+  studies: readonly { live: boolean }[];
 }
 
 const RESUMABLE: readonly LabRunStatus[] = ['stopped', 'failed', 'incomplete'];
@@ -74,6 +83,8 @@ export function decideContextKeys(inputs: ContextKeyInputs): ContextKeys {
     'was.hasFinishedRun': inputs.runs.some(isFinished),
     'was.panelOpen': inputs.panelVisible,
     'was.mode': inputs.mode,
+    'was.studyCount': inputs.studies.length,
+    'was.hasLiveStudy': inputs.studies.some((s) => s.live),
   };
 }
 

@@ -10,7 +10,7 @@ import { DisposableStore, type Disposable } from '../base/lifecycle';
 import { changedKeys, CONTEXT_KEY_DEFAULTS, decideContextKeys, type ContextKeys } from '../lab/context-keys';
 import type { LabRuns } from '../lab/lab-runs';
 import type { LabState } from '../lab/lab-state';
-import type { RunsTree } from './runs-tree';
+import type { RunsTree, TreeStudies } from './runs-tree';
 import type { TrainerSupervisor } from '../runs/supervisor';
 
 /** The first listing waits this long after activation, so activation itself stays cheap. */
@@ -27,6 +27,7 @@ export class ContextKeysController implements Disposable {
     private readonly state: LabState,
     tree: RunsTree,
     supervisor: TrainerSupervisor,
+    private readonly studies: TreeStudies,
   ) {
     this.apply({ ...CONTEXT_KEY_DEFAULTS, 'was.mode': state.mode, 'was.panelOpen': state.panelVisible });
     this.disposables.add(tree.onDidChangeTreeData(() => this.update()));
@@ -34,6 +35,7 @@ export class ContextKeysController implements Disposable {
     this.disposables.add(state.onDidChangeActiveRun(() => this.update()));
     this.disposables.add(state.onDidChangeMode(() => this.update()));
     this.disposables.add(state.onDidChangePanelVisible(() => this.update()));
+    this.disposables.add(studies.onDidChange(() => this.update()));
     this.firstUpdate = setTimeout(() => !this.listed && this.update(), FIRST_UPDATE_MS);
     this.firstUpdate.unref?.();
   }
@@ -41,7 +43,8 @@ export class ContextKeysController implements Disposable {
   /** Lists the runs and sets the keys that changed. */
   update(): void {
     this.listed = true;
-    this.apply(decideContextKeys({ runs: this.runs.list(), activeRunId: this.state.activeRunId, mode: this.state.mode, panelVisible: this.state.panelVisible }));
+    const studies = this.studies.list().map((study) => ({ live: this.studies.live(study.name) }));
+    this.apply(decideContextKeys({ runs: this.runs.list(), activeRunId: this.state.activeRunId, mode: this.state.mode, panelVisible: this.state.panelVisible, studies }));
   }
 
   dispose(): void {

@@ -83,6 +83,7 @@ export function runDomSearch(request: DomSearchRequest): DomSearchOutcome {
     accuracy: { aom: result.accuracy.aom, dom: result.accuracy.dom, stochasticDom },
     test,
     layers: result.layers,
+    path: result.path,
     evaluations: result.evaluations,
     durationSec: result.durationSec,
   };

@@ -32,6 +32,14 @@ export interface DomSearchOptions {
   onProgress?: (line: string) => void;
 }
 
+export interface DomSearchStep {
+  layer: string;
+  dy: number;
+  dx: number;
+  flops: number;
+  accuracy: number;
+}
+
 export interface Score {
   accuracy: number;
   loss: number;
@@ -43,6 +51,8 @@ export interface DomSearchResult {
   flops: { aom: number; dom: number; budget: number; minimum: number };
   /** On the search split. */
   accuracy: { aom: number; dom: number };
+  /** Each step taken from AOM: the layer shrunk, and the FLOPs and accuracy after it. */
+  path: DomSearchStep[];
   evaluations: number;
   durationSec: number;
 }
@@ -92,8 +102,10 @@ export function searchDom(model: Model, setup: EvalSetup, split: ImageSplit, opt
   log(`AOM: ${percent(aomScore.accuracy)} on ${split.count} images, ${aom.toLocaleString('en-US')} FLOPs; budget ${budget.toLocaleString('en-US')} (${percent(options.flopsTarget)})`);
   // The identity DOM computes exactly AOM (alpha * I W = alpha * W), so it starts from AOM's score.
   search.start(aomScore, aom);
+  const path: DomSearchStep[] = [];
   while (search.flops > budget) {
     const { move } = search.take(search.choose(budget, options.algorithm));
+    path.push({ layer: move.conv.name, dy: move.shift.dy, dx: move.shift.dx, flops: search.flops, accuracy: search.score.accuracy });
     const w = shiftWindow(move.conv.k, move.shift);
     log(
       `step ${search.version}: ${move.conv.name} shift (${move.shift.dy}, ${move.shift.dx}) -> ${w.height}x${w.width}: ` +
@@ -110,6 +122,7 @@ export function searchDom(model: Model, setup: EvalSetup, split: ImageSplit, opt
     layers: layerChoices(model, search.current, aomFlops, finalFlops),
     flops: { aom, dom: finalFlops.total, budget, minimum },
     accuracy: { aom: aomScore.accuracy, dom: search.score.accuracy },
+    path,
     evaluations: search.evaluations,
     durationSec: (Date.now() - started) / 1000,
   };

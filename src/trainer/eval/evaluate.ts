@@ -4,6 +4,7 @@
 // over `recalibrationBatches` batches), then evaluate with those statistics.
 
 import * as tf from '@tensorflow/tfjs';
+import { addToConfusion, emptyConfusion, matrixAccuracy } from '../../shared/accuracy';
 import type { BatchNormConfig } from '../../shared/config';
 import type { InferenceMode } from '../../shared/protocol';
 import type { KernelTransform } from '../was/transforms';
@@ -52,26 +53,32 @@ export function recalibrate(mode: InferenceMode, setup: EvalSetup): void {
   });
 }
 
-/** Top-1 accuracy and mean loss of `mode` on `split` (recalibrate first for inference-mode BN). */
-export function evaluate(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): { accuracy: number; loss: number } {
+/** Top-1 accuracy, mean loss, and the confusion matrix (row = true class, column = predicted). */
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+  confusion: number[][];
+}
+
+/** Evaluate `mode` on `split` (recalibrate first for inference-mode BN). */
+export function evaluate(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Evaluation {
   const ctx = contextFor(mode, setup.bn.eval === 'batch' ? 'batch' : 'running', setup, null);
-  let correct = 0;
+  const confusion = emptyConfusion(setup.model.spec.numClasses);
   let lossSum = 0;
   for (const { start, size } of sequentialRanges(split.count, setup.batches.batchSize)) {
     const batch = setup.batches.makeRange(split, start, size);
-    const [c, l] = tf.tidy(() => {
+    const [p, l] = tf.tidy(() => {
       const logits = setup.model.forward(tf.tensor4d(batch.pixels, [size, ...imageShape(setup)]), ctx);
       const labels = tf.tensor1d(batch.labels, 'int32');
-      const hits = tf.equal(tf.argMax(logits, 1), labels).sum();
       const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, undefined, tf.Reduction.SUM);
-      return [hits, loss];
+      return [tf.argMax(logits, 1), loss];
     });
-    correct += c.dataSync()[0];
+    addToConfusion(confusion, batch.labels, p.dataSync());
     lossSum += l.dataSync()[0];
-    c.dispose();
+    p.dispose();
     l.dispose();
   }
-  return { accuracy: correct / split.count, loss: lossSum / split.count };
+  return { accuracy: matrixAccuracy(confusion).correct / split.count, loss: lossSum / split.count, confusion };
 }
 
 function imageShape(setup: EvalSetup): [number, number, number] {

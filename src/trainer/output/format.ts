@@ -16,6 +16,8 @@ export function formatEvent(event: TrainerEvent): string | null {
         (event.resumedFrom ? `, resumed after epoch ${event.resumedFrom.epoch} (step ${event.resumedFrom.step})` : '')
       );
     case 'phase':
+    case 'was-kernels':
+    case 'test-confusion':
       return null;
     case 'step':
       return (

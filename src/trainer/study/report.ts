@@ -2,15 +2,10 @@
 // report <study>/study.md (the table, the method in two sentences, the command that reproduces it,
 // the versions and the machine). Both read only study.json's contents.
 
-import { duration, percent } from '../../shared/format';
+import { duration, percent, settingsText } from '../../shared/format';
 import type { Gain, StudyCell, StudyResults, Summary } from '../../shared/study';
 
-const HEADER = ['cell', 'settings', 'n', 'AOM', 'DOM', 'plain', 'gain AOM (95% t CI)', 'gain DOM (95% t CI)', 'p (DOM)'];
-
-function settingsText(settings: Record<string, unknown>): string {
-  const parts = Object.entries(settings).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
-  return parts.length > 0 ? parts.join(' ') : '(base)';
-}
+const HEADER = ['cell', 'settings', 'n', 'AOM', 'DOM (draw sd)', 'plain', 'gain AOM [95% t CI] {bootstrap}', 'p AOM', 'gain DOM [95% t CI] {bootstrap}', 'p DOM'];
 
 function meanStd(s: Summary | null): string {
   if (s === null || s.n === 0) return '-';
@@ -21,10 +16,16 @@ function pts(x: number): string {
   return Number.isNaN(x) ? '?' : `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
 }
 
+function interval([lo, hi]: readonly [number, number]): string | null {
+  return Number.isNaN(lo) || Number.isNaN(hi) ? null : `${pts(lo)}, ${pts(hi)}`;
+}
+
+/** "+0.80 pts [+0.30, +1.30] {+0.35, +1.20}": the mean gain, its t interval, its bootstrap interval. */
 function gainText(g: Gain | null): string {
   if (g === null || g.n === 0) return '-';
-  const [lo, hi] = g.tInterval;
-  return Number.isNaN(lo) || Number.isNaN(hi) ? `${pts(g.mean)} pts` : `${pts(g.mean)} pts [${pts(lo)}, ${pts(hi)}]`;
+  const t = interval(g.tInterval);
+  const boot = interval(g.bootstrapInterval);
+  return `${pts(g.mean)} pts${t ? ` [${t}]` : ''}${boot ? ` {${boot}}` : ''}`;
 }
 
 function pText(g: Gain | null): string {
@@ -40,9 +41,10 @@ function cellRow(cell: StudyCell, results: StudyResults): string[] {
     settingsText(cell.settings),
     done === runs.length ? String(done) : `${done}/${runs.length}`,
     meanStd(cell.aom),
-    meanStd(cell.dom),
+    `${meanStd(cell.dom)}${cell.domDrawStd === null || Number.isNaN(cell.domDrawStd) ? '' : ` (${(100 * cell.domDrawStd).toFixed(2)})`}`,
     meanStd(cell.baseline),
     gainText(cell.gain.aom),
+    pText(cell.gain.aom),
     gainText(cell.gain.dom),
     pText(cell.gain.dom),
   ];
@@ -87,14 +89,15 @@ export function studyMarkdown(results: StudyResults): string {
     markdownTable(results),
     '',
     'Accuracies are test accuracy at the selected epoch, mean ± sample standard deviation over seeds (n completed runs); ' +
+      'DOM is the stochastic DOM, each run\'s number the mean over its evaluation draws (draw sd: the mean over runs of the standard deviation across one run\'s draws, in points); ' +
       '"plain" is the paired baseline, the same config and seed without weight augmentation. ' +
-      'Gains are WAS minus plain per seed, in percentage points.',
+      'Gains are WAS minus plain per seed, in percentage points: mean, [95% Student t interval], {95% percentile bootstrap interval}, and the paired t test\'s two-sided p.',
     '',
     '## Method',
     '',
     'Every cell of the grid is trained once per seed, and each WAS run is paired with a plain run of the same seed ' +
       '(same data order, augmentation and initial weights), so the gain is measured per seed as WAS minus plain test accuracy. ' +
-      'Each cell reports the mean of those paired differences with a 95% Student t interval (a percentile bootstrap interval beside it in study.json) ' +
+      'Each cell reports the mean of those paired differences with a 95% Student t interval and a percentile bootstrap interval beside it ' +
       'and the two-sided paired t test p-value; the stochastic DOM is the mean over its evaluation draws.',
     '',
     '## Reproduce',

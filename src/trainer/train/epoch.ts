@@ -10,11 +10,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { InferenceMode } from '../../shared/protocol';
 import { epochOrder, orderBatches } from '../data/batches';
 import type { ImageSplit } from '../data/types';
-import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
+import { evaluate, recalibrate, type EvalSetup, type Evaluation } from '../eval/evaluate';
 import type { Model } from '../nn/model';
 import type { RngState } from '../rng';
 import { saveCheckpoint, type CheckpointManifest, type EpochPosition, type TrainingProgress } from './checkpoint';
 import type { RunOutput, TrainingIo } from './io';
+import { kernelReportDue } from '../was/kernel-samples';
+import { kernelReport } from './kernel-report';
 import { learningRate } from './schedule';
 import type { Run } from './setup';
 import { trainStep } from './step';
@@ -87,6 +89,8 @@ export async function trainEpochs(run: Run, tally: Tally, io: TrainingIo, out: R
       return trained.stopReason;
     }
     evaluateEpoch(run, tally, epoch, trained, out);
+    const kernels = kernelReportDue(epoch, run.config.epochs) ? kernelReport(run, epoch, epochEvalSeed(run.streams.evalSeed, epoch)) : null;
+    if (kernels) out.emit(kernels);
     // After the epoch event: a kill between the two makes the resumed session redo this
     // epoch, and its run-start's resumedFrom tells readers the earlier event is superseded.
     await saveProgress(run, tally, null);
@@ -197,8 +201,9 @@ function evaluateEpoch(run: Run, tally: Tally, epoch: number, trained: EpochTrai
   out.emit({ type: 'phase', time: Date.now(), phase: 'evaluating', epoch });
   // DOM draws seeded per epoch: an epoch's numbers do not depend on earlier sessions.
   const setup = run.evalSetup(epochEvalSeed(run.streams.evalSeed, epoch));
-  const aom = evaluateMode('aom', run.selection, setup);
-  const dom = run.hasShadow ? evaluateMode('dom', run.selection, setup) : aom;
+  const aomScore = evaluateModeScore('aom', run.selection, setup);
+  const domScore = run.hasShadow ? evaluateModeScore('dom', run.selection, setup) : aomScore;
+  const aom = aomScore.accuracy;
   const isBest = tally.best === null || aom > tally.best.accuracy;
   if (isBest) tally.best = { epoch, accuracy: aom };
   tally.epochsCompleted = epoch;
@@ -209,7 +214,9 @@ function evaluateEpoch(run: Run, tally: Tally, epoch: number, trained: EpochTrai
     trainLoss: trained.loss / trained.seen,
     trainAccuracy: trained.correct / trained.seen,
     aomAccuracy: aom,
-    domAccuracy: dom,
+    domAccuracy: domScore.accuracy,
+    aomLoss: aomScore.loss,
+    domLoss: domScore.loss,
     selectionSplit: run.config.selectOn,
     lr: trained.lr,
     samplesPerSec: trained.seen / trained.seconds,
@@ -253,8 +260,13 @@ export function epochEvalSeed(evalSeed: number, epoch: number): number {
 
 /** Accuracy in one mode, with that mode's BatchNorm statistics recalibrated first. */
 export function evaluateMode(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): number {
+  return evaluateModeScore(mode, split, setup).accuracy;
+}
+
+/** Accuracy, mean loss and the confusion matrix in one mode, its BatchNorm statistics recalibrated first. */
+export function evaluateModeScore(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Evaluation {
   recalibrate(mode, setup);
-  return evaluate(mode, split, setup).accuracy;
+  return evaluate(mode, split, setup);
 }
 
 function readAlphas(model: Model): Record<string, number> {

@@ -6,7 +6,7 @@ import { searchDomAfterTraining } from '../dom/after-training';
 import type { RunFolder } from '../output/run-folder';
 import { Rng } from '../rng';
 import { loadCheckpoint, restoreModel } from './checkpoint';
-import { durationSec, evaluateMode, type Tally } from './epoch';
+import { durationSec, evaluateModeScore, type Tally } from './epoch';
 import type { RunOutput, RunResult } from './io';
 import type { Run } from './setup';
 
@@ -28,11 +28,14 @@ export async function testBestEpoch(run: Run, bestEpoch: number, out: RunOutput)
   restoreModel(run.model, await loadCheckpoint(run.folder.dir, 'best'));
   // DOM test draws are seeded on their own so the test number does not depend on history.
   const testSeed = (run.streams.evalSeed ^ 0x5bd1e995) >>> 0;
-  const aom = evaluateMode('aom', run.dataset.test, run.evalSetup(testSeed));
-  const draws = Array.from({ length: run.config.dom.testDraws }, (_, draw) => domTestDrawSeed(testSeed, draw));
-  const domDraws = run.hasShadow ? draws.map((seed) => evaluateMode('dom', run.dataset.test, run.evalSetup(seed))) : [aom];
+  const aom = evaluateModeScore('aom', run.dataset.test, run.evalSetup(testSeed));
+  const seeds = Array.from({ length: run.config.dom.testDraws }, (_, draw) => domTestDrawSeed(testSeed, draw));
+  const doms = run.hasShadow ? seeds.map((seed) => evaluateModeScore('dom', run.dataset.test, run.evalSetup(seed))) : [];
+  const domDraws = run.hasShadow ? doms.map((d) => d.accuracy) : [aom.accuracy];
+  // Per-class accuracy and where the modes err: AOM's confusion matrix, and the first DOM draw's.
+  out.emit({ type: 'test-confusion', time: Date.now(), epoch: bestEpoch, classes: aom.confusion.length, aom: aom.confusion, dom: doms[0]?.confusion ?? null });
   const dom = domDraws.reduce((sum, x) => sum + x, 0) / domDraws.length;
-  return { aom, dom, domDraws, epoch: bestEpoch };
+  return { aom: aom.accuracy, dom, domDraws, epoch: bestEpoch };
 }
 
 /** The seed of the test split's DOM draw number `draw`: the first is the test seed itself, each other one its own stream. */
