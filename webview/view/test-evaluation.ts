@@ -36,7 +36,8 @@ function summary(e: TestConfusionEvent): HTMLElement {
     const ci = wilsonInterval(correct, n);
     return `${name} ${percent(accuracy)} (${correct} of ${n}; 95% interval ${percent(ci.low)}–${percent(ci.high)})`;
   };
-  return h('p', { class: 'was-note' }, `Epoch ${e.epoch}: ${line('AOM', e.aom)}${e.dom ? ` · ${line('DOM', e.dom)}` : ''}.`);
+  // The stochastic DOM's matrix is its first test draw's; the run's DOM test number is the mean over its draws.
+  return h('p', { class: 'was-note' }, `Epoch ${e.epoch}: ${line('AOM', e.aom)}${e.dom ? ` · ${line('DOM (first test draw)', e.dom)}` : ''}.`);
 }
 
 function perClassTable(e: TestConfusionEvent): HTMLElement {
