@@ -147,7 +147,7 @@ export class PanelApp {
     const { state, theme } = this;
     const runs = displayedRuns(state);
     const active = runs[0] ?? null;
-    this.page.render({ received: state.received, hasRun: active !== null, layout: state.layout, mode: state.mode });
+    this.page.render({ received: state.received, runLabel: active?.label ?? null, layout: state.layout, mode: state.mode });
     if (active) {
       const scene = { state, active, runs, theme };
       for (const view of this.views) {

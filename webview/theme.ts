@@ -66,17 +66,47 @@ export function watchTheme(changed: () => void): () => void {
 
 /** A colour made translucent (for raw lines under smoothed ones). Works for #rgb, #rrggbb, #rrggbbaa and rgb(). */
 export function withAlpha(color: string, alpha: number): string {
-  const hex = /^#([0-9a-f]{3,8})$/i.exec(color);
+  const rgb = rgbOf(color);
+  return rgb ? `rgba(${rgb.join(', ')}, ${alpha})` : color;
+}
+
+/** A colour's red, green and blue (0-255) from #rgb, #rrggbb, #rrggbbaa or rgb()/rgba(); null for other forms. */
+export function rgbOf(color: string): [number, number, number] | null {
+  const hex = /^#([0-9a-f]{3,8})$/i.exec(color.trim());
   if (hex) {
     let h = hex[1];
     if (h.length === 3 || h.length === 4) h = [...h].map((c) => c + c).join('');
     const [r, g, b] = [0, 2, 4].map((i) => Number.parseInt(h.slice(i, i + 2), 16));
-    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+    return [r, g, b];
   }
-  const rgb = /^rgba?\(([^)]+)\)$/i.exec(color);
+  const rgb = /^rgba?\(([^)]+)\)$/i.exec(color.trim());
   if (rgb) {
-    const [r, g, b] = rgb[1].split(/[ ,/]+/).filter(Boolean);
-    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+    const [r, g, b] = rgb[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    if ([r, g, b].every(Number.isFinite)) return [r, g, b];
   }
-  return color;
+  return null;
+}
+
+/** WCAG 2 relative luminance of an sRGB colour. */
+function luminance([r, g, b]: readonly number[]): number {
+  const linear = (v: number) => (v / 255 <= 0.04045 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+  return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+}
+
+/** WCAG 2 contrast ratio of two luminances (1 to 21). */
+function contrast(a: number, b: number): number {
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+
+/**
+ * The text colour for a cell filled with `fill` at `alpha` over `background`: `text` (the theme's
+ * foreground) where it reads at WCAG AA's 4.5:1 or better, else black or white, whichever reads
+ * better (one of them always reaches 4.58:1). Null when a colour cannot be read (keep the default).
+ */
+export function readableText(fill: string, alpha: number, background: string, text: string): string | null {
+  const [f, b, t] = [rgbOf(fill), rgbOf(background), rgbOf(text)];
+  if (!f || !b || !t) return null;
+  const mixed = luminance(f.map((v, i) => alpha * v + (1 - alpha) * b[i]));
+  if (contrast(mixed, luminance(t)) >= 4.5) return text;
+  return contrast(mixed, 0) >= contrast(mixed, 1) ? '#000000' : '#ffffff';
 }

@@ -11,7 +11,8 @@ export interface ChartOptionsView extends View {
 }
 
 export function chartOptionsView(actions: PanelActions): ChartOptionsView {
-  const select = h('vscode-single-select', { id: 'smoothing', 'aria-label': 'Smoothing' });
+  // `label` names the combobox inside, where focus lands (see toolbar.ts).
+  const select = h('vscode-single-select', { id: 'smoothing', label: 'Smoothing' });
   for (const v of SMOOTHING_CHOICES) select.append(h('vscode-option', { value: String(v) }, v === 0 ? 'Off' : String(v)));
   select.addEventListener('change', () => actions.act({ type: 'set-smoothing', smoothing: Number(select.value) }));
 

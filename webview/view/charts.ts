@@ -41,7 +41,8 @@ export function chartsView(actions: PanelActions): ChartsView {
     ...cards.filter((c) => secondary.has(c.id)).map((c) => c.element),
   );
   return {
-    element: h('div', {}, h('div', { class: 'charts' }, ...cards.filter((c) => !secondary.has(c.id)).map((c) => c.element)), more),
+    // A heading for the chart titles (h3) to sit under, after the page's h1.
+    element: h('section', { 'aria-labelledby': 'charts-title' }, h('h2', { id: 'charts-title', class: 'visually-hidden' }, 'Charts'), h('div', { class: 'charts' }, ...cards.filter((c) => !secondary.has(c.id)).map((c) => c.element)), more),
     deps: ({ state, runs, theme }) => [...runDeps(runs), state.mode, state.layout, state.ui.hiddenSeries, smoothing(state), lossLogScale(state), theme, resizes],
     render({ state, runs, theme }: Scene): void {
       const specs = chartSeries(runs, state.mode, smoothing(state));

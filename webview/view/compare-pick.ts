@@ -31,7 +31,7 @@ export function comparePickView(actions: PanelActions): ComparePickView {
       for (const box of element.querySelectorAll('vscode-checkbox')) {
         const runId = box.dataset.runId ?? '';
         const isActive = runId === active.runId;
-        box.disabled = isActive;
+        setDisabled(box, isActive);
         box.checked = isActive || state.compare.includes(runId);
         box.title = isActive ? 'The active run is always shown' : '';
       }
@@ -39,3 +39,20 @@ export function comparePickView(actions: PanelActions): ComparePickView {
   };
 }
 
+/**
+ * Disable or enable a vscode-checkbox and keep it in the Tab order. On `disabled` the element saves
+ * its tabIndex and sets -1; on re-enable it restores the saved value, which for a host without a
+ * tabindex attribute is -1 too, so the box would stay out of the Tab order for good (issue 15).
+ * The attribute is set here (not the property, which Lit reflects later) so the element's
+ * attributeChangedCallback has run before the tabindex it left is removed. aria-disabled says the
+ * state on the host too: the checkbox inside the shadow root is never disabled itself.
+ */
+function setDisabled(box: HTMLElement, disabled: boolean): void {
+  if (box.hasAttribute('disabled') === disabled) return;
+  box.toggleAttribute('disabled', disabled);
+  if (disabled) box.setAttribute('aria-disabled', 'true');
+  else {
+    box.removeAttribute('aria-disabled');
+    box.removeAttribute('tabindex');
+  }
+}

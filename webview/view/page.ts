@@ -21,14 +21,18 @@ export interface PageParts {
 }
 
 export interface PageView {
-  /** Show the empty state, or the panel when there is a run to show. */
-  render(page: { received: boolean; hasRun: boolean; layout: PanelLayout; mode: InferenceMode }): void;
+  /** Show the empty state, or the panel for the active run (its label; null when there is none). */
+  render(page: { received: boolean; runLabel: string | null; layout: PanelLayout; mode: InferenceMode }): void;
 }
 
+const TITLE = 'WAS Lab metrics';
 const WAITING = 'Waiting for the extension…';
 const NO_RUNS = 'No runs yet. Start one with “WAS: Start Training”.';
 
 export function pageView(root: HTMLElement, parts: PageParts): PageView {
+  // The page's one h1 (screen-reader users jump by headings): the active run's name. The run
+  // picker shows that name already, so the heading is for assistive technology only.
+  const heading = h('h1', { id: 'page-title', class: 'visually-hidden' }, TITLE);
   const empty = h('p', { id: 'empty-state', class: 'empty-state' }, WAITING);
   const compare = h(
     'section',
@@ -40,9 +44,12 @@ export function pageView(root: HTMLElement, parts: PageParts): PageView {
   // The WAS view and the test set per class are the full layout's (the bottom view stays compact).
   const fullOnly = h('div', { class: 'full-only' }, parts.was, parts.testEvaluation);
   const panel = h('div', { id: 'panel', class: 'panel' }, parts.toolbar, parts.progress, parts.chartOptions, parts.charts, fullOnly, compare, parts.log);
-  setChildren(root, empty, panel);
+  setChildren(root, heading, empty, panel);
   return {
-    render({ received, hasRun, layout, mode }): void {
+    render({ received, runLabel, layout, mode }): void {
+      const hasRun = runLabel !== null;
+      const title = hasRun ? `${TITLE}: ${runLabel}` : TITLE;
+      if (heading.textContent !== title) heading.textContent = title;
       document.body.dataset.layout = layout;
       document.body.dataset.mode = mode;
       empty.textContent = received ? NO_RUNS : WAITING;

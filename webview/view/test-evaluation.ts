@@ -6,7 +6,7 @@ import { matrixAccuracy, perClassAccuracy, wilsonInterval } from '../../src/shar
 import { percent } from '../../src/shared/format';
 import type { TestConfusionEvent } from '../../src/shared/protocol';
 import { h, setChildren } from '../dom';
-import { withAlpha, type ChartTheme } from '../theme';
+import { readableText, withAlpha, type ChartTheme } from '../theme';
 import type { Scene, View } from './view';
 
 export interface TestEvaluationView extends View {
@@ -72,6 +72,7 @@ function matrices(e: TestConfusionEvent, theme: ChartTheme): HTMLElement[] {
 
 function matrixTable(name: string, m: number[][], theme: ChartTheme, color: 'green' | 'purple'): HTMLElement {
   const max = Math.max(1, ...m.flat());
+  const bodyText = getComputedStyle(document.body).color;
   const head = h('tr', {}, h('th', { scope: 'col' }, 'true \\ predicted'), ...m.map((_, c) => h('th', { scope: 'col' }, String(c))));
   const rows = m.map((row, r) =>
     h(
@@ -80,8 +81,14 @@ function matrixTable(name: string, m: number[][], theme: ChartTheme, color: 'gre
       h('th', { scope: 'row' }, String(r)),
       ...row.map((x, c) => {
         const cell = h('td', { class: r === c ? 'diagonal' : x > 0 ? 'error' : undefined }, String(x));
-        // CSSOM, not a style attribute: the CSP allows it.
-        if (x > 0) cell.style.backgroundColor = withAlpha(r === c ? theme.colors[color] : theme.colors.red, Number((0.15 + (0.6 * x) / max).toFixed(3)));
+        // CSSOM, not a style attribute: the CSP allows it. The text keeps 4.5:1 on its shade.
+        if (x > 0) {
+          const fill = r === c ? theme.colors[color] : theme.colors.red;
+          const alpha = Number((0.15 + (0.6 * x) / max).toFixed(3));
+          cell.style.backgroundColor = withAlpha(fill, alpha);
+          const text = readableText(fill, alpha, theme.background, bodyText);
+          if (text) cell.style.color = text;
+        }
         return cell;
       }),
     ),

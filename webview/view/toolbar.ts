@@ -13,7 +13,9 @@ export interface ToolbarView extends View {
 
 export function toolbarView(actions: PanelActions): ToolbarView {
   const current = (): RunModel | null => activeRun(actions.state());
-  const runSelect = h('vscode-single-select', { id: 'run-select', 'aria-label': 'Run' });
+  // `label` names the combobox inside the shadow root, where focus lands (an aria-label on the host
+  // would name nothing a screen reader reaches).
+  const runSelect = h('vscode-single-select', { id: 'run-select', label: 'Run' });
   runSelect.addEventListener('change', () => actions.act({ type: 'select-run', runId: runSelect.value }));
   const status = h('span', { id: 'run-status', class: 'status', role: 'status' });
   const badge = h('span', { id: 'mode-badge', class: 'mode-badge', 'aria-live': 'polite' });
