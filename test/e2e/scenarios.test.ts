@@ -276,4 +276,14 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     assert.match(ended?.reason ?? '', /window that started it went away/);
     await wb.screenshot(path.join(artifacts, 'restored.png'));
   });
+
+  scenario('walkthrough: Get started with WAS Lab opens with its six steps', async (artifacts) => {
+    await wb.command('Welcome: Open Walkthrough...');
+    await wb.pick('Get started with WAS Lab');
+    const steps = wb.page.locator('.getting-started-step');
+    const titles = ['Choose a backend (optional)', 'Train your first run', 'Keep a setup in an experiment file', 'Switch between AOM and DOM', 'Export the weights', 'Run a study'];
+    await until('the walkthrough shows its steps', async () => (await steps.filter({ hasText: titles[1] }).count()) > 0, 30_000);
+    await wb.screenshot(path.join(artifacts, 'walkthrough.png'));
+    for (const title of titles) assert.equal(await steps.filter({ hasText: title }).count(), 1, `the step "${title}"`);
+  });
 });
