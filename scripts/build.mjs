@@ -17,24 +17,11 @@ await build({
 // nothing here may pull in TensorFlow.js (it forks dist/trainer.js instead).
 await build({ ...nodeBundle, entryPoints: { extension: 'src/extension/extension.ts' }, external: ['vscode'] });
 
-// The metrics panel's browser script (dist/webview.js), chart.js and vscode-elements included:
-// the webview's strict CSP loads only this script (by nonce) and media/panel.css.
+// The browser scripts, each with chart.js (and vscode-elements, @tanstack/table-core) bundled in:
+// the metrics page (dist/webview.js) and the study page (dist/study.js). The webviews' strict CSP
+// loads only the page's script (by nonce) and its stylesheet (media/panel.css, media/study.css).
 await build({
-  entryPoints: { webview: 'webview/main.ts' },
-  outdir: 'dist',
-  bundle: true,
-  platform: 'browser',
-  target: 'chrome120',
-  format: 'iife',
-  minify: true,
-  sourcemap: true,
-  logLevel: 'warning',
-});
-
-// The study page's browser script (dist/study.js), @tanstack/table-core and chart.js included, under
-// the same CSP as the metrics page.
-await build({
-  entryPoints: { study: 'webview/study/main.ts' },
+  entryPoints: { webview: 'webview/main.ts', study: 'webview/study/main.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'browser',

@@ -277,7 +277,7 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     await wb.screenshot(path.join(artifacts, 'restored.png'));
   });
 
-  scenario('walkthrough: Get started with WAS Lab opens with its six steps', async (artifacts) => {
+  scenario('walkthrough: Get started with WAS Lab opens with its six steps, and Switch Mode ticks its step', async (artifacts) => {
     await wb.command('Welcome: Open Walkthrough...');
     await wb.pick('Get started with WAS Lab');
     const steps = wb.page.locator('.getting-started-step');
@@ -285,5 +285,16 @@ describe('WAS Lab in a real VS Code (code-server + Chromium)', () => {
     await until('the walkthrough shows its steps', async () => (await steps.filter({ hasText: titles[1] }).count()) > 0, 30_000);
     await wb.screenshot(path.join(artifacts, 'walkthrough.png'));
     for (const title of titles) assert.equal(await steps.filter({ hasText: title }).count(), 1, `the step "${title}"`);
+    // A step ticks when its completion event fires: VS Code starts counting once its walkthrough
+    // service exists (it is made when the Welcome page first opens, so the commands the scenarios
+    // above ran before it do not count here). Switch Mode ticks "Switch between AOM and DOM".
+    const checked = async (title: string): Promise<boolean> => (await steps.filter({ hasText: title }).first().getAttribute('aria-checked')) === 'true';
+    assert.equal(await checked('Keep a setup in an experiment file'), false);
+    const mode = await wb.modeText();
+    await wb.command('WAS: Switch Mode (AOM/DOM)');
+    await until('the step "Switch between AOM and DOM" checked', () => checked('Switch between AOM and DOM'), 20_000);
+    await wb.screenshot(path.join(artifacts, 'walkthrough-step-done.png'));
+    await wb.command('WAS: Switch Mode (AOM/DOM)');
+    await until('the mode back', async () => (await wb.modeText()) === mode, 20_000);
   });
 });
