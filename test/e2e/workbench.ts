@@ -57,7 +57,10 @@ export class Workbench {
       for (let i = focused; i < index; i++) await input.press('ArrowDown');
       for (let i = focused; i > index; i--) await input.press('ArrowUp');
       const now = await row.first().evaluate((e) => e.classList.contains('focused')).catch(() => false);
-      if (now || attempt === 3) break;
+      if (now || attempt === 3) {
+        if (!now) console.log(`e2e: choosing "${label}" without seeing its row focused`);
+        break;
+      }
       console.log(`e2e: the pick moved while choosing "${label}"; choosing again (attempt ${attempt + 1})`);
     }
     await input.press('Enter');
