@@ -9,7 +9,7 @@ import type { InferenceMode } from '../shared/protocol';
 import { installedBackends } from './runs/backend-install';
 import { panelActions, registerCommands } from './commands/registry';
 import { Emitter } from './base/emitter';
-import { EXPERIMENT_SELECTOR, ExperimentCodeLensProvider, STUDY_SELECTOR, StudyCodeLensProvider } from './workbench/experiment-codelens';
+import { EXPERIMENT_SELECTOR, FileCodeLensProvider, RUN_STUDY_LENS, STUDY_SELECTOR, TRAIN_LENS } from './workbench/experiment-codelens';
 import { ExperimentSchemaProvider } from './workbench/experiment-schema';
 import { SCHEMA_SCHEME } from './lab/experiment-template';
 import type { Lab } from './workbench/lab';
@@ -136,7 +136,7 @@ function createLab(context: vscode.ExtensionContext, root: DisposableStore, outp
   tree.watch(runsDir());
   root.add(new StatusBar(runs, state, supervisor));
   root.add(new ContextKeysController(runs, state, tree, supervisor, studies));
-  root.add(vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()));
+  root.add(vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new FileCodeLensProvider(TRAIN_LENS)));
   root.add(vscode.workspace.registerTextDocumentContentProvider(SCHEMA_SCHEME, new ExperimentSchemaProvider(context.extensionUri)));
 
   const lab: Lab = {
@@ -172,7 +172,7 @@ function createStudies(context: vscode.ExtensionContext, root: DisposableStore, 
     }),
   );
   root.add(vscode.window.registerWebviewPanelSerializer(STUDY_PANEL_VIEW_TYPE, studyPanel));
-  root.add(vscode.languages.registerCodeLensProvider(STUDY_SELECTOR, new StudyCodeLensProvider()));
+  root.add(vscode.languages.registerCodeLensProvider(STUDY_SELECTOR, new FileCodeLensProvider(RUN_STUDY_LENS)));
   return { studies, studyPanel };
 }
 

@@ -8,15 +8,16 @@ import { percent, points, settingsText } from '../../shared/format';
 import { STUDY_RESULTS_FILE, type StudyCell, type StudyResults, type StudyRun, type StudyRunState, type StudySlurmTask } from '../../shared/study';
 import { studyRunId } from '../../shared/study-panel-protocol';
 import type { StudyEntry } from '../runs/study-store';
-import type { RunTreeItemData } from './tree-items';
+import { RUN_ICONS, type RunTreeItemData } from './tree-items';
 
+/** A run's icons, and one of its own for a run not started yet. */
 const STUDY_RUN_ICONS: Record<StudyRunState, { id: string; color: string }> = {
   pending: { id: 'circle-outline', color: 'disabledForeground' },
-  queued: { id: 'clock', color: 'disabledForeground' },
-  running: { id: 'sync~spin', color: 'charts.blue' },
-  completed: { id: 'pass', color: 'testing.iconPassed' },
-  stopped: { id: 'debug-pause', color: 'charts.yellow' },
-  failed: { id: 'error', color: 'testing.iconFailed' },
+  queued: RUN_ICONS.queued,
+  running: RUN_ICONS.running,
+  completed: RUN_ICONS.completed,
+  stopped: RUN_ICONS.stopped,
+  failed: RUN_ICONS.failed,
 };
 
 const STUDY_ICONS = {

@@ -22,7 +22,8 @@ export interface RunTreeItemData {
   contextValue: string;
 }
 
-const ICONS: Record<LabRunStatus, { id: string; color: string }> = {
+/** A run's icon by its status (codicon and theme colour); a study's runs use the same ones. */
+export const RUN_ICONS: Record<LabRunStatus, { id: string; color: string }> = {
   queued: { id: 'clock', color: 'disabledForeground' },
   starting: { id: 'loading~spin', color: 'charts.blue' },
   running: { id: 'sync~spin', color: 'charts.blue' },
@@ -69,7 +70,7 @@ export function runTreeItem(run: LabRun, mode: InferenceMode, now = Date.now(), 
     label,
     description,
     tooltip: lines.filter((l, i) => l !== '' || i === 1).join('\n\n'),
-    icon: ICONS[run.status],
+    icon: RUN_ICONS[run.status],
     contextValue: runContextValue(run, shownRunId),
   };
 }

@@ -3,28 +3,22 @@
 
 import * as vscode from 'vscode';
 
-export const EXPERIMENT_SELECTOR: vscode.DocumentSelector = [
-  { scheme: 'file', language: 'json', pattern: '**/*.was.json' },
-  { scheme: 'file', language: 'jsonc', pattern: '**/*.was.json' },
-];
+/** Files named `*<suffix>` on disk, as JSON or JSON with comments. */
+function filesEndingIn(suffix: string): vscode.DocumentSelector {
+  return ['json', 'jsonc'].map((language) => ({ scheme: 'file', language, pattern: `**/*${suffix}` }));
+}
 
-export class ExperimentCodeLensProvider implements vscode.CodeLensProvider {
+export const EXPERIMENT_SELECTOR = filesEndingIn('.was.json');
+export const STUDY_SELECTOR = filesEndingIn('.study.json');
+
+/** One lens on a file's first line that runs `command` with the file. */
+export class FileCodeLensProvider implements vscode.CodeLensProvider {
+  constructor(private readonly lens: { title: string; tooltip: string; command: string }) {}
+
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    const top = new vscode.Range(0, 0, 0, 0);
-    return [
-      new vscode.CodeLens(top, { title: '$(play) Train', tooltip: 'WAS: Start Training with this experiment file', command: 'was.startTraining', arguments: [document.uri] }),
-    ];
+    return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { ...this.lens, arguments: [document.uri] })];
   }
 }
 
-export const STUDY_SELECTOR: vscode.DocumentSelector = [
-  { scheme: 'file', language: 'json', pattern: '**/*.study.json' },
-  { scheme: 'file', language: 'jsonc', pattern: '**/*.study.json' },
-];
-
-export class StudyCodeLensProvider implements vscode.CodeLensProvider {
-  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    const top = new vscode.Range(0, 0, 0, 0);
-    return [new vscode.CodeLens(top, { title: '$(beaker) Run Study', tooltip: 'WAS: Run Study with this study file', command: 'was.runStudy', arguments: [document.uri] })];
-  }
-}
+export const TRAIN_LENS = { title: '$(play) Train', tooltip: 'WAS: Start Training with this experiment file', command: 'was.startTraining' };
+export const RUN_STUDY_LENS = { title: '$(beaker) Run Study', tooltip: 'WAS: Run Study with this study file', command: 'was.runStudy' };
