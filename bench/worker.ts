@@ -90,10 +90,10 @@ async function main(): Promise<void> {
           bench.dispose();
           process.exit(EXIT.ok);
         } else if (request.cmd === 'block') {
-          const samples = runBlock(bench, request.spec);
+          const samples = await runBlock(bench, request.spec);
           await send({ type: 'block', samples, nonFiniteSteps: bench.nonFiniteSteps, maxRssBytes: maxRss() });
         } else {
-          const trace = traceMemory(bench, request.variant, request.steps);
+          const trace = await traceMemory(bench, request.variant, request.steps);
           await send({ type: 'memory', trace, maxRssBytes: maxRss() });
         }
       } catch (error) {
