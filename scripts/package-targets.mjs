@@ -77,7 +77,8 @@ function packageTarget(target, outDir, scratch) {
   const done = printed.split('\n').findLast((line) => line.includes('Packaged:')) ?? '';
   const files = /\((\d+) files/.exec(done)?.[1] ?? '?';
   const megabytes = (fs.statSync(out).size / 1e6).toFixed(1);
-  console.log(`${target.padEnd(12)} ${megabytes.padStart(5)} MB  ${files} files  ${path.relative(process.cwd(), out) || out}  (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  const shown = path.relative(process.cwd(), out).startsWith('..') ? out : path.relative(process.cwd(), out);
+  console.log(`${target.padEnd(12)} ${megabytes.padStart(5)} MB  ${files} files  ${shown}  (${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 const { targets, outDir } = parseArgs(process.argv.slice(2));
