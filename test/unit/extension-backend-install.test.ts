@@ -8,7 +8,7 @@
 // Also: npm missing, a cancelled install, and the detection of a finished install and of the Dawn
 // a platform-specific .vsix carries.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,6 +18,8 @@ import * as path from 'node:path';
 import { bundledDawn, dawnFolder, explainInstallFailure, installArgs, installBackend, installedBackends, WEBGPU_VERSION } from '../../src/extension/runs/backend-install';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'was-backend-'));
+// webgpu alone is ~132 MB installed.
+after(() => fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5 }));
 
 /** A local port with nothing listening: a download from it is refused at once. */
 async function closedPort(): Promise<number> {

@@ -9,7 +9,7 @@
 // list, this fails. (vsce takes 20-35 s per .vsix on 2 cores: all six targets are packaged by
 // `npm run package:targets`, not here.)
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -21,6 +21,8 @@ import { parseTrainerEvent, type RunStartEvent, type TrainerEvent } from '../../
 
 const ROOT = path.resolve(__dirname, '../..');
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'was-vsix-'));
+// Three .vsix files, the universal one unpacked and this machine's Dawn: ~150 MB.
+after(() => fs.rmSync(stage, { recursive: true, force: true, maxRetries: 5 }));
 
 /** Each vsce target and the folder of webgpu's dist/ its Dawn comes from. */
 const DAWN_FOLDERS: Record<string, string> = {
