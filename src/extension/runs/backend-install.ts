@@ -25,7 +25,7 @@ export const BACKEND_VERSIONS: Record<BackendPackage, string> = {
 };
 
 export interface InstallOptions {
-  /** Where node_modules/@tensorflow/... goes; created when missing. */
+  /** Where node_modules/<package> goes; created when missing. */
   folder: string;
   pkg: BackendPackage;
   /** The npm executable; 'npm' from PATH by default. */
