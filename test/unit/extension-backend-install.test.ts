@@ -15,7 +15,8 @@ import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bundledDawn, dawnFolder, explainInstallFailure, installArgs, installBackend, installedBackends, WEBGPU_VERSION } from '../../src/extension/runs/backend-install';
+import { dawnFolder } from '../../src/shared/dawn';
+import { bundledDawn, explainInstallFailure, installArgs, installBackend, installedBackends, WEBGPU_VERSION } from '../../src/extension/runs/backend-install';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'was-backend-'));
 // webgpu alone is ~132 MB installed.

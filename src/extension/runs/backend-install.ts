@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DAWN_VERSION, dawnFolder } from '../../shared/dawn';
 import { LineSplitter, formatSize } from './line-splitter';
 
 export const BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu'] as const;
@@ -17,7 +18,7 @@ export type BackendPackage = (typeof BACKEND_PACKAGES)[number];
 /** The version the trainer's tfjs (4.22.0) pairs with. */
 export const TENSORFLOW_VERSION = '4.22.0';
 /** Dawn's Node binding, as in package.json's optionalDependencies (a test holds the two equal). */
-export const WEBGPU_VERSION = '0.6.2';
+export const WEBGPU_VERSION = DAWN_VERSION;
 export const BACKEND_VERSIONS: Record<BackendPackage, string> = {
   '@tensorflow/tfjs-node-gpu': TENSORFLOW_VERSION,
   '@tensorflow/tfjs-node': TENSORFLOW_VERSION,
@@ -114,13 +115,6 @@ export function installedBackends(folder: string): BackendPackage[] {
   return BACKEND_PACKAGES.filter((pkg) => findNativeFile(pkg, path.join(folder, 'node_modules', ...pkg.split('/'))) !== null);
 }
 
-/**
- * The folder of the `webgpu` package's dist/ that holds Dawn for a platform, as the trainer picks
- * it: one universal build for macOS, `<platform>-<arch>` elsewhere (linux-x64, win32-arm64, ...).
- */
-export function dawnFolder(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
-  return platform === 'darwin' ? 'darwin-universal' : `${platform}-${arch}`;
-}
 
 /**
  * This platform's dawn.node in the extension's own node_modules (a platform-specific .vsix, or a

@@ -42,9 +42,20 @@ export function describeGpuError(kind: string, message: string): string {
 
 /** Throws the device's first fault, if any; call it after a readback, when errors have arrived. */
 export function throwIfDeviceFault(): void {
-  if (fault !== null) {
-    throw new DeviceFaultError(`${fault}. The run ends here; \`was-train resume\` continues it from its last checkpoint.`);
-  }
+  if (fault !== null) throw faultError(fault);
+}
+
+/**
+ * The device's fault in place of a failed read's own error (tfjs rejects a read on a lost device
+ * with an empty message, before `device.lost` has settled: it gets one turn of the event loop).
+ */
+export async function deviceFaultOr(error: unknown): Promise<unknown> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return fault !== null ? faultError(fault) : error;
+}
+
+function faultError(reason: string): DeviceFaultError {
+  return new DeviceFaultError(`${reason}. The run ends here; \`was-train resume\` continues it from its last checkpoint.`);
 }
 
 /** Tests only: forget a fault, so that one process can watch another device afterwards. */

@@ -31,9 +31,11 @@ import type { BackendName } from '../../shared/config';
 import type { GpuAdapterInfo } from '../../shared/protocol';
 import { errorDetail, errorMessage } from '../../shared/errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWebgpuTrainingKernels } from './webgpu-kernels';
 import { watchGpuDevice } from './device-faults';
 import { adapterText } from '../../shared/format';
-import { DAWN_PACKAGE, DAWN_VERSION, loadDawn, NO_ADAPTER, requestAdapter, TFJS_WEBGPU_PACKAGE } from './webgpu';
+import { DAWN_PACKAGE, DAWN_VERSION } from '../../shared/dawn';
+import { loadDawn, NO_ADAPTER, requestAdapter, TFJS_WEBGPU_PACKAGE } from './webgpu';
 import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 
 export type ChosenBackend = Exclude<BackendName, 'auto'>;
@@ -219,32 +221,49 @@ async function tryTensorflow(name: TensorflowBackend, searchPaths: readonly stri
 
 /** WebGPU on Dawn (see webgpu.ts); `auto` passes over a software adapter, a request by name takes it. */
 async function tryWebgpu(searchPaths: readonly string[], auto: boolean): Promise<Attempt> {
-  const found = resolveBackendPackage(DAWN_PACKAGE, searchPaths);
-  if ('error' in found) return { ok: false, reason: found.error };
-  const dawn = loadDawn(found.path);
-  if (!dawn.ok) return { ok: false, reason: dawn.reason };
-  const adapter = await requestAdapter(dawn.gpu);
-  if (adapter === null) return { ok: false, reason: NO_ADAPTER };
+  // Dawn is loaded once: a second instance in one process is not safe.
+  dawnStart ??= await startDawn(searchPaths);
+  const dawn = dawnStart;
+  if (!dawn.ok) return dawn;
+  const { adapter } = dawn;
   if (auto && adapter.software) {
     return { ok: false, reason: `only a software adapter, ${adapterText(adapter)}: slower than wasm (ask for it with --backend webgpu)` };
   }
+  if (webgpuRunning) {
+    const again = await setBackendQuietly('webgpu');
+    return again.ok ? { ok: true, choice: webgpuChoice(dawn) } : { ok: false, reason: again.reason };
+  }
   try {
     if (!hasBackend('webgpu')) projectRequire(TFJS_WEBGPU_PACKAGE);
+    registerWebgpuTrainingKernels();
   } catch (error) {
     return { ok: false, reason: `${TFJS_WEBGPU_PACKAGE} failed to load: ${oneLine(error)}` };
   }
   const init = await setBackendQuietly('webgpu');
   if (!init.ok) return { ok: false, reason: `the webgpu backend failed to initialise on ${adapterText(adapter)}: ${init.reason}` };
   watchGpuDevice((tf.backend() as unknown as { device: unknown }).device);
-  const choice: BackendChoice = {
-    name: 'webgpu',
-    tfBackend: tf.getBackend(),
-    reason: `WebGPU on ${adapterText(adapter)}, Dawn from ${dawn.packagePath}`,
-    skipped: [],
-    packagePath: dawn.packagePath,
-    adapter,
-  };
-  return { ok: true, choice };
+  webgpuRunning = true;
+  return { ok: true, choice: webgpuChoice(dawn) };
+}
+
+type DawnStart = { ok: true; packagePath: string; adapter: GpuAdapterInfo } | { ok: false; reason: string };
+
+/** Dawn loaded (or why not) and the adapter it offers, the first time webgpu was tried; whether the backend runs. */
+let dawnStart: DawnStart | null = null;
+let webgpuRunning = false;
+
+async function startDawn(searchPaths: readonly string[]): Promise<DawnStart> {
+  const found = resolveBackendPackage(DAWN_PACKAGE, searchPaths);
+  if ('error' in found) return { ok: false, reason: found.error };
+  const dawn = loadDawn(found.path);
+  if (!dawn.ok) return dawn;
+  const adapter = await requestAdapter(dawn.gpu);
+  if (adapter === null) return { ok: false, reason: NO_ADAPTER };
+  return { ok: true, packagePath: dawn.packagePath, adapter };
+}
+
+function webgpuChoice({ packagePath, adapter }: { packagePath: string; adapter: GpuAdapterInfo }): BackendChoice {
+  return { name: 'webgpu', tfBackend: tf.getBackend(), reason: `WebGPU on ${adapterText(adapter)}, Dawn from ${packagePath}`, skipped: [], packagePath, adapter };
 }
 
 let wasmKernelsRegistered = false;

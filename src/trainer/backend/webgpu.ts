@@ -16,16 +16,10 @@
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DAWN_PACKAGE, dawnFolder } from '../../shared/dawn';
 import type { GpuAdapterInfo } from '../../shared/protocol';
 
-export const DAWN_PACKAGE = 'webgpu';
-export const DAWN_VERSION = '0.6.2';
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
-
-/** The folder of the package's binary for this machine: one per platform, macOS universal. */
-export function dawnPlatformFolder(platform: string = process.platform, arch: string = process.arch): string {
-  return platform === 'darwin' ? 'darwin-universal' : `${platform}-${arch}`;
-}
 
 /** The parts of Dawn's binding used here (the WebGPU API itself is typed loosely: tfjs drives it). */
 interface DawnBinding {
@@ -46,7 +40,7 @@ export type DawnLoad = { ok: true; gpu: Gpu; packagePath: string } | { ok: false
 
 /** Loads Dawn from `dir` (the `webgpu` package folder) and makes it this process's navigator.gpu. */
 export function loadDawn(dir: string): DawnLoad {
-  const binary = path.join(dir, 'dist', dawnPlatformFolder(), 'dawn.node');
+  const binary = path.join(dir, 'dist', dawnFolder(), 'dawn.node');
   if (!fs.existsSync(binary)) {
     return { ok: false, reason: `${DAWN_PACKAGE} at ${dir} has no Dawn binary for ${process.platform}-${process.arch} (looked for ${binary})` };
   }

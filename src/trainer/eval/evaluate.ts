@@ -15,6 +15,7 @@ import type { Conv2d } from '../nn/conv';
 import type { ForwardContext } from '../nn/context';
 import type { Model } from '../nn/model';
 import { throwIfDeviceFault } from '../backend/device-faults';
+import { readValues } from '../nn/read';
 
 export interface EvalSetup {
   model: Model;
@@ -74,7 +75,7 @@ export async function evaluate(mode: InferenceMode, split: ImageSplit, setup: Ev
       const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, undefined, tf.Reduction.SUM);
       return [tf.argMax(logits, 1), loss];
     });
-    const [predicted, loss] = await Promise.all([p.data(), l.data()]);
+    const [predicted, loss] = await Promise.all([readValues(p), readValues(l)]);
     p.dispose();
     l.dispose();
     throwIfDeviceFault();

@@ -48,6 +48,7 @@ import { DEFAULTS, MODEL_NAMES, applyPatch, withoutBackendPaths, type ModelName,
 import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, nullable } from '../../shared/validate';
 import { buildModel, selectShadowLayers } from '../models/index';
 import type { Model, ModelSpec } from '../nn/model';
+import { readValues } from '../nn/read';
 import { Rng, type RngState } from '../rng';
 import type { Optimizer, OptimizerSlot, OptimizerState } from './optimizer';
 import { errorMessage } from '../../shared/errors';
@@ -239,7 +240,7 @@ async function serialize(content: CheckpointContent): Promise<{ weights: Buffer;
   for (const [group, vars] of [['trainable', content.model.store.trainable], ['state', content.model.store.state]] as const) {
     for (const [varName, v] of vars) {
       if (v.dtype !== 'float32') throw new CheckpointError(`variable ${varName} is ${v.dtype}; checkpoints hold float32`, 'mismatch');
-      add(varName, group, 0, v.shape, async () => (await v.data()) as Float32Array);
+      add(varName, group, 0, v.shape, () => readValues(v));
     }
   }
   // The optimizer knows variables by their tfjs names (prefixed per store); save store names.
