@@ -36,7 +36,7 @@ function readJson<T>(file: string): T {
 const TINY_RUN = ['--model', 'lenet', '--dataset', 'synthetic', '--validation-size', '64', '--epochs', '1', '--max-steps-per-epoch', '1', '--runs-dir', runsDir];
 const MNIST_RUN = ['--model', 'small-cnn', '--dataset', 'mnist', '--train-limit', '704', '--validation-size', '64', '--test-limit', '500', '--epochs', '1', '--batch-size', '32', '--dom-test-draws', '1', '--seed', '3', '--runs-dir', runsDir, '--json'];
 
-test('a short MNIST run on webgpu reaches the accuracy of the same run on wasm (within a point), and records its adapter', async (t) => {
+test('a short MNIST run on webgpu reaches the accuracy of the same run on wasm (within a point), records its adapter, and exports a searched DOM', async (t) => {
   if (webgpu === null) return t.skip('no WebGPU adapter');
   const runs: Record<string, RunEndEvent> = {};
   for (const backend of ['webgpu', 'wasm']) {
@@ -56,6 +56,11 @@ test('a short MNIST run on webgpu reaches the accuracy of the same run on wasm (
   assert.deepEqual(start?.type === 'run-start' ? start.backend.adapter : null, config.backend.adapter);
   assert.deepEqual(gpu.backend?.adapter, config.backend.adapter, 'summary.json names it too');
   assert.equal(wasm.backend?.adapter, undefined, 'a wasm run has no adapter');
+  // A DOM searched and exported on webgpu (the run's backend): the export checks itself against our forward pass.
+  const exported = await runTrainer(['export', path.join(runsDir, 'mnist-webgpu'), '--mode', 'dom', '--flops-target', '0.75', '--json']);
+  assert.equal(exported.code, 0, exported.stdout + exported.stderr);
+  const metadata = JSON.parse(exported.stdout.trim().split('\n').pop()!) as { mode: string; flops: number };
+  assert.equal(metadata.mode, 'dom');
 });
 
 test('webgpu: a run stopped inside epoch 1 and resumed ends with the numbers of the uninterrupted run', async (t) => {
