@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dawnFolder } from '../../src/shared/dawn';
+import { dawnFolder } from '../../src/shared/node/dawn';
 import { bundledDawn, explainInstallFailure, installArgs, installBackend, installedBackends, WEBGPU_VERSION } from '../../src/extension/runs/backend-install';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'was-backend-'));

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DAWN_VERSION, dawnFolder } from '../../shared/dawn';
+import { DAWN_VERSION, dawnFolder } from '../../shared/node/dawn';
 import { LineSplitter, formatSize } from './line-splitter';
 
 export const BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu'] as const;

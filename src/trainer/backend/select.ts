@@ -34,7 +34,7 @@ import { registerWasmTrainingKernels } from './wasm-kernels';
 import { registerWebgpuTrainingKernels } from './webgpu-kernels';
 import { watchGpuDevice } from './device-faults';
 import { adapterText } from '../../shared/format';
-import { DAWN_PACKAGE, DAWN_VERSION } from '../../shared/dawn';
+import { DAWN_PACKAGE, DAWN_VERSION } from '../../shared/node/dawn';
 import { loadDawn, NO_ADAPTER, requestAdapter, TFJS_WEBGPU_PACKAGE } from './webgpu';
 import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 

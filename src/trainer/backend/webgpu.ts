@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DAWN_PACKAGE, dawnFolder } from '../../shared/dawn';
+import { DAWN_PACKAGE, dawnFolder } from '../../shared/node/dawn';
 import type { GpuAdapterInfo } from '../../shared/protocol';
 
 export const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
