@@ -27,7 +27,7 @@ const CONFIG: TrainConfig = { ...DEFAULTS, seed: 3, optimizer: { ...DEFAULTS.opt
 /** A stand-in for a model variable: what saveCheckpoint reads of one. */
 function variable(name: string, shape: number[]) {
   const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i / 7);
-  return { name: `m/${name}`, dtype: 'float32', shape, dataSync: () => values };
+  return { name: `m/${name}`, dtype: 'float32', shape, data: () => Promise.resolve(values) };
 }
 
 /** A small checkpoint written by saveCheckpoint itself, so that the fuzz starts from the real format. */
