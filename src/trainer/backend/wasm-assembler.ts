@@ -47,6 +47,8 @@ export const op = {
   i32: (n: number) => [0x41, ...sleb(n)],
   f32: (x: number) => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)],
   i32GeU: [0x4f],
+  i32LtU: [0x49],
+  i32And: [0x71],
   i32LtS: [0x48],
   i32GeS: [0x4e],
   i32Or: [0x72],

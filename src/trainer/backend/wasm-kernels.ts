@@ -50,6 +50,7 @@ import {
   selectRowsHeap,
   transposeLastTwo,
 } from './wasm-heap';
+import { convWinograd, winogradChoice } from './winograd';
 import {
   Add,
   backend_util,
@@ -316,13 +317,19 @@ const maxPoolGradKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   return maxPoolBackprop(asWasm(backend), dy, x, info);
 };
 
-/** Conv2D wrapper: inputs with few channels as im2col + GEMM (see convFewChannels); the rest stock. */
+/**
+ * Conv2D wrapper: 3x3 stride-1 convs as Winograd convs where winogradChoice picks one (winograd.ts),
+ * inputs with few channels as im2col + GEMM (see convFewChannels); the rest stock.
+ */
 function makeConv2DKernel(stock: KernelFunc): KernelFunc {
   return (args) => {
     const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
     const x = args.inputs.x as TensorInfo, filter = args.inputs.filter as TensorInfo;
     if (!x || !filter || x.shape.length !== 4 || backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') return stock(args);
     const info = backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+    const winograd = winogradChoice(info, x.shape[3], filter.shape[3]);
+    const viaWinograd = winograd ? convWinograd(asWasm(args.backend), stockKernel(BatchMatMul), x, filter, info, winograd) : null;
+    if (viaWinograd) return viaWinograd;
     return convFewChannels(asWasm(args.backend), stockKernel(BatchMatMul), x, filter, info) ?? stock(args);
   };
 }

@@ -1,0 +1,118 @@
+// 3x3 stride-1 convolutions as Winograd convolutions on the wasm backend's heap.
+//
+// Why: 94% of a ResNet-18 step on wasm is convolutions in XNNPACK's 128-bit kernels; F(4x4, 3x3)
+// does the same conv with 4x fewer multiply-adds (F(2x2, 3x3): 2.25x), as (m+2)^2 plain matrix
+// products that XNNPACK runs at about its conv speed, on its thread pool (winograd-kernels.ts has
+// the algorithm). The input gradient of a 3x3 stride-1 conv is itself such a conv (dy with the
+// flipped filter, wasm-kernels.ts), so it comes through here too.
+//
+// How: filter and input transforms (our SIMD kernels, calling thread), one XNNPACK GEMM per
+// tile element on views of the transformed buffers (the stock BatchMatMul runs batched products
+// as a scalar loop, so each element is its own 2D product), and the output transform reading the
+// products through a table of their offsets (no copy).
+//
+// Which convs: `winogradChoice` is a fixed rule, not a timing taken at start, so that two runs of
+// the same config compute the same bits (resume and determinism tests compare them). The rule
+// comes from per-layer timings on this project's 2-core machines (docs/benchmarks.md).
+
+import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { dropView, f32, memoryOf, offsetOf, view, type WasmBackend } from './wasm-heap';
+import { F2X2, F4X4, winogradKernels, type WinogradKernels, type WinogradTransform } from './winograd-kernels';
+
+type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
+
+/** Switches for tests and measurements; the defaults are the rule used in training. */
+export const winogradTuning = {
+  /** 'auto': winogradChoice's rule; 'off': never; 2 or 4: F(2x2) or F(4x4) wherever it applies. */
+  mode: 'auto' as 'auto' | 'off' | 2 | 4,
+  /** Use relaxed-SIMD multiply-adds in the transforms where the runtime has them (wasm-fma.ts). */
+  fma: false,
+};
+
+/** Whether a conv is one Winograd computes here: 3x3, stride 1, dilation 1, channels % 4 == 0. */
+export function winogradApplies(info: ConvInfo, ci: number, co: number): boolean {
+  return info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && ci % 4 === 0 && co % 4 === 0 && info.outHeight >= 2 && info.outWidth >= 2;
+}
+
+/**
+ * The transform for a conv, or null for the direct conv. F(4x4) where the output is at least
+ * 4x4 (fewest multiply-adds; its error is within the tolerance in winograd.test.ts), else F(2x2).
+ * Narrow layers (fewer than 16 input or output channels) stay direct: their products are too
+ * thin for XNNPACK to run at speed.
+ */
+export function winogradChoice(info: ConvInfo, ci: number, co: number): WinogradTransform | null {
+  const { mode } = winogradTuning;
+  if (mode === 'off' || !winogradApplies(info, ci, co)) return null;
+  if (mode === 2) return F2X2;
+  if (mode === 4) return F4X4;
+  if (ci < 16 || co < 16) return null;
+  return info.outHeight >= 4 && info.outWidth >= 4 ? F4X4 : F2X2;
+}
+
+/** conv2d(x, filter) with transform f (x NHWC float32, filter [3,3,Ci,Co]); null without SIMD. */
+export function convWinograd(backend: WasmBackend, matMul: KernelFunc, x: TensorInfo, filter: TensorInfo, info: ConvInfo, f: WinogradTransform): TensorInfo | null {
+  const memory = memoryOf(backend);
+  const kernels = memory ? winogradKernels(memory, winogradTuning.fma) : null;
+  if (!kernels || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const [n, h, w, ci] = x.shape;
+  const co = filter.shape[3];
+  const { outHeight: oh, outWidth: ow } = info;
+  const th = Math.ceil(oh / f.m), tw = Math.ceil(ow / f.m);
+  const tiles = n * th * tw, elements = f.alpha * f.alpha;
+  const owned: TensorInfo[] = [];
+  const make = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => {
+    const t = backend.makeOutput(shape, dtype);
+    owned.push(t);
+    return t;
+  };
+  try {
+    const v = make([elements * ci * co]);
+    const u = make([elements * tiles * ci]);
+    const zero = make([ci]);
+    f32(backend, zero).fill(0);
+    kernels.filterTransform(f, offsetOf(backend, filter), offsetOf(backend, v), ci, co);
+    kernels.inputTransform(f, offsetOf(backend, x), offsetOf(backend, u), offsetOf(backend, zero), n, h, w, ci, th, tw, info.padInfo.top, info.padInfo.left);
+    const products = elementProducts(backend, matMul, u, v, { elements, tiles, ci, co });
+    owned.push(...products);
+    return outputStep(backend, kernels, f, products, { n, oh, ow, co, th, tw }, make);
+  } finally {
+    for (const t of owned) backend.disposeData(t.dataId);
+  }
+}
+
+/** M_e = U_e V_e for each tile element e: [tiles x Ci] x [Ci x Co], one XNNPACK GEMM each. */
+function elementProducts(backend: WasmBackend, matMul: KernelFunc, u: TensorInfo, v: TensorInfo,
+  s: { elements: number; tiles: number; ci: number; co: number }): TensorInfo[] {
+  const out: TensorInfo[] = [];
+  try {
+    for (let e = 0; e < s.elements; e++) {
+      const a = view(backend, u, e * s.tiles * s.ci, [s.tiles, s.ci]);
+      const b = view(backend, v, e * s.ci * s.co, [s.ci, s.co]);
+      try {
+        out.push(matMul({ inputs: { a, b }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo);
+      } finally {
+        dropView(backend, a);
+        dropView(backend, b);
+      }
+    }
+  } catch (error) {
+    for (const t of out) backend.disposeData(t.dataId);
+    throw error;
+  }
+  return out;
+}
+
+/** The output transform over the products (addressed through a table of their offsets). */
+function outputStep(backend: WasmBackend, kernels: WinogradKernels, f: WinogradTransform, products: TensorInfo[],
+  s: { n: number; oh: number; ow: number; co: number; th: number; tw: number },
+  make: (shape: number[], dtype?: 'float32' | 'int32') => TensorInfo): TensorInfo {
+  const table = make([products.length], 'int32');
+  const sink = make([s.co]);
+  const y = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
+  // Typed views of the heap only after the last allocation (an allocation may grow it).
+  const offsets = backend.typedArrayFromHeap(table) as Int32Array;
+  products.forEach((p, e) => (offsets[e] = offsetOf(backend, p)));
+  kernels.outputTransform(f, offsetOf(backend, table), offsetOf(backend, y), offsetOf(backend, sink), s.n, s.oh, s.ow, s.co, s.th, s.tw);
+  return y;
+}
