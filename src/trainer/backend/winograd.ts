@@ -36,18 +36,21 @@ export function winogradApplies(info: ConvInfo, ci: number, co: number): boolean
 }
 
 /**
- * The transform for a conv, or null for the direct conv. F(4x4) where the output is at least
- * 4x4 (fewest multiply-adds; its error is within the tolerance in winograd.test.ts), else F(2x2).
- * Narrow layers (fewer than 16 input or output channels) stay direct: their products are too
- * thin for XNNPACK to run at speed.
+ * The transform for a conv, or null for the direct conv. Measured per layer (batch 64, 2 threads,
+ * docs/benchmarks.md): Winograd wins 1.5-2.4x from 64 channels in and out on outputs of 4x4 and
+ * up, F(4x4) on 8x8 and up (fewest multiply-adds), F(2x2) on 4x4 (F(4x4)'s filter transform
+ * and short products cost more there). Thinner layers (small-cnn's 32 -> 64 at 16x16, 16-channel
+ * layers) and 2x2 outputs run faster direct: XNNPACK's products with K <= 32 are slow, and the
+ * transforms (one thread) weigh more.
  */
 export function winogradChoice(info: ConvInfo, ci: number, co: number): WinogradTransform | null {
   const { mode } = winogradTuning;
   if (mode === 'off' || !winogradApplies(info, ci, co)) return null;
   if (mode === 2) return F2X2;
   if (mode === 4) return F4X4;
-  if (ci < 16 || co < 16) return null;
-  return info.outHeight >= 4 && info.outWidth >= 4 ? F4X4 : F2X2;
+  const side = Math.min(info.outHeight, info.outWidth);
+  if (Math.min(ci, co) < 64 || side < 4) return null;
+  return side >= 8 ? F4X4 : F2X2;
 }
 
 /** conv2d(x, filter) with transform f (x NHWC float32, filter [3,3,Ci,Co]); null without SIMD. */
