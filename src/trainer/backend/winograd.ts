@@ -29,6 +29,9 @@ export const winogradTuning = {
   fma: false,
 };
 
+/** Convs computed here since start, per transform (tests check that a path was really taken). */
+export const winogradCounts = { f2: 0, f4: 0 };
+
 /** Whether a conv is one Winograd computes here: 3x3, stride 1, dilation 1, channels % 4 == 0. */
 export function winogradApplies(info: ConvInfo, ci: number, co: number): boolean {
   return info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
@@ -78,6 +81,7 @@ export function convWinograd(backend: WasmBackend, matMul: KernelFunc, x: Tensor
     kernels.inputTransform(f, offsetOf(backend, x), offsetOf(backend, u), offsetOf(backend, zero), n, h, w, ci, th, tw, info.padInfo.top, info.padInfo.left);
     const products = elementProducts(backend, matMul, u, v, { elements, tiles, ci, co });
     owned.push(...products);
+    winogradCounts[f.m === 2 ? 'f2' : 'f4']++;
     return outputStep(backend, kernels, f, products, { n, oh, ow, co, th, tw }, make);
   } finally {
     for (const t of owned) backend.disposeData(t.dataId);
