@@ -1,6 +1,7 @@
 // Winograd 3x3 convolutions on wasm (src/trainer/backend/winograd.ts) against the cpu backend:
 // every 3x3 stride-1 conv shape of the model zoo (found by profiling each model's forward pass),
-// forward and input gradient, with F(2x2) and F(4x4) forced and with the training rule; and a
+// forward and input gradient, with F(2x2) and F(4x4) forced (with and without relaxed-SIMD
+// multiply-adds) and with the training rule; and a
 // short real training run that must reach the direct conv's accuracy within noise.
 // Tolerances (max |wasm - cpu| / max |cpu| per output): F(2x2) 2e-5, F(4x4) 1e-4. Measured on
 // the zoo's 33 shapes: F(2x2) at most 2.0e-6, F(4x4) 1.7e-5 (the direct conv: ~2e-7); F(4x4)
@@ -15,6 +16,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig, type ModelName } from '../../src/shared/config';
 import { selectBackend } from '../../src/trainer/backend/select';
+import { enableRelaxedSimd } from '../../src/trainer/backend/wasm-fma';
 import { winogradCounts, winogradTuning } from '../../src/trainer/backend/winograd';
 import { buildModel } from '../../src/trainer/models/index';
 import type { ForwardContext } from '../../src/trainer/nn/context';
@@ -29,6 +31,9 @@ const ZOO: ModelName[][] = [['lenet', 'small-cnn', 'vgg16', 'resnet18', 'resnet3
 before(async () => {
   await selectBackend('wasm', { searchPaths: [] });
 });
+/** The transforms with relaxed-SIMD multiply-adds where the runtime has them (wasm-fma.ts), and without. */
+const FMA = enableRelaxedSimd().on;
+const MODES: [2 | 4 | 'auto', boolean][] = [[2, false], [4, false], ['auto', FMA], ...(FMA ? ([[2, true], [4, true]] as [2 | 4, boolean][]) : [])];
 after(() => {
   winogradTuning.mode = 'auto';
 });
@@ -76,16 +81,18 @@ async function checkZoo(models: ModelName[]): Promise<string> {
     await tf.setBackend('cpu');
     const ref = convAndGrad(shape);
     await tf.setBackend('wasm');
-    for (const mode of [2, 4, 'auto'] as const) {
+    for (const [mode, fma] of MODES) {
       winogradTuning.mode = mode;
+      winogradTuning.fma = fma;
       const got = convAndGrad(shape);
       const err = Math.max(...ref.map((r, i) => relErr(r, got[i])));
       worst[mode] = Math.max(worst[mode], err);
       const tol = mode === 'auto' ? TOLERANCE[4] : TOLERANCE[mode];
-      assert.ok(err <= tol, `${key} mode ${mode}: relative error ${err.toExponential(2)} > ${tol}`);
+      assert.ok(err <= tol, `${key} mode ${mode}${fma ? ' fma' : ''}: relative error ${err.toExponential(2)} > ${tol}`);
     }
   }
   winogradTuning.mode = 'auto';
+  winogradTuning.fma = FMA;
   return `${all.size} shapes; worst relative error F(2x2) ${worst[2].toExponential(2)}, F(4x4) ${worst[4].toExponential(2)}, rule ${worst.auto.toExponential(2)}`;
 }
 

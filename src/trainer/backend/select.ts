@@ -29,6 +29,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../../shared/config';
 import { errorDetail, errorMessage } from '../../shared/errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { enableRelaxedSimd } from './wasm-fma';
 import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 
 export type ChosenBackend = Exclude<BackendName, 'auto'>;
@@ -250,7 +251,7 @@ function wasmChoice(threads: number, note: string): Attempt {
   const choice: BackendChoice = {
     name: 'wasm',
     tfBackend: tf.getBackend(),
-    reason: `@tensorflow/tfjs-backend-wasm (${threads} thread${threads === 1 ? '' : 's'}${note})`,
+    reason: `@tensorflow/tfjs-backend-wasm (${threads} thread${threads === 1 ? '' : 's'}${note}; ${enableRelaxedSimd().note})`,
     skipped: [],
     threads,
   };

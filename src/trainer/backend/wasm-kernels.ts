@@ -50,7 +50,8 @@ import {
   selectRowsHeap,
   transposeLastTwo,
 } from './wasm-heap';
-import { convWinograd, winogradChoice } from './winograd';
+import { convWinograd, winogradChoice, winogradTuning } from './winograd';
+import { enableRelaxedSimd } from './wasm-fma';
 import {
   Add,
   backend_util,
@@ -456,6 +457,8 @@ function install(config: KernelConfig): void {
  * stock wasm backend lacks or runs pathologically slowly. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
+  // Relaxed SIMD must be on before our kernels compile (wasm-fma.ts); the log line says which.
+  winogradTuning.fma = enableRelaxedSimd().on;
   const simple: [string, KernelFunc][] = [
     [Conv2DBackpropFilter, conv2DBackpropFilterKernel],
     [Conv2DBackpropInput, conv2DBackpropInputKernel],
