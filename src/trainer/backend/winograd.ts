@@ -21,10 +21,20 @@ import { F2X2, F4X4, winogradKernels, type WinogradKernels, type WinogradTransfo
 
 type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
 
+/** Overrides the rule: off, 2 or 4 (F(2x2) / F(4x4) wherever it applies); anything else: the rule. */
+export const WINOGRAD_ENV = 'WAS_LAB_WINOGRAD';
+
+type WinogradMode = 'auto' | 'off' | 2 | 4;
+
+function modeFromEnv(value: string | undefined): WinogradMode {
+  const v = value?.trim();
+  return v === 'off' ? 'off' : v === '2' ? 2 : v === '4' ? 4 : 'auto';
+}
+
 /** Switches for tests and measurements; the defaults are the rule used in training. */
 export const winogradTuning = {
   /** 'auto': winogradChoice's rule; 'off': never; 2 or 4: F(2x2) or F(4x4) wherever it applies. */
-  mode: 'auto' as 'auto' | 'off' | 2 | 4,
+  mode: modeFromEnv(process.env[WINOGRAD_ENV]),
   /** Use relaxed-SIMD multiply-adds in the transforms where the runtime has them (wasm-fma.ts). */
   fma: false,
 };
