@@ -102,6 +102,23 @@ for (const models of ZOO) {
   });
 }
 
+test('the products on XNNPACK (where our GEMM does not apply) match cpu too', async () => {
+  for (const shape of [[8, 8, 64, 64, 1], [5, 7, 32, 36, 1], [4, 4, 128, 64, 0]]) {
+    await tf.setBackend('cpu');
+    const ref = convAndGrad(shape);
+    await tf.setBackend('wasm');
+    winogradTuning.gemm = 'xnnpack';
+    for (const mode of [2, 4] as const) {
+      winogradTuning.mode = mode;
+      const got = convAndGrad(shape);
+      const err = Math.max(...ref.map((r, i) => relErr(r, got[i])));
+      assert.ok(err <= TOLERANCE[mode], `${shape} F${mode}: relative error ${err.toExponential(2)}`);
+    }
+  }
+  winogradTuning.gemm = 'ours';
+  winogradTuning.mode = 'auto';
+});
+
 test('channel counts that are not multiples of 4, strides and 1x1 convs keep the direct conv', async () => {
   await tf.setBackend('wasm');
   winogradTuning.mode = 4;

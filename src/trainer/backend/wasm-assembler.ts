@@ -50,6 +50,7 @@ export const op = {
   i32LtU: [0x49],
   i32And: [0x71],
   i32LtS: [0x48],
+  i32GtS: [0x4a],
   i32GeS: [0x4e],
   i32Or: [0x72],
   i32Add: [0x6a],
@@ -64,6 +65,11 @@ export const op = {
   f32Store: [0x38, 2, 0],
   vLoad: simd(0x00, 4, 0),
   vStore: simd(0x0b, 4, 0),
+  /** v128 load/store at a constant byte offset from the address. */
+  vLoadAt: (offset: number) => simd(0x00, 4, ...uleb(offset)),
+  vStoreAt: (offset: number) => simd(0x0b, 4, ...uleb(offset)),
+  /** One f32 loaded into every lane. */
+  vLoad32Splat: simd(0x09, 2, 0),
   vZero: simd(0x0c, ...new Array<number>(16).fill(0)),
   /** Lanes 2, 3 of the first operand into lanes 0, 1. */
   shuffleHigh: simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),

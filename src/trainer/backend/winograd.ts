@@ -6,16 +6,20 @@
 // the algorithm). The input gradient of a 3x3 stride-1 conv is itself such a conv (dy with the
 // flipped filter, wasm-kernels.ts), so it comes through here too.
 //
-// How: filter and input transforms (our SIMD kernels, calling thread), one XNNPACK GEMM per
-// tile element on views of the transformed buffers (the stock BatchMatMul runs batched products
-// as a scalar loop, so each element is its own 2D product), and the output transform reading the
-// products through a table of their offsets (no copy).
+// How: filter and input transforms (our SIMD kernels, calling thread), the (m+2)^2 products in
+// one call of our batched GEMM on every thread (wasm-gemm.ts, wasm-pool.ts; FMA where the runtime
+// has relaxed SIMD), and the output transform reading the products through a table of their
+// offsets. Where our GEMM does not apply (Co % 8 != 0), one XNNPACK GEMM per tile element on
+// views of the transformed buffers (the stock BatchMatMul runs batched products as a scalar
+// loop, so each element is its own 2D product).
 //
 // Which convs: `winogradChoice` is a fixed rule, not a timing taken at start, so that two runs of
 // the same config compute the same bits (resume and determinism tests compare them). The rule
 // comes from per-layer timings on this project's 2-core machines (docs/benchmarks.md).
 
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { batchedGemm } from './wasm-gemm';
 import { dropView, f32, memoryOf, offsetOf, view, type WasmBackend } from './wasm-heap';
 import { F2X2, F4X4, winogradKernels, type WinogradKernels, type WinogradTransform } from './winograd-kernels';
 
@@ -35,8 +39,10 @@ function modeFromEnv(value: string | undefined): WinogradMode {
 export const winogradTuning = {
   /** 'auto': winogradChoice's rule; 'off': never; 2 or 4: F(2x2) or F(4x4) wherever it applies. */
   mode: modeFromEnv(process.env[WINOGRAD_ENV]),
-  /** Use relaxed-SIMD multiply-adds in the transforms where the runtime has them (wasm-fma.ts). */
+  /** Use relaxed-SIMD multiply-adds where the runtime has them (wasm-fma.ts). */
   fma: false,
+  /** The element-wise products: our batched GEMM on every thread (wasm-gemm.ts), or XNNPACK's. */
+  gemm: 'ours' as 'ours' | 'xnnpack',
 };
 
 /** Convs computed here since start, per transform (tests check that a path was really taken). */
@@ -50,20 +56,19 @@ export function winogradApplies(info: ConvInfo, ci: number, co: number): boolean
 
 /**
  * The transform for a conv, or null for the direct conv. Measured per layer (batch 64, 2 threads,
- * docs/benchmarks.md): Winograd wins 1.5-2.4x from 64 channels in and out on outputs of 4x4 and
- * up, F(4x4) on 8x8 and up (fewest multiply-adds), F(2x2) on 4x4 (F(4x4)'s filter transform
- * and short products cost more there). Thinner layers (small-cnn's 32 -> 64 at 16x16, 16-channel
- * layers) and 2x2 outputs run faster direct: XNNPACK's products with K <= 32 are slow, and the
- * transforms (one thread) weigh more.
+ * our GEMM; docs/benchmarks.md): from 32 channels in and out, F(4x4) runs 1.3-2.7x faster than
+ * the direct conv on outputs of 4x4 and up (fewest multiply-adds), F(2x2) 1.1-1.4x on 2x2 and
+ * 3x3 outputs (F(4x4) would compute mostly padding there). Thinner layers run as fast or faster
+ * direct (the transforms, one thread, weigh more), and so do output channels that are not a
+ * multiple of 8 (our GEMM's tile; XNNPACK's per-element products are slower).
  */
 export function winogradChoice(info: ConvInfo, ci: number, co: number): WinogradTransform | null {
   const { mode } = winogradTuning;
   if (mode === 'off' || !winogradApplies(info, ci, co)) return null;
   if (mode === 2) return F2X2;
   if (mode === 4) return F4X4;
-  const side = Math.min(info.outHeight, info.outWidth);
-  if (Math.min(ci, co) < 64 || side < 4) return null;
-  return side >= 8 ? F4X4 : F2X2;
+  if (Math.min(ci, co) < 32 || co % 8 !== 0) return null;
+  return Math.min(info.outHeight, info.outWidth) >= 4 ? F4X4 : F2X2;
 }
 
 /** conv2d(x, filter) with transform f (x NHWC float32, filter [3,3,Ci,Co]); null without SIMD. */
@@ -89,13 +94,33 @@ export function convWinograd(backend: WasmBackend, matMul: KernelFunc, x: Tensor
     f32(backend, zero).fill(0);
     kernels.filterTransform(f, offsetOf(backend, filter), offsetOf(backend, v), ci, co);
     kernels.inputTransform(f, offsetOf(backend, x), offsetOf(backend, u), offsetOf(backend, zero), n, h, w, ci, th, tw, info.padInfo.top, info.padInfo.left);
-    const products = elementProducts(backend, matMul, u, v, { elements, tiles, ci, co });
-    owned.push(...products);
+    const sizes = { elements, tiles, ci, co };
+    let offsets = ourProducts(backend, u, v, sizes, make);
+    if (!offsets) {
+      const products = elementProducts(backend, matMul, u, v, sizes);
+      owned.push(...products);
+      offsets = products.map((p) => offsetOf(backend, p));
+    }
     winogradCounts[f.m === 2 ? 'f2' : 'f4']++;
-    return outputStep(backend, kernels, f, products, { n, oh, ow, co, th, tw }, make);
+    return outputStep(backend, kernels, f, offsets, { n, oh, ow, co, th, tw }, make);
   } finally {
     for (const t of owned) backend.disposeData(t.dataId);
   }
+}
+
+/**
+ * M_e = U_e V_e for every tile element e in one buffer, on our batched GEMM (all threads); returns
+ * each element's byte offset for the output transform's table, or null where it does not apply.
+ */
+function ourProducts(backend: WasmBackend, u: TensorInfo, v: TensorInfo, s: { elements: number; tiles: number; ci: number; co: number },
+  make: (shape: number[]) => TensorInfo): number[] | null {
+  const memory = memoryOf(backend);
+  const gemm = memory && winogradTuning.gemm === 'ours' && s.co % 8 === 0 ? batchedGemm(memory, winogradTuning.fma, getThreadsCount()) : null;
+  if (!gemm) return null;
+  const m = make([s.elements * s.tiles * s.co]);
+  gemm(offsetOf(backend, u), offsetOf(backend, v), offsetOf(backend, m), s.tiles, s.ci, s.co, s.elements,
+    4 * s.tiles * s.ci, 4 * s.ci * s.co, 4 * s.tiles * s.co);
+  return Array.from({ length: s.elements }, (_, e) => offsetOf(backend, m) + 4 * e * s.tiles * s.co);
 }
 
 /** M_e = U_e V_e for each tile element e: [tiles x Ci] x [Ci x Co], one XNNPACK GEMM each. */
@@ -120,8 +145,8 @@ function elementProducts(backend: WasmBackend, matMul: KernelFunc, u: TensorInfo
   return out;
 }
 
-/** The output transform over the products (addressed through a table of their offsets). */
-function outputStep(backend: WasmBackend, kernels: WinogradKernels, f: WinogradTransform, products: TensorInfo[],
+/** The output transform over the products (addressed through a table of their byte offsets). */
+function outputStep(backend: WasmBackend, kernels: WinogradKernels, f: WinogradTransform, products: number[],
   s: { n: number; oh: number; ow: number; co: number; th: number; tw: number },
   make: (shape: number[], dtype?: 'float32' | 'int32') => TensorInfo): TensorInfo {
   const table = make([products.length], 'int32');
@@ -129,7 +154,7 @@ function outputStep(backend: WasmBackend, kernels: WinogradKernels, f: WinogradT
   const y = backend.makeOutput([s.n, s.oh, s.ow, s.co], 'float32');
   // Typed views of the heap only after the last allocation (an allocation may grow it).
   const offsets = backend.typedArrayFromHeap(table) as Int32Array;
-  products.forEach((p, e) => (offsets[e] = offsetOf(backend, p)));
+  products.forEach((p, e) => (offsets[e] = p));
   kernels.outputTransform(f, offsetOf(backend, table), offsetOf(backend, y), offsetOf(backend, sink), s.n, s.oh, s.ow, s.co, s.th, s.tw);
   return y;
 }
