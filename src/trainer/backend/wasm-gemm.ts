@@ -6,9 +6,9 @@
 // are ~75% of a Winograd conv's time.
 //
 // What: C_e = A_e B_e for e < batch, all row-major f32: A_e [M x K], B_e [K x N], C_e [M x N],
-// N % 8 == 0; rows [m0, m1) only, so that the threads of wasm-pool.ts split the rows. Blocked
-// for the caches: 64 rows of A at a time (64 x K floats in L2) against each 8-column panel of
-// B (K x 8 floats in L1), in 6 x 8 register tiles (12 f32x4 accumulators + 2 of B + 1 of A: V8
+// N % 8 == 0, or C_e += A_e B_e; rows [m0, m1) only, so that the threads of wasm-pool.ts split
+// the rows. Blocked for the caches: 256 steps of the reduction at a time, 64 rows of A at a time
+// (64 KB, L2) against each 8-column panel of B (8 KB, L1), in 6 x 8 register tiles (12 f32x4 accumulators + 2 of B + 1 of A: V8
 // keeps wasm values in the 16 xmm registers on x64, so bigger tiles spill; a remainder of 1-5
 // rows in 1 x 8 tiles).
 
@@ -16,6 +16,8 @@ import { assemble, forLoop, I32, op, V128, wasmApi, type Func, type WasmMemory }
 import { kernelPool } from './wasm-pool';
 
 const ROW_BLOCK = 64;
+/** Reduction steps per pass over C (A: 64 rows x 256 floats, 64 KB; B's panel: 256 x 8 floats, 8 KB). */
+const K_BLOCK = 256;
 /** Register tile: rows x (4 * COLS) floats. */
 const ROWS = 6, COLS = 2;
 
@@ -36,55 +38,78 @@ function kStep(rows: number, fma: boolean, p: { pa: number[]; pb: number; ldb: n
   return code;
 }
 
+/** Local variable indices of gemm (params 0-11, then i32s, then v128s). */
+function gemmLocals() {
+  const params = { A: 0, B: 1, C: 2, M0: 3, M1: 4, K: 5, N4: 6, BATCH: 7, SA: 8, SB: 9, SC: 10, ACCUM: 11 };
+  const names = ['E', 'KB', 'KEND', 'RB', 'REND', 'J', 'I', 'KK', 'PB', 'LDA', 'AE', 'BE', 'CE', 'PC'] as const;
+  const i32 = Object.fromEntries(names.map((n, i) => [n, 12 + i])) as Record<(typeof names)[number], number>;
+  const pa = Array.from({ length: ROWS }, (_, r) => 12 + names.length + r);
+  const firstV128 = 12 + names.length + ROWS;
+  const bv = Array.from({ length: COLS }, (_, c) => firstV128 + c), av = firstV128 + COLS;
+  const acc = Array.from({ length: ROWS }, (_, r) => Array.from({ length: COLS }, (_, c) => av + 1 + COLS * r + c));
+  const types = [...new Array<number>(names.length + ROWS).fill(I32), ...new Array<number>(COLS + 1 + ROWS * COLS).fill(V128)];
+  return { ...params, ...i32, pa, bv, av, acc, types };
+}
+
+type GemmLocals = ReturnType<typeof gemmLocals>;
+
+/** One rows x 8 tile of C at row i, columns j, over k in [kb, kEnd): C = (kb > 0 or accum ? C : 0) + A B. */
+function gemmTile(rows: number, fma: boolean, l: GemmLocals): number[] {
+  const get = op.get;
+  const cRow = (r: number) => [...get(l.CE), ...get(l.I), ...op.i32(r), ...op.i32Add, ...get(l.N4), ...op.i32Mul, ...op.i32Add, ...get(l.J), ...op.i32Add, ...op.set(l.PC)];
+  return [
+    // pa[r] = aE + (i + r) * lda + 4 kb; pb = bE + kb * ldb + j
+    ...Array.from({ length: rows }, (_, r) => [
+      ...get(l.AE), ...get(l.I), ...op.i32(r), ...op.i32Add, ...get(l.LDA), ...op.i32Mul, ...op.i32Add,
+      ...get(l.KB), ...op.i32(4), ...op.i32Mul, ...op.i32Add, ...op.set(l.pa[r]),
+    ]).flat(),
+    ...get(l.BE), ...get(l.KB), ...get(l.N4), ...op.i32Mul, ...op.i32Add, ...get(l.J), ...op.i32Add, ...op.set(l.PB),
+    // accumulators: C's values when adding to them, else zero
+    ...get(l.KB), ...get(l.ACCUM), ...op.i32Or, ...op.ifThen,
+    ...Array.from({ length: rows }, (_, r) => [...cRow(r), ...l.acc[r].flatMap((v, c) => [...get(l.PC), ...op.vLoadAt(16 * c), ...op.set(v)])]).flat(),
+    ...op.else,
+    ...l.acc.slice(0, rows).flat().flatMap((v) => [...op.vZero, ...op.set(v)]),
+    ...op.end,
+    ...forLoop(l.KK, get(l.KB), get(l.KEND), op.i32(1), kStep(rows, fma, { pa: l.pa, pb: l.PB, ldb: l.N4, bv: l.bv, av: l.av, acc: l.acc })),
+    ...Array.from({ length: rows }, (_, r) => [...cRow(r), ...l.acc[r].flatMap((v, c) => [...get(l.PC), ...get(v), ...op.vStoreAt(16 * c)])]).flat(),
+  ];
+}
+
 /**
- * gemm(a, b, c, m0, m1, k, n4 (N*4 bytes), batch, strideA, strideB, strideC (bytes per e)).
- * Locals are laid out by hand: params 0-10, then the i32s, then the v128s.
+ * gemm(a, b, c, m0, m1, k, n4 (N*4 bytes), batch, strideA, strideB, strideC (bytes per e), accum):
+ * C_e (+)= A_e B_e on rows [m0, m1), the reduction in blocks of K_BLOCK (A's rows and B's panel
+ * stay in cache while a block runs).
  */
 function gemm(fma: boolean): Func {
-  const [A, B, C, M0, M1, K, N4, BATCH, SA, SB, SC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const [E, RB, REND, J, I, KK, PB, LDA, AE, BE, CE, PC] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
-  const pa = Array.from({ length: ROWS }, (_, r) => 23 + r);
-  const i32Count = 12 + ROWS;
-  const bv = Array.from({ length: COLS }, (_, c) => 11 + i32Count + c), av = 11 + i32Count + COLS;
-  const acc = Array.from({ length: ROWS }, (_, r) => Array.from({ length: COLS }, (_, c) => av + 1 + COLS * r + c));
-  const v128Count = COLS + 1 + ROWS * COLS;
+  const l = gemmLocals();
   const get = op.get;
-  const tile = (rows: number): number[] => [
-    // pa[r] = aE + (i + r) * lda; pb = bE + j
-    ...Array.from({ length: rows }, (_, r) => [...get(AE), ...get(I), ...op.i32(r), ...op.i32Add, ...get(LDA), ...op.i32Mul, ...op.i32Add, ...op.set(pa[r])]).flat(),
-    ...get(BE), ...get(J), ...op.i32Add, ...op.set(PB),
-    ...acc.slice(0, rows).flat().flatMap((v) => [...op.vZero, ...op.set(v)]),
-    ...forLoop(KK, op.i32(0), get(K), op.i32(1), kStep(rows, fma, { pa, pb: PB, ldb: N4, bv, av, acc })),
-    // c row i + r, columns j..j+15
-    ...Array.from({ length: rows }, (_, r) => [
-      ...get(CE), ...get(I), ...op.i32(r), ...op.i32Add, ...get(N4), ...op.i32Mul, ...op.i32Add, ...get(J), ...op.i32Add, ...op.set(PC),
-      ...acc[r].flatMap((v, c) => [...get(PC), ...get(v), ...op.vStoreAt(16 * c)]),
-    ]).flat(),
-  ];
+  const min = (a: number[], b: number[]) => [...a, ...b, ...a, ...b, ...op.i32LtS, ...op.select];
   const body = [
-    ...get(K), ...op.i32(4), ...op.i32Mul, ...op.set(LDA),
-    ...forLoop(E, op.i32(0), get(BATCH), op.i32(1), [
-      ...get(A), ...get(E), ...get(SA), ...op.i32Mul, ...op.i32Add, ...op.set(AE),
-      ...get(B), ...get(E), ...get(SB), ...op.i32Mul, ...op.i32Add, ...op.set(BE),
-      ...get(C), ...get(E), ...get(SC), ...op.i32Mul, ...op.i32Add, ...op.set(CE),
-      ...forLoop(RB, get(M0), get(M1), op.i32(ROW_BLOCK), [
-        // rEnd = min(rb + ROW_BLOCK, m1)
-        ...get(RB), ...op.i32(ROW_BLOCK), ...op.i32Add, ...get(M1), ...get(RB), ...op.i32(ROW_BLOCK), ...op.i32Add, ...get(M1), ...op.i32LtS, ...op.select, ...op.set(REND),
-        ...forLoop(J, op.i32(0), get(N4), op.i32(16 * COLS), [
-          ...get(RB), ...op.set(I),
-          // full tiles while i + ROWS <= rEnd, then single rows
-          ...op.block, ...op.loop,
-          ...get(I), ...op.i32(ROWS), ...op.i32Add, ...get(REND), ...op.i32GtS, ...op.brIf(1),
-          ...tile(ROWS),
-          ...get(I), ...op.i32(ROWS), ...op.i32Add, ...op.set(I),
-          ...op.br(0),
-          ...op.end, ...op.end,
-          ...forLoop(I, null, get(REND), op.i32(1), tile(1)),
+    ...get(l.K), ...op.i32(4), ...op.i32Mul, ...op.set(l.LDA),
+    ...forLoop(l.E, op.i32(0), get(l.BATCH), op.i32(1), [
+      ...get(l.A), ...get(l.E), ...get(l.SA), ...op.i32Mul, ...op.i32Add, ...op.set(l.AE),
+      ...get(l.B), ...get(l.E), ...get(l.SB), ...op.i32Mul, ...op.i32Add, ...op.set(l.BE),
+      ...get(l.C), ...get(l.E), ...get(l.SC), ...op.i32Mul, ...op.i32Add, ...op.set(l.CE),
+      ...forLoop(l.KB, op.i32(0), get(l.K), op.i32(K_BLOCK), [
+        ...min([...get(l.KB), ...op.i32(K_BLOCK), ...op.i32Add], get(l.K)), ...op.set(l.KEND),
+        ...forLoop(l.RB, get(l.M0), get(l.M1), op.i32(ROW_BLOCK), [
+          ...min([...get(l.RB), ...op.i32(ROW_BLOCK), ...op.i32Add], get(l.M1)), ...op.set(l.REND),
+          ...forLoop(l.J, op.i32(0), get(l.N4), op.i32(16 * COLS), [
+            ...get(l.RB), ...op.set(l.I),
+            // full tiles while i + ROWS <= rEnd, then single rows
+            ...op.block, ...op.loop,
+            ...get(l.I), ...op.i32(ROWS), ...op.i32Add, ...get(l.REND), ...op.i32GtS, ...op.brIf(1),
+            ...gemmTile(ROWS, fma, l),
+            ...get(l.I), ...op.i32(ROWS), ...op.i32Add, ...op.set(l.I),
+            ...op.br(0),
+            ...op.end, ...op.end,
+            ...forLoop(l.I, null, get(l.REND), op.i32(1), gemmTile(1, fma, l)),
+          ]),
         ]),
       ]),
     ]),
   ];
-  return { name: 'gemm', params: 11, locals: [...new Array<number>(i32Count).fill(I32), ...new Array<number>(v128Count).fill(V128)], body };
+  return { name: 'gemm', params: 12, locals: l.types, body };
 }
 
 /** The module of the product (imports the backend's memory; `shared` for the threaded build's). */
@@ -94,13 +119,16 @@ export function gemmModule(fma: boolean, shared: boolean): Uint8Array {
 
 /** Arguments of one call: see gemm above (byte offsets; n % 8 == 0). */
 export function gemmArgs(a: number, b: number, c: number, m0: number, m1: number, k: number, n: number, batch: number,
-  strideA: number, strideB: number, strideC: number): number[] {
-  return [a, b, c, m0, m1, k, 4 * n, batch, strideA, strideB, strideC];
+  strideA: number, strideB: number, strideC: number, accumulate: boolean): number[] {
+  return [a, b, c, m0, m1, k, 4 * n, batch, strideA, strideB, strideC, accumulate ? 1 : 0];
 }
 
-/** C_e = A_e B_e for e < batch (byte offsets; strides in bytes; n % 8 == 0), on every thread of the pool. */
+/**
+ * C_e = A_e B_e for e < batch, or C_e += A_e B_e with `accumulate` (byte offsets; strides in bytes;
+ * n % 8 == 0), on every thread of the pool.
+ */
 export type BatchedGemm = (a: number, b: number, c: number, m: number, k: number, n: number, batch: number,
-  strideA: number, strideB: number, strideC: number) => void;
+  strideA: number, strideB: number, strideC: number, accumulate?: boolean) => void;
 
 const runners = new Map<string, WeakMap<WasmMemory, BatchedGemm | null>>();
 
@@ -120,12 +148,12 @@ export function batchedGemm(memory: WasmMemory, fma: boolean, threads: number): 
     const bytes = gemmModule(fma, shared);
     const pool = kernelPool(memory, bytes, threads);
     const own = (new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as { gemm: (...args: number[]) => void }).gemm;
-    runner = (a, b, c, m, k, n, batch, sa, sb, sc) => {
-      if (!pool) return own(...gemmArgs(a, b, c, 0, m, k, n, batch, sa, sb, sc));
+    runner = (a, b, c, m, k, n, batch, sa, sb, sc, accumulate = false) => {
+      if (!pool) return own(...gemmArgs(a, b, c, 0, m, k, n, batch, sa, sb, sc, accumulate));
       // Rows in equal shares, whole register tiles each.
       const share = Math.ceil(m / pool.threads / ROWS) * ROWS;
       const args = Array.from({ length: pool.threads }, (_, t) =>
-        gemmArgs(a, b, c, Math.min(m, t * share), Math.min(m, (t + 1) * share), k, n, batch, sa, sb, sc));
+        gemmArgs(a, b, c, Math.min(m, t * share), Math.min(m, (t + 1) * share), k, n, batch, sa, sb, sc, accumulate));
       pool.run('gemm', args);
     };
   } catch {
