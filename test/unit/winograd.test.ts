@@ -1,10 +1,10 @@
 // Winograd 3x3 convolutions on wasm (src/trainer/backend/winograd.ts) against the cpu backend:
 // every 3x3 stride-1 conv shape of the model zoo (found by profiling each model's forward pass),
-// forward and input gradient, with F(2x2) and F(4x4) forced (with and without relaxed-SIMD
-// multiply-adds) and with the training rule; and a
+// forward, input gradient and filter gradient, with F(2x2) and F(4x4) forced (plain SIMD) and
+// with the training rule (relaxed-SIMD multiply-adds where the runtime has them); and a
 // short real training run that must reach the direct conv's accuracy within noise.
 // Tolerances (max |wasm - cpu| / max |cpu| per output): F(2x2) 2e-5, F(4x4) 1e-4. Measured on
-// the zoo's 33 shapes: F(2x2) at most 2.0e-6, F(4x4) 1.7e-5 (the direct conv: ~2e-7); F(4x4)
+// the zoo's 36 shapes: F(2x2) at most ~3e-6, F(4x4) ~2e-5 (the direct conv: ~2e-7); F(4x4)
 // scales tile elements by up to 5^2 in the input transform and 8^2 in the output transform.
 // Run: node --import tsx --test test/unit/winograd.test.ts
 
@@ -31,9 +31,9 @@ const ZOO: ModelName[][] = [['lenet', 'small-cnn', 'vgg16', 'resnet18', 'resnet3
 before(async () => {
   await selectBackend('wasm', { searchPaths: [] });
 });
-/** The transforms with relaxed-SIMD multiply-adds where the runtime has them (wasm-fma.ts), and without. */
+/** F(2x2) and F(4x4) without relaxed-SIMD multiply-adds, the rule with them where the runtime has them (wasm-fma.ts). */
 const FMA = enableRelaxedSimd().on;
-const MODES: [2 | 4 | 'auto', boolean][] = [[2, false], [4, false], ['auto', FMA], ...(FMA ? ([[2, true], [4, true]] as [2 | 4, boolean][]) : [])];
+const MODES: [2 | 4 | 'auto', boolean][] = [[2, false], [4, false], ['auto', FMA]];
 after(() => {
   winogradTuning.mode = 'auto';
 });
@@ -58,17 +58,27 @@ async function convShapes(name: ModelName): Promise<string[]> {
   return [...shapes];
 }
 
-/** conv2d and its input gradient (through Conv2DBackpropInput) on one backend, batch 1. */
-function convAndGrad(shape: number[]): Float32Array[] {
+/**
+ * conv2d and its input and filter gradients on one backend, batch 1: through Conv2DBackpropInput
+ * and Conv2DBackpropFilter, or (`reference`, on cpu, whose Conv2DBackpropFilter takes minutes on
+ * these shapes) the filter gradient as 9 per-tap products of x's shifted windows with dy.
+ */
+function convAndGrad(shape: number[], reference: boolean): Float32Array[] {
   const [h, w, ci, co, pad] = shape;
   return tf.tidy(() => {
     const x = tf.tensor4d(seeded(h * w * ci, 1), [1, h, w, ci]);
     const f = tf.tensor4d(seeded(9 * ci * co, 2), [3, 3, ci, co]);
-    const dy = seeded(h * w * co, 3); // enough for either padding
-    const conv = (xi: tf.Tensor4D) => tf.conv2d(xi, f, 1, pad);
-    const y = conv(x);
-    const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv(xi as tf.Tensor4D), tf.tensor(dy.subarray(0, y.size), y.shape))))(x);
-    return [y, dx].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const y = tf.conv2d(x, f, 1, pad);
+    const [, oh, ow] = y.shape;
+    const dy = tf.tensor4d(seeded(oh * ow * co, 3), [1, oh, ow, co]);
+    const loss = (xi: tf.Tensor, fi: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xi as tf.Tensor4D, fi as tf.Tensor4D, 1, pad), dy));
+    if (!reference) return [y, ...tf.grads(loss)([x, f])].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    const dx = tf.grad((xi: tf.Tensor) => loss(xi, f))(x);
+    const xp = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+    const dy2 = tf.reshape(dy, [oh * ow, co]) as tf.Tensor2D;
+    const taps = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) =>
+      tf.matMul(tf.reshape(tf.slice(xp, [0, i, j, 0], [1, oh, ow, ci]), [oh * ow, ci]) as tf.Tensor2D, dy2, true, false)));
+    return [y, dx, tf.stack(taps)].map((t) => Float32Array.from(t.dataSync() as Float32Array));
   });
 }
 
@@ -79,12 +89,12 @@ async function checkZoo(models: ModelName[]): Promise<string> {
   for (const key of all) {
     const shape = JSON.parse(key) as number[];
     await tf.setBackend('cpu');
-    const ref = convAndGrad(shape);
+    const ref = convAndGrad(shape, true);
     await tf.setBackend('wasm');
     for (const [mode, fma] of MODES) {
       winogradTuning.mode = mode;
       winogradTuning.fma = fma;
-      const got = convAndGrad(shape);
+      const got = convAndGrad(shape, false);
       const err = Math.max(...ref.map((r, i) => relErr(r, got[i])));
       worst[mode] = Math.max(worst[mode], err);
       const tol = mode === 'auto' ? TOLERANCE[4] : TOLERANCE[mode];
@@ -97,7 +107,7 @@ async function checkZoo(models: ModelName[]): Promise<string> {
 }
 
 for (const models of ZOO) {
-  test(`every 3x3 stride-1 conv of ${models.join(', ')}, forward and input gradient, matches cpu with F(2x2), F(4x4) and the rule`, async (t) => {
+  test(`every 3x3 stride-1 conv of ${models.join(', ')}, forward and both gradients, match cpu with F(2x2), F(4x4) and the rule`, async (t) => {
     t.diagnostic(await checkZoo(models));
   });
 }
@@ -105,12 +115,12 @@ for (const models of ZOO) {
 test('the products on XNNPACK (where our GEMM does not apply) match cpu too', async () => {
   for (const shape of [[8, 8, 64, 64, 1], [5, 7, 32, 36, 1], [4, 4, 128, 64, 0]]) {
     await tf.setBackend('cpu');
-    const ref = convAndGrad(shape);
+    const ref = convAndGrad(shape, true);
     await tf.setBackend('wasm');
     winogradTuning.gemm = 'xnnpack';
     for (const mode of [2, 4] as const) {
       winogradTuning.mode = mode;
-      const got = convAndGrad(shape);
+      const got = convAndGrad(shape, false);
       const err = Math.max(...ref.map((r, i) => relErr(r, got[i])));
       assert.ok(err <= TOLERANCE[mode], `${shape} F${mode}: relative error ${err.toExponential(2)}`);
     }

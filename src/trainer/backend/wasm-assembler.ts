@@ -70,6 +70,7 @@ export const op = {
   vStoreAt: (offset: number) => simd(0x0b, 4, ...uleb(offset)),
   /** One f32 loaded into every lane. */
   vLoad32Splat: simd(0x09, 2, 0),
+  vLoad32SplatAt: (offset: number) => simd(0x09, 2, ...uleb(offset)),
   vZero: simd(0x0c, ...new Array<number>(16).fill(0)),
   /** Lanes 2, 3 of the first operand into lanes 0, 1. */
   shuffleHigh: simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15),

@@ -22,29 +22,32 @@ const K_BLOCK = 256;
 const ROWS = 6, COLS = 2;
 
 /** The loads and multiply-adds of one k step of a rows x 8 tile, then the pointer steps. */
-function kStep(rows: number, fma: boolean, p: { pa: number[]; pb: number; ldb: number; bv: number[]; av: number; acc: number[][] }): number[] {
+function kStep(rows: number, fma: boolean, p: { pa: number[]; pb: number; lda: number; ldb: number; bv: number[]; av: number; acc: number[][]; transA: boolean }): number[] {
   const code: number[] = [];
   p.bv.forEach((b, c) => code.push(...op.get(p.pb), ...op.vLoadAt(16 * c), ...op.set(b)));
   for (let r = 0; r < rows; r++) {
-    code.push(...op.get(p.pa[r]), ...op.vLoad32Splat, ...op.set(p.av));
+    // A's row i + r at this k: its own pointer; transposed, the r-th float of row k of the stored A
+    if (p.transA) code.push(...op.get(p.pa[0]), ...op.vLoad32SplatAt(4 * r), ...op.set(p.av));
+    else code.push(...op.get(p.pa[r]), ...op.vLoad32Splat, ...op.set(p.av));
     for (let c = 0; c < COLS; c++) {
       const acc = p.acc[r][c];
       if (fma) code.push(...op.get(p.av), ...op.get(p.bv[c]), ...op.get(acc), ...op.f32x4RelaxedMadd, ...op.set(acc));
       else code.push(...op.get(p.av), ...op.get(p.bv[c]), ...op.f32x4Mul, ...op.get(acc), ...op.f32x4Add, ...op.set(acc));
     }
-    code.push(...op.get(p.pa[r]), ...op.i32(4), ...op.i32Add, ...op.set(p.pa[r]));
+    if (!p.transA) code.push(...op.get(p.pa[r]), ...op.i32(4), ...op.i32Add, ...op.set(p.pa[r]));
   }
+  if (p.transA) code.push(...op.get(p.pa[0]), ...op.get(p.lda), ...op.i32Add, ...op.set(p.pa[0]));
   code.push(...op.get(p.pb), ...op.get(p.ldb), ...op.i32Add, ...op.set(p.pb));
   return code;
 }
 
-/** Local variable indices of gemm (params 0-11, then i32s, then v128s). */
+/** Local variable indices of gemm (params 0-12, then i32s, then v128s). */
 function gemmLocals() {
-  const params = { A: 0, B: 1, C: 2, M0: 3, M1: 4, K: 5, N4: 6, BATCH: 7, SA: 8, SB: 9, SC: 10, ACCUM: 11 };
-  const names = ['E', 'KB', 'KEND', 'RB', 'REND', 'J', 'I', 'KK', 'PB', 'LDA', 'AE', 'BE', 'CE', 'PC'] as const;
-  const i32 = Object.fromEntries(names.map((n, i) => [n, 12 + i])) as Record<(typeof names)[number], number>;
-  const pa = Array.from({ length: ROWS }, (_, r) => 12 + names.length + r);
-  const firstV128 = 12 + names.length + ROWS;
+  const params = { A: 0, B: 1, C: 2, M0: 3, M1: 4, K: 5, N4: 6, BATCH: 7, SA: 8, SB: 9, SC: 10, ACCUM: 11, LDA: 12 };
+  const names = ['E', 'KB', 'KEND', 'RB', 'REND', 'J', 'I', 'KK', 'PB', 'AE', 'BE', 'CE', 'PC'] as const;
+  const i32 = Object.fromEntries(names.map((n, i) => [n, 13 + i])) as Record<(typeof names)[number], number>;
+  const pa = Array.from({ length: ROWS }, (_, r) => 13 + names.length + r);
+  const firstV128 = 13 + names.length + ROWS;
   const bv = Array.from({ length: COLS }, (_, c) => firstV128 + c), av = firstV128 + COLS;
   const acc = Array.from({ length: ROWS }, (_, r) => Array.from({ length: COLS }, (_, c) => av + 1 + COLS * r + c));
   const types = [...new Array<number>(names.length + ROWS).fill(I32), ...new Array<number>(COLS + 1 + ROWS * COLS).fill(V128)];
@@ -54,15 +57,19 @@ function gemmLocals() {
 type GemmLocals = ReturnType<typeof gemmLocals>;
 
 /** One rows x 8 tile of C at row i, columns j, over k in [kb, kEnd): C = (kb > 0 or accum ? C : 0) + A B. */
-function gemmTile(rows: number, fma: boolean, l: GemmLocals): number[] {
+function gemmTile(rows: number, fma: boolean, transA: boolean, l: GemmLocals): number[] {
   const get = op.get;
   const cRow = (r: number) => [...get(l.CE), ...get(l.I), ...op.i32(r), ...op.i32Add, ...get(l.N4), ...op.i32Mul, ...op.i32Add, ...get(l.J), ...op.i32Add, ...op.set(l.PC)];
-  return [
-    // pa[r] = aE + (i + r) * lda + 4 kb; pb = bE + kb * ldb + j
-    ...Array.from({ length: rows }, (_, r) => [
+  // pa[r] = aE + (i + r) * lda + 4 kb; transposed: pa[0] = aE + kb * lda + 4 i
+  const rowPointers = transA
+    ? [...get(l.AE), ...get(l.KB), ...get(l.LDA), ...op.i32Mul, ...op.i32Add, ...get(l.I), ...op.i32(4), ...op.i32Mul, ...op.i32Add, ...op.set(l.pa[0])]
+    : Array.from({ length: rows }, (_, r) => [
       ...get(l.AE), ...get(l.I), ...op.i32(r), ...op.i32Add, ...get(l.LDA), ...op.i32Mul, ...op.i32Add,
       ...get(l.KB), ...op.i32(4), ...op.i32Mul, ...op.i32Add, ...op.set(l.pa[r]),
-    ]).flat(),
+    ]).flat();
+  return [
+    // pb = bE + kb * ldb + j
+    ...rowPointers,
     ...get(l.BE), ...get(l.KB), ...get(l.N4), ...op.i32Mul, ...op.i32Add, ...get(l.J), ...op.i32Add, ...op.set(l.PB),
     // accumulators: C's values when adding to them, else zero
     ...get(l.KB), ...get(l.ACCUM), ...op.i32Or, ...op.ifThen,
@@ -70,22 +77,22 @@ function gemmTile(rows: number, fma: boolean, l: GemmLocals): number[] {
     ...op.else,
     ...l.acc.slice(0, rows).flat().flatMap((v) => [...op.vZero, ...op.set(v)]),
     ...op.end,
-    ...forLoop(l.KK, get(l.KB), get(l.KEND), op.i32(1), kStep(rows, fma, { pa: l.pa, pb: l.PB, ldb: l.N4, bv: l.bv, av: l.av, acc: l.acc })),
+    ...forLoop(l.KK, get(l.KB), get(l.KEND), op.i32(1), kStep(rows, fma, { pa: l.pa, pb: l.PB, lda: l.LDA, ldb: l.N4, bv: l.bv, av: l.av, acc: l.acc, transA })),
     ...Array.from({ length: rows }, (_, r) => [...cRow(r), ...l.acc[r].flatMap((v, c) => [...get(l.PC), ...get(v), ...op.vStoreAt(16 * c)])]).flat(),
   ];
 }
 
 /**
- * gemm(a, b, c, m0, m1, k, n4 (N*4 bytes), batch, strideA, strideB, strideC (bytes per e), accum):
- * C_e (+)= A_e B_e on rows [m0, m1), the reduction in blocks of K_BLOCK (A's rows and B's panel
- * stay in cache while a block runs).
+ * gemm(a, b, c, m0, m1, k, n4 (N*4 bytes), batch, strideA, strideB, strideC (bytes per e), accum,
+ * lda (bytes per row of the stored A)): C_e (+)= A_e B_e on rows [m0, m1), the reduction in blocks
+ * of K_BLOCK (A's rows and B's panel stay in cache while a block runs). gemmTA: A_e stored
+ * transposed ([K x M]: C_e (+)= A_e^T B_e).
  */
-function gemm(fma: boolean): Func {
+function gemm(fma: boolean, transA: boolean): Func {
   const l = gemmLocals();
   const get = op.get;
   const min = (a: number[], b: number[]) => [...a, ...b, ...a, ...b, ...op.i32LtS, ...op.select];
   const body = [
-    ...get(l.K), ...op.i32(4), ...op.i32Mul, ...op.set(l.LDA),
     ...forLoop(l.E, op.i32(0), get(l.BATCH), op.i32(1), [
       ...get(l.A), ...get(l.E), ...get(l.SA), ...op.i32Mul, ...op.i32Add, ...op.set(l.AE),
       ...get(l.B), ...get(l.E), ...get(l.SB), ...op.i32Mul, ...op.i32Add, ...op.set(l.BE),
@@ -99,36 +106,51 @@ function gemm(fma: boolean): Func {
             // full tiles while i + ROWS <= rEnd, then single rows
             ...op.block, ...op.loop,
             ...get(l.I), ...op.i32(ROWS), ...op.i32Add, ...get(l.REND), ...op.i32GtS, ...op.brIf(1),
-            ...gemmTile(ROWS, fma, l),
+            ...gemmTile(ROWS, fma, transA, l),
             ...get(l.I), ...op.i32(ROWS), ...op.i32Add, ...op.set(l.I),
             ...op.br(0),
             ...op.end, ...op.end,
-            ...forLoop(l.I, null, get(l.REND), op.i32(1), gemmTile(1, fma, l)),
+            ...forLoop(l.I, null, get(l.REND), op.i32(1), gemmTile(1, fma, transA, l)),
           ]),
         ]),
       ]),
     ]),
   ];
-  return { name: 'gemm', params: 12, locals: l.types, body };
+  return { name: transA ? 'gemmTA' : 'gemm', params: 13, locals: l.types, body };
 }
 
 /** The module of the product (imports the backend's memory; `shared` for the threaded build's). */
 export function gemmModule(fma: boolean, shared: boolean): Uint8Array {
-  return assemble([gemm(fma)], shared);
+  return assemble([gemm(fma, false), gemm(fma, true)], shared);
 }
 
-/** Arguments of one call: see gemm above (byte offsets; n % 8 == 0). */
-export function gemmArgs(a: number, b: number, c: number, m0: number, m1: number, k: number, n: number, batch: number,
-  strideA: number, strideB: number, strideC: number, accumulate: boolean): number[] {
-  return [a, b, c, m0, m1, k, 4 * n, batch, strideA, strideB, strideC, accumulate ? 1 : 0];
+/** The shape of one batched product (see BatchedGemm). */
+export interface GemmShape {
+  m: number;
+  k: number;
+  n: number;
+  batch: number;
+  /** Bytes from one A_e, B_e, C_e to the next. */
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  /** A_e stored transposed, [K x M]. */
+  transposeA?: boolean;
+  /** C_e += A_e B_e. */
+  accumulate?: boolean;
+}
+
+/** Arguments of one call for rows [m0, m1): see gemm above (byte offsets; n % 8 == 0). */
+export function gemmArgs(a: number, b: number, c: number, s: GemmShape, m0: number, m1: number): number[] {
+  const lda = 4 * (s.transposeA ? s.m : s.k);
+  return [a, b, c, m0, m1, s.k, 4 * s.n, s.batch, s.strideA, s.strideB, s.strideC, s.accumulate ? 1 : 0, lda];
 }
 
 /**
- * C_e = A_e B_e for e < batch, or C_e += A_e B_e with `accumulate` (byte offsets; strides in bytes;
- * n % 8 == 0), on every thread of the pool.
+ * C_e = A_e B_e (A_e^T B_e with transposeA; += with accumulate) for e < batch, byte offsets,
+ * n % 8 == 0, on every thread of the pool.
  */
-export type BatchedGemm = (a: number, b: number, c: number, m: number, k: number, n: number, batch: number,
-  strideA: number, strideB: number, strideC: number, accumulate?: boolean) => void;
+export type BatchedGemm = (a: number, b: number, c: number, shape: GemmShape) => void;
 
 const runners = new Map<string, WeakMap<WasmMemory, BatchedGemm | null>>();
 
@@ -147,14 +169,13 @@ export function batchedGemm(memory: WasmMemory, fma: boolean, threads: number): 
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const bytes = gemmModule(fma, shared);
     const pool = kernelPool(memory, bytes, threads);
-    const own = (new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as { gemm: (...args: number[]) => void }).gemm;
-    runner = (a, b, c, m, k, n, batch, sa, sb, sc, accumulate = false) => {
-      if (!pool) return own(...gemmArgs(a, b, c, 0, m, k, n, batch, sa, sb, sc, accumulate));
+    const own = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+    runner = (a, b, c, s) => {
+      const name = s.transposeA ? 'gemmTA' : 'gemm';
+      if (!pool) return own[name](...gemmArgs(a, b, c, s, 0, s.m));
       // Rows in equal shares, whole register tiles each.
-      const share = Math.ceil(m / pool.threads / ROWS) * ROWS;
-      const args = Array.from({ length: pool.threads }, (_, t) =>
-        gemmArgs(a, b, c, Math.min(m, t * share), Math.min(m, (t + 1) * share), k, n, batch, sa, sb, sc, accumulate));
-      pool.run('gemm', args);
+      const share = Math.ceil(s.m / pool.threads / ROWS) * ROWS;
+      pool.run(name, Array.from({ length: pool.threads }, (_, t) => gemmArgs(a, b, c, s, Math.min(s.m, t * share), Math.min(s.m, (t + 1) * share))));
     };
   } catch {
     runner = null; // no SIMD, or no relaxed SIMD for fma

@@ -50,7 +50,7 @@ import {
   selectRowsHeap,
   transposeLastTwo,
 } from './wasm-heap';
-import { convWinograd, winogradChoice, winogradTuning } from './winograd';
+import { convFilterGradWinograd, convWinograd, winogradChoice, winogradTuning } from './winograd';
 import { enableRelaxedSimd } from './wasm-fma';
 import {
   Add,
@@ -271,6 +271,9 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const x = inputs.x as TensorInfo, dy = inputs.dy as TensorInfo;
   const info = backend_util.computeConv2DInfo(
     x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+  const winograd = winogradChoice(info, filterShape[2], filterShape[3]);
+  const viaWinograd = winograd ? convFilterGradWinograd(wasm, x, dy, info, winograd) : null;
+  if (viaWinograd) return viaWinograd;
   return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info);
 };
 

@@ -10,6 +10,8 @@
 // constants, run here 4 channels at a time (NHWC keeps channels contiguous), one tile at a time:
 //  - inputTransform:  x [N,H,W,Ci] -> U [(m+2)^2][T][Ci]   (B^T d B per tile, zero outside x)
 //  - filterTransform: f [3,3,Ci,Co] -> V [(m+2)^2][Ci][Co]  (G g G^T per (ci, co))
+//  - for the filter gradient dw = G^T [ sum over tiles U_e^T (A dy A^T)_e ] G: gradTransform
+//    (dy's m x m tiles -> [(m+2)^2][T][Co]) and filterGradTransform (G^T dV G per (ci, co))
 //  - outputTransform: M_e [T][Co] (one buffer per element e, by a table of byte offsets) ->
 //                     y [N,OH,OW,Co]                     (A^T M A per tile, cropped at the edges)
 // Tile addresses that fall outside the input read a zero row (`zero`, Ci floats); outputs past
@@ -137,26 +139,28 @@ const get = op.get;
 const inc = (v: number, by: number[]): number[] => [...get(v), ...by, ...op.i32Add, ...op.set(v)];
 
 /**
- * U[e][t][c] = (B^T d B)[e] for tile t = (b, ty, tx) reading x from (ty*m - top, tx*m - left).
- * params: x, u, zero, n, h, w, cb (Ci*4), th, tw, top, left, estride (T*cb).
+ * U[e][t][c] = (L d L^T)[e] for the size x size tile d of tile t = (b, ty, tx) read from x at
+ * (ty*step - top, tx*step - left), zero outside x. The input transform: L = B^T, size alpha,
+ * step m; the output gradient's (filter gradient): L = A (alpha x m), size m, step m.
+ * params: x, u, zero, n, h, w, cb (C*4), th, tw, top, left, estride (T*cb).
  */
-function inputTransform(f: WinogradTransform, fma: boolean): Func {
+function tileTransform(name: string, l: number[][], step: number, fma: boolean): Func {
   const [X, U, ZERO, N, H, W, CB, TH, TW, TOP, LEFT, ES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const loc = new Locals(12);
   const [B, TY, TX, G, UB, P] = [loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32()];
-  const n = f.alpha;
+  const n = l[0].length;
   const rowOk = loc.grid(1, n, 'i32')[0], rowAt = loc.grid(1, n, 'i32')[0];
   const colOk = loc.grid(1, n, 'i32')[0], colAt = loc.grid(1, n, 'i32')[0];
   const addr = loc.grid(n, n, 'i32');
   const d = loc.grid(n, n, 'v128');
-  const { code: math, y } = transform2d(f.bt, d, f.bt, loc, fma);
+  const { code: math, y } = transform2d(l, d, l, loc, fma);
   const perTile: number[] = [];
   for (let i = 0; i < n; i++) {
-    // iy = ty*m - top + i: valid when 0 <= iy < h (unsigned compare); row start x + (b*h + iy)*w*cb
-    const iy = [...mul(get(TY), op.i32(f.m)), ...get(TOP), ...op.i32Sub, ...op.i32(i), ...op.i32Add];
+    // iy = ty*step - top + i: valid when 0 <= iy < h (unsigned compare); row start x + (b*h + iy)*w*cb
+    const iy = [...mul(get(TY), op.i32(step)), ...get(TOP), ...op.i32Sub, ...op.i32(i), ...op.i32Add];
     perTile.push(...iy, ...get(H), ...op.i32LtU, ...op.set(rowOk[i]));
     perTile.push(...add(get(X), mul(mul(add(mul(get(B), get(H)), iy), get(W)), get(CB))), ...op.set(rowAt[i]));
-    const ix = [...mul(get(TX), op.i32(f.m)), ...get(LEFT), ...op.i32Sub, ...op.i32(i), ...op.i32Add];
+    const ix = [...mul(get(TX), op.i32(step)), ...get(LEFT), ...op.i32Sub, ...op.i32(i), ...op.i32Add];
     perTile.push(...ix, ...get(W), ...op.i32LtU, ...op.set(colOk[i]));
     perTile.push(...mul(ix, get(CB)), ...op.set(colAt[i]));
   }
@@ -177,7 +181,7 @@ function inputTransform(f: WinogradTransform, fma: boolean): Func {
       forLoop(TY, op.i32(0), get(TH), op.i32(1),
         forLoop(TX, op.i32(0), get(TW), op.i32(1), [...perTile, ...channels, ...inc(UB, get(CB))]))),
   ];
-  return { name: `inputTransform${f.m}`, params: 12, locals: loc.types, body: [...loc.constInit(), ...body] };
+  return { name, params: 12, locals: loc.types, body: [...loc.constInit(), ...body] };
 }
 
 /**
@@ -226,15 +230,16 @@ function outputTransform(f: WinogradTransform, fma: boolean): Func {
 }
 
 /**
- * V[e][j] = (G g G^T)[e] for each j of the Ci*Co filter columns (f [3][3][Ci*Co]).
+ * V[e][j] = (L g L^T)[e] for each j of the Ci*Co filter columns (g [size][size][Ci*Co]). The
+ * filter transform: L = G (alpha x 3); the filter gradient's way back: L = G^T (3 x alpha).
  * params: f, v, ccb (Ci*Co*4, a multiple of 16).
  */
-function filterTransform(f: WinogradTransform, fma: boolean): Func {
+function columnTransform(name: string, l: number[][], fma: boolean): Func {
   const [F, V, CCB] = [0, 1, 2];
   const loc = new Locals(3);
   const [G, P] = [loc.i32(), loc.i32()];
-  const taps = loc.grid(3, 3, 'v128');
-  const { code: math, y } = transform2d(f.g, taps, f.g, loc, fma);
+  const taps = loc.grid(l[0].length, l[0].length, 'v128');
+  const { code: math, y } = transform2d(l, taps, l, loc, fma);
   const body = forLoop(G, op.i32(0), get(CCB), op.i32(16), [
     ...add(get(F), get(G)), ...op.set(P),
     ...taps.flat().flatMap((t) => [...get(P), ...op.vLoad, ...op.set(t), ...inc(P, get(CCB))]),
@@ -242,7 +247,7 @@ function filterTransform(f: WinogradTransform, fma: boolean): Func {
     ...add(get(V), get(G)), ...op.set(P),
     ...y.flat().flatMap((t) => [...get(P), ...get(t), ...op.vStore, ...inc(P, get(CCB))]),
   ]);
-  return { name: `filterTransform${f.m}`, params: 3, locals: loc.types, body: [...loc.constInit(), ...body] };
+  return { name, params: 3, locals: loc.types, body: [...loc.constInit(), ...body] };
 }
 
 // ------------------------------------------------------------------ instances
@@ -254,8 +259,12 @@ export interface WinogradKernels {
   /** See outputTransform above (co % 4 == 0). */
   outputTransform(f: WinogradTransform, table: number, y: number, sink: number, n: number, oh: number, ow: number, co: number,
     th: number, tw: number): void;
-  /** See filterTransform above (ci * co % 4 == 0). */
+  /** See columnTransform above: G g G^T (ci * co % 4 == 0). */
   filterTransform(f: WinogradTransform, filter: number, v: number, ci: number, co: number): void;
+  /** See tileTransform above: A dy A^T of each m x m output tile, into [(m+2)^2][T][Co]. */
+  gradTransform(f: WinogradTransform, dy: number, u: number, zero: number, n: number, oh: number, ow: number, co: number, th: number, tw: number): void;
+  /** See columnTransform above: dw = G^T dV G, [(m+2)^2][Ci*Co] -> [3][3][Ci*Co]. */
+  filterGradTransform(f: WinogradTransform, dv: number, dw: number, ci: number, co: number): void;
 }
 
 type Exports = Record<string, (...args: number[]) => void>;
@@ -271,13 +280,23 @@ export function winogradKernels(memory: WasmMemory, fma: boolean): WinogradKerne
   try {
     if (!wasmApi) throw new Error('no WebAssembly');
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const funcs = [F2X2, F4X4].flatMap((f) => [inputTransform(f, fma), outputTransform(f, fma), filterTransform(f, fma)]);
+    const transpose = (a: number[][]) => a[0].map((_, j) => a.map((row) => row[j]));
+    const funcs = [F2X2, F4X4].flatMap((f) => [
+      tileTransform(`inputTransform${f.m}`, f.bt, f.m, fma),
+      tileTransform(`gradTransform${f.m}`, transpose(f.at), f.m, fma),
+      outputTransform(f, fma),
+      columnTransform(`filterTransform${f.m}`, f.g, fma),
+      columnTransform(`filterGradTransform${f.m}`, transpose(f.g), fma),
+    ]);
     const e = new wasmApi.Instance(new wasmApi.Module(assemble(funcs, shared)), { env: { memory } }).exports as unknown as Exports;
     kernels = {
       inputTransform: (f, x, u, zero, n, h, w, ci, th, tw, top, left) =>
         e[`inputTransform${f.m}`](x, u, zero, n, h, w, 4 * ci, th, tw, top, left, 4 * ci * n * th * tw),
       outputTransform: (f, table, y, sink, n, oh, ow, co, th, tw) => e[`outputTransform${f.m}`](table, y, sink, n, oh, ow, 4 * co, th, tw),
       filterTransform: (f, filter, v, ci, co) => e[`filterTransform${f.m}`](filter, v, 4 * ci * co),
+      gradTransform: (f, dy, u, zero, n, oh, ow, co, th, tw) =>
+        e[`gradTransform${f.m}`](dy, u, zero, n, oh, ow, 4 * co, th, tw, 0, 0, 4 * co * n * th * tw),
+      filterGradTransform: (f, dv, dw, ci, co) => e[`filterGradTransform${f.m}`](dv, dw, 4 * ci * co),
     };
   } catch {
     kernels = null; // no SIMD (or no relaxed SIMD for fma): the caller's direct conv

@@ -118,8 +118,8 @@ function ourProducts(backend: WasmBackend, u: TensorInfo, v: TensorInfo, s: { el
   const gemm = memory && winogradTuning.gemm === 'ours' && s.co % 8 === 0 ? batchedGemm(memory, winogradTuning.fma, getThreadsCount()) : null;
   if (!gemm) return null;
   const m = make([s.elements * s.tiles * s.co]);
-  gemm(offsetOf(backend, u), offsetOf(backend, v), offsetOf(backend, m), s.tiles, s.ci, s.co, s.elements,
-    4 * s.tiles * s.ci, 4 * s.ci * s.co, 4 * s.tiles * s.co);
+  gemm(offsetOf(backend, u), offsetOf(backend, v), offsetOf(backend, m),
+    { m: s.tiles, k: s.ci, n: s.co, batch: s.elements, strideA: 4 * s.tiles * s.ci, strideB: 4 * s.ci * s.co, strideC: 4 * s.tiles * s.co });
   return Array.from({ length: s.elements }, (_, e) => offsetOf(backend, m) + 4 * e * s.tiles * s.co);
 }
 
@@ -157,4 +157,37 @@ function outputStep(backend: WasmBackend, kernels: WinogradKernels, f: WinogradT
   products.forEach((p, e) => (offsets[e] = p));
   kernels.outputTransform(f, offsetOf(backend, table), offsetOf(backend, y), offsetOf(backend, sink), s.n, s.oh, s.ow, s.co, s.th, s.tw);
   return y;
+}
+
+/**
+ * The filter gradient of y = conv2d(x, w) (3x3, stride 1) with transform f, on our GEMM:
+ *   dw = G^T [ sum over tiles U_e^T (A dy A^T)_e ] G
+ * (U: x's input transform; A dy A^T: each m x m tile of dy, zero past the output's edge). Null
+ * where it does not apply (no SIMD, Co % 8 != 0).
+ */
+export function convFilterGradWinograd(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: ConvInfo, f: WinogradTransform): TensorInfo | null {
+  const memory = memoryOf(backend);
+  const [n, h, w, ci] = x.shape;
+  const co = dy.shape[3];
+  const kernels = memory ? winogradKernels(memory, winogradTuning.fma) : null;
+  const gemm = memory && kernels && co % 8 === 0 ? batchedGemm(memory, winogradTuning.fma, getThreadsCount()) : null;
+  if (!kernels || !gemm || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const { outHeight: oh, outWidth: ow } = info;
+  const th = Math.ceil(oh / f.m), tw = Math.ceil(ow / f.m);
+  const tiles = n * th * tw, elements = f.alpha * f.alpha;
+  const owned = [elements * tiles * ci, elements * tiles * co, Math.max(ci, co), elements * ci * co].map((size) => backend.makeOutput([size], 'float32'));
+  const [u, g, zero, dv] = owned;
+  try {
+    f32(backend, zero).fill(0);
+    kernels.inputTransform(f, offsetOf(backend, x), offsetOf(backend, u), offsetOf(backend, zero), n, h, w, ci, th, tw, info.padInfo.top, info.padInfo.left);
+    kernels.gradTransform(f, offsetOf(backend, dy), offsetOf(backend, g), offsetOf(backend, zero), n, oh, ow, co, th, tw);
+    gemm(offsetOf(backend, u), offsetOf(backend, g), offsetOf(backend, dv),
+      { m: ci, k: tiles, n: co, batch: elements, strideA: 4 * tiles * ci, strideB: 4 * tiles * co, strideC: 4 * ci * co, transposeA: true });
+    const dw = backend.makeOutput([3, 3, ci, co], 'float32');
+    kernels.filterGradTransform(f, offsetOf(backend, dv), offsetOf(backend, dw), ci, co);
+    winogradCounts[f.m === 2 ? 'f2' : 'f4']++;
+    return dw;
+  } finally {
+    for (const t of owned) backend.disposeData(t.dataId);
+  }
 }
