@@ -25,8 +25,8 @@ import { runTraining } from '../../src/trainer/train/session';
 import { relErr, seeded } from '../support/numeric';
 
 const TOLERANCE = { 2: 2e-5, 4: 1e-4 } as const;
-/** The zoo in two halves (two tests of ~25 s each on a 2-core machine: the cpu reference is slow). */
-const ZOO: ModelName[][] = [['lenet', 'small-cnn', 'vgg16', 'resnet18', 'resnet34'], ['mobilenetv2', 'efficientnet-lite0', 'googlenet']];
+/** The zoo in three parts (tests of 15-30 s each on a loaded 2-core machine: the cpu reference is slow). */
+const ZOO: ModelName[][] = [['lenet', 'small-cnn', 'vgg16'], ['resnet18', 'resnet34'], ['mobilenetv2', 'efficientnet-lite0', 'googlenet']];
 
 before(async () => {
   await selectBackend('wasm', { searchPaths: [] });
@@ -60,8 +60,9 @@ async function convShapes(name: ModelName): Promise<string[]> {
 
 /**
  * conv2d and its input and filter gradients on one backend, batch 1: through Conv2DBackpropInput
- * and Conv2DBackpropFilter, or (`reference`, on cpu, whose Conv2DBackpropFilter takes minutes on
- * these shapes) the filter gradient as 9 per-tap products of x's shifted windows with dy.
+ * and Conv2DBackpropFilter, or (`reference`, on cpu, whose backprop kernels are slow on these
+ * shapes) written out: dx as the conv of dy with the flipped, transposed filter, dw as 9 per-tap
+ * products of x's shifted windows with dy.
  */
 function convAndGrad(shape: number[], reference: boolean): Float32Array[] {
   const [h, w, ci, co, pad] = shape;
@@ -73,13 +74,22 @@ function convAndGrad(shape: number[], reference: boolean): Float32Array[] {
     const dy = tf.tensor4d(seeded(oh * ow * co, 3), [1, oh, ow, co]);
     const loss = (xi: tf.Tensor, fi: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xi as tf.Tensor4D, fi as tf.Tensor4D, 1, pad), dy));
     if (!reference) return [y, ...tf.grads(loss)([x, f])].map((t) => Float32Array.from(t.dataSync() as Float32Array));
-    const dx = tf.grad((xi: tf.Tensor) => loss(xi, f))(x);
+    const dx = tf.conv2d(dy, flippedFilter(f.dataSync() as Float32Array, ci, co), 1, 2 - pad);
     const xp = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
     const dy2 = tf.reshape(dy, [oh * ow, co]) as tf.Tensor2D;
     const taps = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) =>
       tf.matMul(tf.reshape(tf.slice(xp, [0, i, j, 0], [1, oh, ow, ci]), [oh * ow, ci]) as tf.Tensor2D, dy2, true, false)));
     return [y, dx, tf.stack(taps)].map((t) => Float32Array.from(t.dataSync() as Float32Array));
   });
+}
+
+/** The filter of the input gradient, [3, 3, Co, Ci]: out[i][j][o][c] = f[2 - i][2 - j][c][o] (the cpu backend's transpose is slow on these sizes). */
+function flippedFilter(f: Float32Array, ci: number, co: number): tf.Tensor4D {
+  const out = new Float32Array(f.length);
+  for (let t = 0; t < 9; t++) {
+    for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) out[((8 - t) * co + o) * ci + c] = f[(t * ci + c) * co + o];
+  }
+  return tf.tensor4d(out, [3, 3, co, ci]);
 }
 
 async function checkZoo(models: ModelName[]): Promise<string> {

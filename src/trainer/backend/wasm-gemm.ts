@@ -12,14 +12,15 @@
 // keeps wasm values in the 16 xmm registers on x64, so bigger tiles spill; a remainder of 1-5
 // rows in 1 x 8 tiles).
 
-import { assemble, forLoop, I32, op, V128, wasmApi, type Func, type WasmMemory } from './wasm-assembler';
-import { kernelPool } from './wasm-pool';
+import { forLoop, I32, op, V128, type Func } from './wasm-assembler';
 
 const ROW_BLOCK = 64;
 /** Reduction steps per pass over C (A: 64 rows x 256 floats, 64 KB; B's panel: 256 x 8 floats, 8 KB). */
 const K_BLOCK = 256;
 /** Register tile: rows x (4 * COLS) floats. */
 const ROWS = 6, COLS = 2;
+/** Rows of a register tile: split rows between threads in multiples of it. */
+export const GEMM_ROWS = ROWS;
 
 /** The loads and multiply-adds of one k step of a rows x 8 tile, then the pointer steps. */
 function kStep(rows: number, fma: boolean, p: { pa: number[]; pb: number; lda: number; ldb: number; bv: number[]; av: number; acc: number[][]; transA: boolean }): number[] {
@@ -119,12 +120,12 @@ function gemm(fma: boolean, transA: boolean): Func {
   return { name: transA ? 'gemmTA' : 'gemm', params: 13, locals: l.types, body };
 }
 
-/** The module of the product (imports the backend's memory; `shared` for the threaded build's). */
-export function gemmModule(fma: boolean, shared: boolean): Uint8Array {
-  return assemble([gemm(fma, false), gemm(fma, true)], shared);
+/** The product's functions, gemm and gemmTA, for a module that imports the backend's memory. */
+export function gemmFuncs(fma: boolean): Func[] {
+  return [gemm(fma, false), gemm(fma, true)];
 }
 
-/** The shape of one batched product (see BatchedGemm). */
+/** The shape of one batched product: C_e = A_e B_e, e < batch. */
 export interface GemmShape {
   m: number;
   k: number;
@@ -144,42 +145,4 @@ export interface GemmShape {
 export function gemmArgs(a: number, b: number, c: number, s: GemmShape, m0: number, m1: number): number[] {
   const lda = 4 * (s.transposeA ? s.m : s.k);
   return [a, b, c, m0, m1, s.k, 4 * s.n, s.batch, s.strideA, s.strideB, s.strideC, s.accumulate ? 1 : 0, lda];
-}
-
-/**
- * C_e = A_e B_e (A_e^T B_e with transposeA; += with accumulate) for e < batch, byte offsets,
- * n % 8 == 0, on every thread of the pool.
- */
-export type BatchedGemm = (a: number, b: number, c: number, shape: GemmShape) => void;
-
-const runners = new Map<string, WeakMap<WasmMemory, BatchedGemm | null>>();
-
-/**
- * The product on `memory` with `threads` threads (a pool of workers where the memory is shared,
- * else the calling thread alone), FMA if `fma`; null where the module does not compile.
- */
-export function batchedGemm(memory: WasmMemory, fma: boolean, threads: number): BatchedGemm | null {
-  const key = `${fma}/${threads}`;
-  const cache = runners.get(key) ?? new WeakMap<WasmMemory, BatchedGemm | null>();
-  runners.set(key, cache);
-  if (cache.has(memory)) return cache.get(memory)!;
-  let runner: BatchedGemm | null = null;
-  try {
-    if (!wasmApi) throw new Error('no WebAssembly');
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = gemmModule(fma, shared);
-    const pool = kernelPool(memory, bytes, threads);
-    const own = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
-    runner = (a, b, c, s) => {
-      const name = s.transposeA ? 'gemmTA' : 'gemm';
-      if (!pool) return own[name](...gemmArgs(a, b, c, s, 0, s.m));
-      // Rows in equal shares, whole register tiles each.
-      const share = Math.ceil(s.m / pool.threads / ROWS) * ROWS;
-      pool.run(name, Array.from({ length: pool.threads }, (_, t) => gemmArgs(a, b, c, s, Math.min(s.m, t * share), Math.min(s.m, (t + 1) * share))));
-    };
-  } catch {
-    runner = null; // no SIMD, or no relaxed SIMD for fma
-  }
-  cache.set(memory, runner);
-  return runner;
 }

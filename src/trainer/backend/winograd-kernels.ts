@@ -15,12 +15,17 @@
 //  - outputTransform: M_e [T][Co] (one buffer per element e, by a table of byte offsets) ->
 //                     y [N,OH,OW,Co]                     (A^T M A per tile, cropped at the edges)
 // Tile addresses that fall outside the input read a zero row (`zero`, Ci floats); outputs past
-// the edge go to a sink row (`sink`, Co floats): no branch in the channel loop.
+// the edge go to a sink row (`sink`, Co floats): no branch in the channel loop. The module also
+// holds the batched GEMM (wasm-gemm.ts), and every kernel runs on all threads of one worker pool
+// (wasm-pool.ts): the tile transforms split by images, the filter transforms by columns, the
+// products by rows.
 // With `fma` the constant multiply-adds use relaxed SIMD's f32x4.relaxed_madd (see wasm-fma.ts).
 // The matrices are the standard ones (interpolation points 0, +-1, +-2 and infinity).
 // test/unit/winograd.test.ts checks the convolutions these make up against the cpu backend.
 
 import { assemble, forLoop, I32, op, V128, wasmApi, type Func, type WasmMemory } from './wasm-assembler';
+import { GEMM_ROWS, gemmArgs, gemmFuncs, type GemmShape } from './wasm-gemm';
+import { kernelPool, type KernelPool } from './wasm-pool';
 
 /** F(m x m, 3 x 3): output block m, tile alpha = m + 2, and its three matrices. */
 export interface WinogradTransform {
@@ -142,11 +147,12 @@ const inc = (v: number, by: number[]): number[] => [...get(v), ...by, ...op.i32A
  * U[e][t][c] = (L d L^T)[e] for the size x size tile d of tile t = (b, ty, tx) read from x at
  * (ty*step - top, tx*step - left), zero outside x. The input transform: L = B^T, size alpha,
  * step m; the output gradient's (filter gradient): L = A (alpha x m), size m, step m.
- * params: x, u, zero, n, h, w, cb (C*4), th, tw, top, left, estride (T*cb).
+ * params: x, u, zero, n, h, w, cb (C*4), th, tw, top, left, estride (T*cb), b0, b1 (the images
+ * [b0, b1) only: the pool's threads split them; n is unused).
  */
 function tileTransform(name: string, l: number[][], step: number, fma: boolean): Func {
-  const [X, U, ZERO, N, H, W, CB, TH, TW, TOP, LEFT, ES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const loc = new Locals(12);
+  const [X, U, ZERO, , H, W, CB, TH, TW, TOP, LEFT, ES, B0, B1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const loc = new Locals(14);
   const [B, TY, TX, G, UB, P] = [loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32()];
   const n = l[0].length;
   const rowOk = loc.grid(1, n, 'i32')[0], rowAt = loc.grid(1, n, 'i32')[0];
@@ -176,21 +182,22 @@ function tileTransform(name: string, l: number[][], step: number, fma: boolean):
     ...y.flat().flatMap((v) => [...get(P), ...get(v), ...op.vStore, ...inc(P, get(ES))]),
   ]);
   const body = [
-    ...get(U), ...op.set(UB),
-    ...forLoop(B, op.i32(0), get(N), op.i32(1),
+    ...add(get(U), mul(mul(mul(get(B0), get(TH)), get(TW)), get(CB))), ...op.set(UB),
+    ...forLoop(B, get(B0), get(B1), op.i32(1),
       forLoop(TY, op.i32(0), get(TH), op.i32(1),
         forLoop(TX, op.i32(0), get(TW), op.i32(1), [...perTile, ...channels, ...inc(UB, get(CB))]))),
   ];
-  return { name, params: 12, locals: loc.types, body: [...loc.constInit(), ...body] };
+  return { name, params: 14, locals: loc.types, body: [...loc.constInit(), ...body] };
 }
 
 /**
  * y[b, ty*m + i, tx*m + k, c] = (A^T M A)[i][k] with M[e] read from table[e] + (t*Co)*4.
- * params: table (alpha^2 i32 byte offsets), y, sink, n, oh, ow, cb (Co*4), th, tw.
+ * params: table (alpha^2 i32 byte offsets), y, sink, n, oh, ow, cb (Co*4), th, tw, b0, b1 (the
+ * images [b0, b1) only; n is unused).
  */
 function outputTransform(f: WinogradTransform, fma: boolean): Func {
-  const [TABLE, Y, SINK, N, OH, OW, CB, TH, TW] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const loc = new Locals(9);
+  const [TABLE, Y, SINK, , OH, OW, CB, TH, TW, B0, B1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const loc = new Locals(11);
   const [B, TY, TX, G, TOFF] = [loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32()];
   const n = f.alpha, m = f.m;
   const base = loc.grid(n, n, 'i32');
@@ -221,39 +228,39 @@ function outputTransform(f: WinogradTransform, fma: boolean): Func {
   const loadTable = base.flat().flatMap((l, e) => [...get(TABLE), ...op.i32(4 * e), ...op.i32Add, ...op.i32Load, ...op.set(l)]);
   const body = [
     ...loadTable,
-    ...op.i32(0), ...op.set(TOFF),
-    ...forLoop(B, op.i32(0), get(N), op.i32(1),
+    ...mul(mul(mul(get(B0), get(TH)), get(TW)), get(CB)), ...op.set(TOFF),
+    ...forLoop(B, get(B0), get(B1), op.i32(1),
       forLoop(TY, op.i32(0), get(TH), op.i32(1),
         forLoop(TX, op.i32(0), get(TW), op.i32(1), [...perTile, ...channels, ...inc(TOFF, get(CB))]))),
   ];
-  return { name: `outputTransform${f.m}`, params: 9, locals: loc.types, body: [...loc.constInit(), ...body] };
+  return { name: `outputTransform${f.m}`, params: 11, locals: loc.types, body: [...loc.constInit(), ...body] };
 }
 
 /**
  * V[e][j] = (L g L^T)[e] for each j of the Ci*Co filter columns (g [size][size][Ci*Co]). The
  * filter transform: L = G (alpha x 3); the filter gradient's way back: L = G^T (3 x alpha).
- * params: f, v, ccb (Ci*Co*4, a multiple of 16).
+ * params: f, v, ccb (Ci*Co*4, a multiple of 16), g0, g1 (the column bytes [g0, g1) only).
  */
 function columnTransform(name: string, l: number[][], fma: boolean): Func {
-  const [F, V, CCB] = [0, 1, 2];
-  const loc = new Locals(3);
+  const [F, V, CCB, G0, G1] = [0, 1, 2, 3, 4];
+  const loc = new Locals(5);
   const [G, P] = [loc.i32(), loc.i32()];
   const taps = loc.grid(l[0].length, l[0].length, 'v128');
   const { code: math, y } = transform2d(l, taps, l, loc, fma);
-  const body = forLoop(G, op.i32(0), get(CCB), op.i32(16), [
+  const body = forLoop(G, get(G0), get(G1), op.i32(16), [
     ...add(get(F), get(G)), ...op.set(P),
     ...taps.flat().flatMap((t) => [...get(P), ...op.vLoad, ...op.set(t), ...inc(P, get(CCB))]),
     ...math,
     ...add(get(V), get(G)), ...op.set(P),
     ...y.flat().flatMap((t) => [...get(P), ...get(t), ...op.vStore, ...inc(P, get(CCB))]),
   ]);
-  return { name, params: 3, locals: loc.types, body: [...loc.constInit(), ...body] };
+  return { name, params: 5, locals: loc.types, body: [...loc.constInit(), ...body] };
 }
 
 // ------------------------------------------------------------------ instances
 
 export interface WinogradKernels {
-  /** See inputTransform above (byte offsets; ci % 4 == 0). */
+  /** See tileTransform above: B^T d B (byte offsets; ci % 4 == 0). */
   inputTransform(f: WinogradTransform, x: number, u: number, zero: number, n: number, h: number, w: number, ci: number,
     th: number, tw: number, top: number, left: number): void;
   /** See outputTransform above (co % 4 == 0). */
@@ -265,16 +272,47 @@ export interface WinogradKernels {
   gradTransform(f: WinogradTransform, dy: number, u: number, zero: number, n: number, oh: number, ow: number, co: number, th: number, tw: number): void;
   /** See columnTransform above: dw = G^T dV G, [(m+2)^2][Ci*Co] -> [3][3][Ci*Co]. */
   filterGradTransform(f: WinogradTransform, dv: number, dw: number, ci: number, co: number): void;
+  /** The batched product of wasm-gemm.ts (n % 8 == 0). */
+  gemm(a: number, b: number, c: number, shape: GemmShape): void;
 }
 
 type Exports = Record<string, (...args: number[]) => void>;
 
-const instances = new Map<boolean, WeakMap<WasmMemory, WinogradKernels | null>>();
+/** Runs an export over [0, count) split into one range per thread (multiples of `align`). */
+type Split = (name: string, count: number, align: number, args: (from: number, to: number) => number[]) => void;
 
-/** The transforms on `memory` (with relaxed-SIMD multiply-adds if `fma`), or null without SIMD. */
-export function winogradKernels(memory: WasmMemory, fma: boolean): WinogradKernels | null {
-  const cache = instances.get(fma) ?? new WeakMap<WasmMemory, WinogradKernels | null>();
-  instances.set(fma, cache);
+function splitter(own: Exports, pool: KernelPool | null): Split {
+  return (name, count, align, args) => {
+    if (!pool) return own[name](...args(0, count));
+    const share = Math.ceil(count / pool.threads / align) * align;
+    pool.run(name, Array.from({ length: pool.threads }, (_, t) => args(Math.min(count, t * share), Math.min(count, (t + 1) * share))));
+  };
+}
+
+function bindKernels(split: Split): WinogradKernels {
+  return {
+    inputTransform: (f, x, u, zero, n, h, w, ci, th, tw, top, left) => split(`inputTransform${f.m}`, n, 1,
+      (b0, b1) => [x, u, zero, n, h, w, 4 * ci, th, tw, top, left, 4 * ci * n * th * tw, b0, b1]),
+    outputTransform: (f, table, y, sink, n, oh, ow, co, th, tw) => split(`outputTransform${f.m}`, n, 1,
+      (b0, b1) => [table, y, sink, n, oh, ow, 4 * co, th, tw, b0, b1]),
+    filterTransform: (f, filter, v, ci, co) => split(`filterTransform${f.m}`, 4 * ci * co, 16, (g0, g1) => [filter, v, 4 * ci * co, g0, g1]),
+    gradTransform: (f, dy, u, zero, n, oh, ow, co, th, tw) => split(`gradTransform${f.m}`, n, 1,
+      (b0, b1) => [dy, u, zero, n, oh, ow, 4 * co, th, tw, 0, 0, 4 * co * n * th * tw, b0, b1]),
+    filterGradTransform: (f, dv, dw, ci, co) => split(`filterGradTransform${f.m}`, 4 * ci * co, 16, (g0, g1) => [dv, dw, 4 * ci * co, g0, g1]),
+    gemm: (a, b, c, shape) => split(shape.transposeA ? 'gemmTA' : 'gemm', shape.m, GEMM_ROWS, (m0, m1) => gemmArgs(a, b, c, shape, m0, m1)),
+  };
+}
+
+const instances = new Map<string, WeakMap<WasmMemory, WinogradKernels | null>>();
+
+/**
+ * The transforms and the product on `memory` (relaxed-SIMD multiply-adds if `fma`), run by
+ * `threads` threads (wasm-pool.ts) where the memory is shared, else by the caller; null without SIMD.
+ */
+export function winogradKernels(memory: WasmMemory, fma: boolean, threads: number): WinogradKernels | null {
+  const key = `${fma}/${threads}`;
+  const cache = instances.get(key) ?? new WeakMap<WasmMemory, WinogradKernels | null>();
+  instances.set(key, cache);
   if (cache.has(memory)) return cache.get(memory)!;
   let kernels: WinogradKernels | null = null;
   try {
@@ -288,16 +326,9 @@ export function winogradKernels(memory: WasmMemory, fma: boolean): WinogradKerne
       columnTransform(`filterTransform${f.m}`, f.g, fma),
       columnTransform(`filterGradTransform${f.m}`, transpose(f.g), fma),
     ]);
-    const e = new wasmApi.Instance(new wasmApi.Module(assemble(funcs, shared)), { env: { memory } }).exports as unknown as Exports;
-    kernels = {
-      inputTransform: (f, x, u, zero, n, h, w, ci, th, tw, top, left) =>
-        e[`inputTransform${f.m}`](x, u, zero, n, h, w, 4 * ci, th, tw, top, left, 4 * ci * n * th * tw),
-      outputTransform: (f, table, y, sink, n, oh, ow, co, th, tw) => e[`outputTransform${f.m}`](table, y, sink, n, oh, ow, 4 * co, th, tw),
-      filterTransform: (f, filter, v, ci, co) => e[`filterTransform${f.m}`](filter, v, 4 * ci * co),
-      gradTransform: (f, dy, u, zero, n, oh, ow, co, th, tw) =>
-        e[`gradTransform${f.m}`](dy, u, zero, n, oh, ow, 4 * co, th, tw, 0, 0, 4 * co * n * th * tw),
-      filterGradTransform: (f, dv, dw, ci, co) => e[`filterGradTransform${f.m}`](dv, dw, 4 * ci * co),
-    };
+    const bytes = assemble([...funcs, ...gemmFuncs(fma)], shared);
+    const own = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as Exports;
+    kernels = bindKernels(splitter(own, kernelPool(memory, bytes, threads)));
   } catch {
     kernels = null; // no SIMD (or no relaxed SIMD for fma): the caller's direct conv
   }

@@ -6,10 +6,10 @@
 // the algorithm). The input gradient of a 3x3 stride-1 conv is itself such a conv (dy with the
 // flipped filter, wasm-kernels.ts), so it comes through here too.
 //
-// How: filter and input transforms (our SIMD kernels, calling thread), the (m+2)^2 products in
-// one call of our batched GEMM on every thread (wasm-gemm.ts, wasm-pool.ts; FMA where the runtime
-// has relaxed SIMD), and the output transform reading the products through a table of their
-// offsets. Where our GEMM does not apply (Co % 8 != 0), one XNNPACK GEMM per tile element on
+// How: filter and input transforms, the (m+2)^2 products in one call of our batched GEMM
+// (wasm-gemm.ts), and the output transform reading the products through a table of their
+// offsets: all our wasm SIMD kernels, on every thread (winograd-kernels.ts, wasm-pool.ts; FMA
+// where the runtime has relaxed SIMD). Where our GEMM does not apply (Co % 8 != 0), one XNNPACK GEMM per tile element on
 // views of the transformed buffers (the stock BatchMatMul runs batched products as a scalar
 // loop, so each element is its own 2D product).
 //
@@ -19,7 +19,6 @@
 
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { batchedGemm } from './wasm-gemm';
 import { dropView, f32, memoryOf, offsetOf, view, type WasmBackend } from './wasm-heap';
 import { F2X2, F4X4, winogradKernels, type WinogradKernels, type WinogradTransform } from './winograd-kernels';
 
@@ -74,7 +73,7 @@ export function winogradChoice(info: ConvInfo, ci: number, co: number): Winograd
 /** conv2d(x, filter) with transform f (x NHWC float32, filter [3,3,Ci,Co]); null without SIMD. */
 export function convWinograd(backend: WasmBackend, matMul: KernelFunc, x: TensorInfo, filter: TensorInfo, info: ConvInfo, f: WinogradTransform): TensorInfo | null {
   const memory = memoryOf(backend);
-  const kernels = memory ? winogradKernels(memory, winogradTuning.fma) : null;
+  const kernels = memory ? winogradKernels(memory, winogradTuning.fma, getThreadsCount()) : null;
   if (!kernels || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
   const [n, h, w, ci] = x.shape;
   const co = filter.shape[3];
@@ -95,7 +94,7 @@ export function convWinograd(backend: WasmBackend, matMul: KernelFunc, x: Tensor
     kernels.filterTransform(f, offsetOf(backend, filter), offsetOf(backend, v), ci, co);
     kernels.inputTransform(f, offsetOf(backend, x), offsetOf(backend, u), offsetOf(backend, zero), n, h, w, ci, th, tw, info.padInfo.top, info.padInfo.left);
     const sizes = { elements, tiles, ci, co };
-    let offsets = ourProducts(backend, u, v, sizes, make);
+    let offsets = ourProducts(backend, kernels, u, v, sizes, make);
     if (!offsets) {
       const products = elementProducts(backend, matMul, u, v, sizes);
       owned.push(...products);
@@ -112,13 +111,11 @@ export function convWinograd(backend: WasmBackend, matMul: KernelFunc, x: Tensor
  * M_e = U_e V_e for every tile element e in one buffer, on our batched GEMM (all threads); returns
  * each element's byte offset for the output transform's table, or null where it does not apply.
  */
-function ourProducts(backend: WasmBackend, u: TensorInfo, v: TensorInfo, s: { elements: number; tiles: number; ci: number; co: number },
-  make: (shape: number[]) => TensorInfo): number[] | null {
-  const memory = memoryOf(backend);
-  const gemm = memory && winogradTuning.gemm === 'ours' && s.co % 8 === 0 ? batchedGemm(memory, winogradTuning.fma, getThreadsCount()) : null;
-  if (!gemm) return null;
+function ourProducts(backend: WasmBackend, kernels: WinogradKernels, u: TensorInfo, v: TensorInfo,
+  s: { elements: number; tiles: number; ci: number; co: number }, make: (shape: number[]) => TensorInfo): number[] | null {
+  if (winogradTuning.gemm !== 'ours' || s.co % 8 !== 0) return null;
   const m = make([s.elements * s.tiles * s.co]);
-  gemm(offsetOf(backend, u), offsetOf(backend, v), offsetOf(backend, m),
+  kernels.gemm(offsetOf(backend, u), offsetOf(backend, v), offsetOf(backend, m),
     { m: s.tiles, k: s.ci, n: s.co, batch: s.elements, strideA: 4 * s.tiles * s.ci, strideB: 4 * s.ci * s.co, strideC: 4 * s.tiles * s.co });
   return Array.from({ length: s.elements }, (_, e) => offsetOf(backend, m) + 4 * e * s.tiles * s.co);
 }
@@ -169,9 +166,8 @@ export function convFilterGradWinograd(backend: WasmBackend, x: TensorInfo, dy: 
   const memory = memoryOf(backend);
   const [n, h, w, ci] = x.shape;
   const co = dy.shape[3];
-  const kernels = memory ? winogradKernels(memory, winogradTuning.fma) : null;
-  const gemm = memory && kernels && co % 8 === 0 ? batchedGemm(memory, winogradTuning.fma, getThreadsCount()) : null;
-  if (!kernels || !gemm || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const kernels = memory ? winogradKernels(memory, winogradTuning.fma, getThreadsCount()) : null;
+  if (!kernels || co % 8 !== 0 || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
   const { outHeight: oh, outWidth: ow } = info;
   const th = Math.ceil(oh / f.m), tw = Math.ceil(ow / f.m);
   const tiles = n * th * tw, elements = f.alpha * f.alpha;
@@ -181,7 +177,7 @@ export function convFilterGradWinograd(backend: WasmBackend, x: TensorInfo, dy: 
     f32(backend, zero).fill(0);
     kernels.inputTransform(f, offsetOf(backend, x), offsetOf(backend, u), offsetOf(backend, zero), n, h, w, ci, th, tw, info.padInfo.top, info.padInfo.left);
     kernels.gradTransform(f, offsetOf(backend, dy), offsetOf(backend, g), offsetOf(backend, zero), n, oh, ow, co, th, tw);
-    gemm(offsetOf(backend, u), offsetOf(backend, g), offsetOf(backend, dv),
+    kernels.gemm(offsetOf(backend, u), offsetOf(backend, g), offsetOf(backend, dv),
       { m: ci, k: tiles, n: co, batch: elements, strideA: 4 * tiles * ci, strideB: 4 * tiles * co, strideC: 4 * ci * co, transposeA: true });
     const dw = backend.makeOutput([3, 3, ci, co], 'float32');
     kernels.filterGradTransform(f, offsetOf(backend, dv), offsetOf(backend, dw), ci, co);
