@@ -2,20 +2,21 @@
 //
 // Why: 94% of a ResNet-18 step on wasm is convolutions in XNNPACK's 128-bit kernels; F(4x4, 3x3)
 // does the same conv with 4x fewer multiply-adds (F(2x2, 3x3): 2.25x), as (m+2)^2 plain matrix
-// products that XNNPACK runs at about its conv speed, on its thread pool (winograd-kernels.ts has
-// the algorithm). The input gradient of a 3x3 stride-1 conv is itself such a conv (dy with the
-// flipped filter, wasm-kernels.ts), so it comes through here too.
+// products (winograd-kernels.ts has the algorithm). The input gradient of a 3x3 stride-1 conv is
+// itself such a conv (dy with the flipped filter, wasm-kernels.ts), so it comes through here too;
+// the filter gradient has its own Winograd form (convFilterGradWinograd below).
 //
 // How: filter and input transforms, the (m+2)^2 products in one call of our batched GEMM
 // (wasm-gemm.ts), and the output transform reading the products through a table of their
 // offsets: all our wasm SIMD kernels, on every thread (winograd-kernels.ts, wasm-pool.ts; FMA
-// where the runtime has relaxed SIMD). Where our GEMM does not apply (Co % 8 != 0), one XNNPACK GEMM per tile element on
-// views of the transformed buffers (the stock BatchMatMul runs batched products as a scalar
-// loop, so each element is its own 2D product).
+// where the runtime has relaxed SIMD). Where our GEMM does not apply (Co % 8 != 0), one XNNPACK
+// GEMM per tile element on views of the transformed buffers (the stock BatchMatMul runs batched
+// products as a scalar loop, so each element is its own 2D product): measured 2-3x slower than
+// ours at 32-64 channels (XNNPACK's per-call set-up and its short reductions).
 //
 // Which convs: `winogradChoice` is a fixed rule, not a timing taken at start, so that two runs of
 // the same config compute the same bits (resume and determinism tests compare them). The rule
-// comes from per-layer timings on this project's 2-core machines (docs/benchmarks.md).
+// comes from per-layer timings on this project's 2-core machine (see winogradChoice).
 
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -55,11 +56,14 @@ export function winogradApplies(info: ConvInfo, ci: number, co: number): boolean
 
 /**
  * The transform for a conv, or null for the direct conv. Measured per layer (batch 64, 2 threads,
- * our GEMM; docs/benchmarks.md): from 32 channels in and out, F(4x4) runs 1.3-2.7x faster than
- * the direct conv on outputs of 4x4 and up (fewest multiply-adds), F(2x2) 1.1-1.4x on 2x2 and
- * 3x3 outputs (F(4x4) would compute mostly padding there). Thinner layers run as fast or faster
- * direct (the transforms, one thread, weigh more), and so do output channels that are not a
- * multiple of 8 (our GEMM's tile; XNNPACK's per-element products are slower).
+ * forward conv; direct / F(2x2) / F(4x4) in ms): 32x32 64->64 182 / 143 / 68, 16x16 128->128
+ * 134 / 100 / 62, 8x8 256->256 148 / 114 / 82, 4x4 512->512 181 / 122 / 90, 2x2 512->512
+ * 41 / 29 / 79, 16x16 32->64 21 / 22 / 11; 16x16 16->32 2.6 / 4.5 / 4.2, 32x32 8->16 5.4 / 6.0 /
+ * 6.1. So: from 32 channels in and out, F(4x4) on outputs of 4x4 and up, F(2x2) on 2x2 and 3x3
+ * (F(4x4) would compute mostly padding there); thinner layers direct, and output channels that
+ * are not a multiple of 8 too (our GEMM's tile; XNNPACK's per-element products are slower). The
+ * filter gradients measured the same way (direct / F(2x2) / F(4x4): 32x32 64->64 409 / 266 /
+ * 243, 4x4 512->512 326 / 212 / 164, 2x2 512->512 96 / 59 / 151) follow the same rule.
  */
 export function winogradChoice(info: ConvInfo, ci: number, co: number): WinogradTransform | null {
   const { mode } = winogradTuning;
