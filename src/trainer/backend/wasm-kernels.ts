@@ -23,10 +23,12 @@
  * directly (wasm-heap.ts: the filter gradient as blocked GEMMs on an im2col
  * block, the max-pool gradient, Sum/Mean, Identity, a fused training-mode
  * BatchNorm and its gradient, the few-channel conv), some through our own
- * SIMD wasm kernels (wasm-simd.ts). Sizes and padding come from
+ * SIMD wasm kernels (wasm-simd.ts). 3x3 stride-1 convs from 32 channels
+ * (forward, input and filter gradients) run as Winograd convs on our kernels
+ * (winograd.ts). Sizes and padding come from
  * backend_util.computeConv2DInfo / computePool2DInfo with the engine's attrs,
- * as on cpu. test/unit/wasm-kernels.test.ts, wasm-heap.test.ts and
- * wasm-simd.test.ts check every kernel here against cpu.
+ * as on cpu. test/unit/wasm-kernels.test.ts, wasm-heap.test.ts,
+ * wasm-simd.test.ts and winograd.test.ts check every kernel here against cpu.
  *
  * Call registerWasmTrainingKernels() (idempotent) before training on 'wasm';
  * it may run before tf.setBackend('wasm').
