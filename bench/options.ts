@@ -10,7 +10,7 @@ export const BENCH_MODELS = ['small-cnn', 'lenet', 'resnet18', 'vgg16', 'mobilen
 export type BenchModel = (typeof BENCH_MODELS)[number];
 
 /** Backends the bench can measure; 'auto' is not one (the bench names what it measures). */
-export const BENCH_BACKENDS = ['wasm', 'tensorflow-cpu', 'tensorflow-gpu', 'cpu'] as const;
+export const BENCH_BACKENDS = ['wasm', 'webgpu', 'tensorflow-cpu', 'tensorflow-gpu', 'cpu'] as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 
 /** 'plain': transform none (the baseline's step); the others: WAS with that transform family. */
@@ -73,7 +73,7 @@ export const DEFAULT_BATCH = 64;
 
 export const DEFAULT_OPTIONS: BenchOptions = {
   models: [...BENCH_MODELS],
-  backends: ['wasm', 'tensorflow-cpu'],
+  backends: ['wasm', 'webgpu', 'tensorflow-cpu'],
   backendsGiven: false,
   steps: null,
   minSteps: 1,
@@ -105,8 +105,9 @@ const QUICK: Partial<BenchOptions> = {
 export const USAGE = `npm run bench -- [flags]
 
   --models a,b       ${BENCH_MODELS.join(', ')} (default: all)
-  --backends a,b     ${BENCH_BACKENDS.join(', ')} (default: wasm, tensorflow-cpu when it loads;
-                     cpu runs ${CPU_BACKEND_MODELS.join(' and ')} only)
+  --backends a,b     ${BENCH_BACKENDS.join(', ')} (default: wasm; webgpu on a real GPU;
+                     tensorflow-cpu when it loads. Named, webgpu runs on a software adapter
+                     too; cpu runs ${CPU_BACKEND_MODELS.join(' and ')} only)
   --steps N          timed steps per variant per round (default: as many as fit in
                      ${DEFAULT_OPTIONS.blockSeconds} s, at least ${DEFAULT_OPTIONS.minSteps}, at most ${DEFAULT_OPTIONS.maxSteps})
   --warmup N         untimed steps of each model (plain, WAS) before the first round (default ${DEFAULT_OPTIONS.warmup})

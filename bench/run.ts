@@ -192,7 +192,7 @@ async function benchModel(
   for (;;) {
     const tag = `[${backend}] ${model} batch ${run.batch}`;
     log(`${tag}: building`);
-    worker = Worker.start({ backend, model, batch: run.batch }, opts.stepTimeout);
+    worker = Worker.start({ backend, model, batch: run.batch, hardwareOnly: !opts.backendsGiven }, opts.stepTimeout);
     const ready = await worker.next();
     if (ready.type === 'error' && ready.stage === 'backend') return { unavailable: ready.message };
     if (ready.type !== 'ready') {

@@ -95,12 +95,12 @@ export class ModelBench {
   }
 
   /** One training step of `variant`; returns its wall time in milliseconds. */
-  step(variant: Variant): number {
+  async step(variant: Variant): Promise<number> {
     const trainee = variant === 'plain' ? this.plain : this.was;
     const batch = this.batches[this.next++ % this.batches.length];
     const shape: [number, number, number] = [this.shape.height, this.shape.width, this.shape.channels];
     const start = performance.now();
-    const { loss } = trainStep({
+    const { loss } = await trainStep({
       model: trainee.model,
       optimizer: trainee.optimizer,
       ctx: this.contexts[variant],
@@ -129,16 +129,16 @@ export class ModelBench {
  * Warm-up, then timed steps of every variant in turn: sample i of each variant comes from the
  * same iteration, so WAS/plain ratios can be taken pair by pair on a shared, noisy CPU.
  */
-export function runBlock(bench: ModelBench, spec: BlockSpec): Record<Variant, number[]> {
+export async function runBlock(bench: ModelBench, spec: BlockSpec): Promise<Record<Variant, number[]>> {
   // The families share one WAS model: warming it with 'mixed' warms shift and crop too.
-  for (let w = 0; w < spec.warmup; w++) for (const v of ['plain', 'mixed'] as const) bench.step(v);
+  for (let w = 0; w < spec.warmup; w++) for (const v of ['plain', 'mixed'] as const) await bench.step(v);
   const samples: Record<Variant, number[]> = { plain: [], shift: [], crop: [], mixed: [] };
   const start = performance.now();
   for (let i = 0; ; i++) {
     // Rotate the order, so no variant always runs right after the same other one.
     for (let j = 0; j < VARIANTS.length; j++) {
       const v = VARIANTS[(i + j) % VARIANTS.length];
-      samples[v].push(bench.step(v));
+      samples[v].push(await bench.step(v));
     }
     if (blockDone(spec, i + 1, (performance.now() - start) / 1000 / VARIANTS.length)) break;
   }
@@ -155,11 +155,11 @@ export interface MemoryTrace {
 }
 
 /** numTensors, bytes in tensors and RSS over `steps` WAS steps (the path that makes most tensors). */
-export function traceMemory(bench: ModelBench, variant: Variant, steps: number): MemoryTrace {
+export async function traceMemory(bench: ModelBench, variant: Variant, steps: number): Promise<MemoryTrace> {
   const samples: MemoryTrace['samples'] = [];
   const every = Math.max(1, Math.floor(steps / 10));
   for (let s = 1; s <= steps; s++) {
-    bench.step(variant);
+    await bench.step(variant);
     if (s === 1 || s % every === 0 || s === steps) {
       const m = tf.memory();
       samples.push([s, m.numTensors, m.numBytes, process.memoryUsage().rss]);

@@ -15,6 +15,8 @@ export interface WorkerStart {
   backend: BenchBackend;
   model: BenchModel;
   batch: number;
+  /** webgpu by default (not named): a software adapter does not count as one (it is slower than wasm). */
+  hardwareOnly?: boolean;
 }
 
 export type WorkerRequest = { cmd: 'block'; spec: BlockSpec } | { cmd: 'memory'; variant: Variant; steps: number } | { cmd: 'quit' };
@@ -60,6 +62,10 @@ async function main(): Promise<void> {
   let reason: string;
   try {
     const choice = await selectBackend(start.backend, { searchPaths: [] });
+    if (start.hardwareOnly && choice.adapter?.software) {
+      await send({ type: 'error', stage: 'backend', message: `only a software adapter (${choice.reason}); name it with --backends webgpu to measure it` });
+      return;
+    }
     // wasm says how many threads it runs; TensorFlow uses every core; the JS cpu backend one.
     threads = choice.threads ?? (start.backend === 'cpu' ? 1 : os.cpus().length);
     reason = choice.reason;
@@ -93,10 +99,10 @@ async function main(): Promise<void> {
           bench.dispose();
           process.exit(EXIT.ok);
         } else if (request.cmd === 'block') {
-          const samples = runBlock(bench, request.spec);
+          const samples = await runBlock(bench, request.spec);
           await send({ type: 'block', samples, nonFiniteSteps: bench.nonFiniteSteps, maxRssBytes: maxRss() });
         } else {
-          const trace = traceMemory(bench, request.variant, request.steps);
+          const trace = await traceMemory(bench, request.variant, request.steps);
           await send({ type: 'memory', trace, maxRssBytes: maxRss() });
         }
       } catch (error) {

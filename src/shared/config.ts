@@ -28,8 +28,11 @@ export type DatasetName = (typeof DATASET_NAMES)[number];
 export const TRANSFORM_FAMILIES = ['none', 'shift', 'crop', 'mixed'] as const;
 export type TransformFamily = (typeof TRANSFORM_FAMILIES)[number];
 
-/** 'tensorflow-gpu' is @tensorflow/tfjs-node-gpu, 'tensorflow-cpu' is @tensorflow/tfjs-node. */
-export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const;
+/**
+ * 'tensorflow-gpu' is @tensorflow/tfjs-node-gpu, 'webgpu' is @tensorflow/tfjs-backend-webgpu on Dawn
+ * (npm `webgpu`), 'tensorflow-cpu' is @tensorflow/tfjs-node. `auto` tries them in this order.
+ */
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export const PRESET_NAMES = ['sound', 'reference'] as const;
@@ -210,7 +213,7 @@ export const TRAIN_CONFIG = group({
   /** The test set is the reference's flaw. */
   selectOn: choice(['validation', 'test'], 'validation | test (the reference selects on the test set)', 'select-on'),
   maxStepsPerEpoch: numberOrNull({ min: 1, integer: true }, 'cap the steps of each epoch (quick runs)', 'max-steps-per-epoch'),
-  backend: choice(BACKEND_NAMES, 'auto | tensorflow-gpu | tensorflow-cpu | wasm | cpu', 'backend'),
+  backend: choice(BACKEND_NAMES, BACKEND_NAMES.join(' | '), 'backend'),
   // No backendPaths here: where backend code is loaded from is not a config (see BACKEND_PATHS_KEY).
   logEverySteps: number({ min: 1, integer: true }, 'a step event every N steps', 'log-every'),
   /** Wall minutes of training between checkpoints inside an epoch (fractions allowed); 0: at epoch ends only. */

@@ -1,5 +1,7 @@
 // Number formats shared by the terminal, log.txt, the extension's tree and status bar, and the panel.
 
+import type { BackendInfo, GpuAdapterInfo } from './protocol';
+
 /** A fraction as a percentage to two decimals: 0.9512 is 95.12%. `missing` stands for no value: null or NaN. */
 export function percent(x: number | null | undefined, missing = '-'): string {
   return x === null || x === undefined || Number.isNaN(x) ? missing : `${(100 * x).toFixed(2)}%`;
@@ -27,4 +29,16 @@ export function points(x: number): string {
 export function settingsText(settings: Readonly<Record<string, unknown>>): string {
   const entries = Object.entries(settings);
   return entries.length === 0 ? '(base)' : entries.map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(', ');
+}
+
+/** A GPU adapter in one phrase: "nvidia ampere (NVIDIA A100-SXM4-80GB)"; ", software" for lavapipe and the like. */
+export function adapterText(adapter: GpuAdapterInfo): string {
+  const name = [adapter.vendor, adapter.architecture].filter((s) => s !== '').join(' ') || 'unknown adapter';
+  const description = adapter.description !== '' ? ` (${adapter.description})` : '';
+  return `${name}${description}${adapter.software ? ', software' : ''}`;
+}
+
+/** The backend a run trains on: "wasm", "webgpu on nvidia ampere (NVIDIA A100-SXM4-80GB)". */
+export function backendText(backend: Pick<BackendInfo, 'name' | 'adapter'>): string {
+  return backend.adapter ? `${backend.name} on ${adapterText(backend.adapter)}` : backend.name;
 }

@@ -17,7 +17,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 const PHASES = ['loading-data', 'building-model', 'training', 'calibrating', 'evaluating', 'testing', 'searching-dom'] as const;
 export type Phase = (typeof PHASES)[number];
 export const LOG_LEVELS = ['info', 'warn', 'error'] as const;
-const CHOSEN_BACKENDS = ['tensorflow-gpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const satisfies readonly Exclude<BackendName, 'auto'>[];
+const CHOSEN_BACKENDS = ['tensorflow-gpu', 'webgpu', 'tensorflow-cpu', 'wasm', 'cpu'] as const satisfies readonly Exclude<BackendName, 'auto'>[];
 
 // The declarations: each event is one valibot schema, its type is inferred from it, and
 // parseTrainerEvent runs the union of them. Problems are named `<type>.<field>` ("step.loss").
@@ -29,11 +29,23 @@ const count = finiteNumber({ integer: true, min: 0 });
 const fraction = finiteNumber({ min: 0, max: 1 });
 const split = oneOf(['validation', 'test']);
 
+/** The GPU a webgpu run trains on, as its WebGPU adapter describes itself. */
+const GpuAdapterSchema = objectOf({
+  vendor: text(),
+  architecture: text(),
+  description: text(),
+  /** A software adapter (Mesa's lavapipe, SwiftShader): WebGPU on the CPU. */
+  software: flag(),
+});
+export type GpuAdapterInfo = v.InferOutput<typeof GpuAdapterSchema>;
+
 const BackendInfoSchema = objectOf({
   name: oneOf(CHOSEN_BACKENDS),
   /** Why this backend: requested by name, or what `auto` skipped and why. */
   reason: text(),
   skipped: listOf(objectOf({ name: text(), reason: text() })),
+  /** webgpu only. */
+  adapter: v.optional(GpuAdapterSchema),
 });
 export type BackendInfo = v.InferOutput<typeof BackendInfoSchema>;
 
@@ -264,6 +276,8 @@ const RunEndEventSchema = tagged('run-end', {
   baseline: v.optional(BaselineComparisonSchema),
   /** FLOPs of AOM, and of the deterministic DOM when a FLOPs target was searched. */
   flops: v.optional(FlopsSummarySchema),
+  /** The backend this session trained on (a resumed run may have changed it; runs before 0.2 lack it). */
+  backend: v.optional(BackendInfoSchema),
 });
 export type RunEndEvent = v.InferOutput<typeof RunEndEventSchema>;
 

@@ -12,9 +12,9 @@ export interface TrainerOutput {
 }
 
 /** Runs `was-train <args>` to its end and gives its exit status and output. */
-export function runTrainer(args: readonly string[]): Promise<TrainerOutput> {
+export function runTrainer(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<TrainerOutput> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TRAINER, ...args]);
+    const child = spawn(process.execPath, [TRAINER, ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

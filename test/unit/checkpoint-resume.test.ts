@@ -84,7 +84,7 @@ test('each epoch leaves a checkpoint with every variable, the optimizer state an
   const optimizer = new Optimizer(last.manifest.config.optimizer, new Map([...model.store.trainable.values()].map((v) => [v.name, v])));
   restoreInto(model, optimizer, last);
   assert.deepEqual(Array.from(model.store.state.get('bn2.mean.dom')!.dataSync()), Array.from(last.variables.get('bn2.mean.dom')!.values));
-  const state = optimizer.exportState();
+  const state = await optimizer.exportState();
   assert.equal(state.steps, 24);
   const saved = new Map(last.optimizer.slots.map((s) => [`${s.variable}#${s.index}`, s.values]));
   const byTfName = new Map([...model.store.trainable].map(([n, v]) => [v.name, n]));
@@ -96,21 +96,21 @@ test('each epoch leaves a checkpoint with every variable, the optimizer state an
   assert.equal(best.manifest.epoch, bestEpoch);
 });
 
-test('optimizer state: export, import into a fresh optimizer, and mismatches refused before any change', () => {
+test('optimizer state: export, import into a fresh optimizer, and mismatches refused before any change', async () => {
   const w = tf.variable(tf.tensor([1, 2, 3]), true, 'opt-test/w.kernel');
   const cfg = config({}).optimizer;
   const a = new Optimizer({ ...cfg, name: 'adam', lr: 0.1 }, new Map([[w.name, w]]));
   tf.tidy(() => a.apply({ [w.name]: tf.tensor([0.5, -1, 2]) }, 0.1));
-  const state = a.exportState();
+  const state = await a.exportState();
   assert.equal(state.steps, 1);
   assert.equal(state.slots.length, 2);
   const b = new Optimizer({ ...cfg, name: 'adam', lr: 0.1 }, new Map([[w.name, w]]));
   b.importState(state);
-  assert.deepEqual(b.exportState(), state);
+  assert.deepEqual(await b.exportState(), state);
   const bad = { ...state, slots: state.slots.map((s, i) => (i === 1 ? { ...s, shape: [4], values: new Float32Array(4) } : s)) };
   const fresh = new Optimizer({ ...cfg, name: 'adam', lr: 0.1 }, new Map([[w.name, w]]));
   assert.throws(() => fresh.importState(bad), /optimizer slot 1 of opt-test\/w.kernel: saved shape \[4\], this run needs \[3\]/);
-  assert.equal(fresh.exportState().steps, 0, 'nothing was imported');
+  assert.equal((await fresh.exportState()).steps, 0, 'nothing was imported');
   assert.throws(() => fresh.importState({ ...state, name: 'sgd' }), /the saved optimizer state is for sgd, this run uses adam/);
   assert.throws(() => fresh.importState({ ...state, slots: state.slots.slice(1) }), /has 1 slots, this run needs 2/);
   for (const o of [a, b, fresh]) o.dispose();

@@ -11,13 +11,13 @@ import { selectBackend } from '../../src/trainer/backend/select';
 import { BatchMaker, splitTrainValidation, type Batch } from '../../src/trainer/data/batches';
 import { makeSyntheticDataset } from '../../src/trainer/data/synthetic';
 import type { ImageSplit } from '../../src/trainer/data/types';
-import { candidateShifts, domTransforms } from '../../src/trainer/dom/plan';
+import { candidateShifts, domTransforms, type Shift } from '../../src/trainer/dom/plan';
 import { flopsOf, searchDom, UnreachableTargetError } from '../../src/trainer/dom/search';
 import { buildModel, selectShadowLayers } from '../../src/trainer/models/index';
 import type { ForwardContext } from '../../src/trainer/nn/context';
 import type { Model } from '../../src/trainer/nn/model';
 import { Rng } from '../../src/trainer/rng';
-import { evaluate, recalibrate, type EvalSetup } from '../../src/trainer/eval/evaluate';
+import { evaluate, recalibrate, type EvalSetup, type Evaluation } from '../../src/trainer/eval/evaluate';
 import { trainStep } from '../../src/trainer/train/step';
 import { Optimizer } from '../../src/trainer/train/optimizer';
 import { randomTransforms } from '../../src/trainer/train/sampler';
@@ -37,7 +37,7 @@ interface Trained {
 }
 
 /** small-cnn WAS-trained (shift) for two epochs on generated 16x16 images. */
-function trainSmallCnn(layers: 'preset' | 'all', seed: number): Trained {
+async function trainSmallCnn(layers: 'preset' | 'all', seed: number): Promise<Trained> {
   const dataset = makeSyntheticDataset({ trainCount: 704, testCount: 64, size: SIZE, channels: 1, classes: 4 }, seed);
   const rng = new Rng(seed);
   const { train, validation } = splitTrainValidation(dataset.train, 192, rng.fork());
@@ -50,7 +50,7 @@ function trainSmallCnn(layers: 'preset' | 'all', seed: number): Trained {
   for (let epoch = 0; epoch < 2; epoch++)
     for (let start = 0; start + 32 <= train.count; start += 32) {
       const batch = maker.makeRange(train, start, 32);
-      trainStep({ model, optimizer, ctx, trainable, pixels: batch.pixels, labels: batch.labels, imageShape: [SIZE, SIZE, 1], lr: 0.02 });
+      await trainStep({ model, optimizer, ctx, trainable, pixels: batch.pixels, labels: batch.labels, imageShape: [SIZE, SIZE, 1], lr: 0.02 });
     }
   optimizer.dispose();
   const setup: EvalSetup = {
@@ -64,11 +64,11 @@ function trainSmallCnn(layers: 'preset' | 'all', seed: number): Trained {
   return { model, setup, validation: validation! };
 }
 
-test('one transformed layer: the search takes the best shift within the budget, measured with recalibrated BatchNorm', (t) => {
-  const { model, setup, validation } = trainSmallCnn('preset', 1);
+test('one transformed layer: the search takes the best shift within the budget, measured with recalibrated BatchNorm', async (t) => {
+  const { model, setup, validation } = await trainSmallCnn('preset', 1);
   try {
     const lines: string[] = [];
-    const result = searchDom(model, setup, validation, { flopsTarget: 0.75, algorithm: 'lazy-greedy', maxShift: () => 1, onProgress: (l) => lines.push(l) });
+    const result = await searchDom(model, setup, validation, { flopsTarget: 0.75, algorithm: 'lazy-greedy', maxShift: () => 1, onProgress: (l) => lines.push(l) });
     t.diagnostic(lines.join(' | '));
     const aom = flopsOf(model, null).total;
     assert.equal(result.flops.aom, aom);
@@ -87,11 +87,12 @@ test('one transformed layer: the search takes the best shift within the budget, 
     left.dispose();
 
     // Every shift measured on its own: the search's choice is the most accurate (then lowest loss).
-    const measured = candidateShifts(1).map((shift) => {
+    const measured: ({ shift: Shift } & Evaluation)[] = [];
+    for (const shift of candidateShifts(1)) {
       const s: EvalSetup = { ...setup, domTransforms: domTransforms(new Map([['conv2', shift]])) };
       recalibrate('dom', s);
-      return { shift, ...evaluate('dom', validation, s) };
-    });
+      measured.push({ shift, ...(await evaluate('dom', validation, s)) });
+    }
     const best = [...measured].sort((a, b) => b.accuracy - a.accuracy || a.loss - b.loss)[0];
     const chosen = result.plan.get('conv2')!;
     t.diagnostic(`AOM ${result.accuracy.aom}; shifts: ${measured.map((m) => `(${m.shift.dy},${m.shift.dx}) ${m.accuracy.toFixed(4)}`).join(', ')}; chosen (${chosen.dy},${chosen.dx})`);
@@ -106,18 +107,18 @@ test('one transformed layer: the search takes the best shift within the budget, 
   }
 });
 
-test('two transformed layers: greedy and lazy-greedy both meet a target that needs several steps; lazy costs fewer evaluations', (t) => {
-  const { model, setup, validation } = trainSmallCnn('all', 2);
+test('two transformed layers: greedy and lazy-greedy both meet a target that needs several steps; lazy costs fewer evaluations', async (t) => {
+  const { model, setup, validation } = await trainSmallCnn('all', 2);
   try {
     // conv2 at 2x2 alone is 48.1% of AOM, so 47% needs conv1 shrunk as well: at least two steps.
-    const run = (algorithm: 'greedy' | 'lazy-greedy') => {
+    const run = async (algorithm: 'greedy' | 'lazy-greedy') => {
       const lines: string[] = [];
-      const r = searchDom(model, setup, validation, { flopsTarget: 0.47, algorithm, maxShift: () => 1, onProgress: (l) => lines.push(l) });
+      const r = await searchDom(model, setup, validation, { flopsTarget: 0.47, algorithm, maxShift: () => 1, onProgress: (l) => lines.push(l) });
       t.diagnostic(`${algorithm}: ${r.evaluations} evaluations, ${r.durationSec.toFixed(1)}s; ${lines.join(' | ')}`);
       return r;
     };
-    const greedy = run('greedy');
-    const lazy = run('lazy-greedy');
+    const greedy = await run('greedy');
+    const lazy = await run('lazy-greedy');
     for (const r of [greedy, lazy]) {
       assert.ok(r.flops.dom <= r.flops.budget, `${r.flops.dom} > ${r.flops.budget}`);
       assert.equal(r.flops.dom, flopsOf(model, r.plan).total);
@@ -133,10 +134,10 @@ test('two transformed layers: greedy and lazy-greedy both meet a target that nee
   }
 });
 
-test('a target at or above 1 keeps every layer whole: the DOM is AOM, one evaluation', () => {
-  const { model, setup, validation } = trainSmallCnn('preset', 3);
+test('a target at or above 1 keeps every layer whole: the DOM is AOM, one evaluation', async () => {
+  const { model, setup, validation } = await trainSmallCnn('preset', 3);
   try {
-    const r = searchDom(model, setup, validation, { flopsTarget: 1, algorithm: 'lazy-greedy', maxShift: () => 1 });
+    const r = await searchDom(model, setup, validation, { flopsTarget: 1, algorithm: 'lazy-greedy', maxShift: () => 1 });
     assert.equal(r.evaluations, 1);
     assert.equal(r.flops.dom, r.flops.aom);
     assert.equal(r.accuracy.dom, r.accuracy.aom);
@@ -153,15 +154,15 @@ class UntouchableBatches extends BatchMaker {
   }
 }
 
-test('an unreachable target is refused before any evaluation, saying what can shrink and what target can be met', () => {
+test('an unreachable target is refused before any evaluation, saying what can shrink and what target can be met', async () => {
   const dataset = makeSyntheticDataset({ trainCount: 8, testCount: 8, size: 28, channels: 1, classes: 4 }, 1);
   const untouchable = new UntouchableBatches(dataset, 8);
-  const check = (transform: 'shift' | 'none', target: number, message: RegExp) => {
+  const check = async (transform: 'shift' | 'none', target: number, message: RegExp) => {
     const model = buildModel('lenet', { height: 28, width: 28, channels: 1, numClasses: 10 }, { rng: new Rng(1), bnEpsilon: 1e-5 });
     try {
       selectShadowLayers(model.store.convs, transform, 'preset');
       const setup: EvalSetup = { model, bn: BN, batches: untouchable, calibration: dataset.train, calibrationBatches: untouchable, domTransforms: () => assert.fail() };
-      assert.throws(() => searchDom(model, setup, dataset.test, { flopsTarget: target, algorithm: 'greedy', maxShift: () => 1 }), (e: unknown) => {
+      await assert.rejects(() => searchDom(model, setup, dataset.test, { flopsTarget: target, algorithm: 'greedy', maxShift: () => 1 }), (e: unknown) => {
         assert.ok(e instanceof UnreachableTargetError);
         assert.match(e.message, message);
         return true;
@@ -171,6 +172,6 @@ test('an unreachable target is refused before any evaluation, saying what can sh
     }
   };
   // LeNet: only conv2 (5x5, 57.6% of the FLOPs) is transformed; at 4x4 the network keeps 79.3%.
-  check('shift', 0.7, /FLOPs target 70\.00% is unreachable: only the 1 transformed layer \(conv2\) can shrink; .* 330,120 FLOPs per image, 79\.26% of AOM's 416,520, and the untransformed layers alone hold 42\.38%\. Choose a target of at least 0\.793\./);
-  check('none', 0.9, /lenet has no transformed layers/);
+  await check('shift', 0.7, /FLOPs target 70\.00% is unreachable: only the 1 transformed layer \(conv2\) can shrink; .* 330,120 FLOPs per image, 79\.26% of AOM's 416,520, and the untransformed layers alone hold 42\.38%\. Choose a target of at least 0\.793\./);
+  await check('none', 0.9, /lenet has no transformed layers/);
 });

@@ -177,7 +177,7 @@ function layersModelFlops(model: tf.LayersModel): number {
   return total;
 }
 
-test('every model, every conv transformed: tf.layers computes our forward pass and our FLOPs, in AOM and a fixed DOM', () => {
+test('every model, every conv transformed: tf.layers computes our forward pass and our FLOPs, in AOM and a fixed DOM', async () => {
   const shifts = [{ dy: 1, dx: 0 }, { dy: -1, dx: 0 }, { dy: 0, dx: 1 }, { dy: 0, dx: -1 }, { dy: 1, dx: 1 }, { dy: -1, dx: -1 }, { dy: 1, dx: -1 }, { dy: 0, dx: 0 }];
   const spec: ModelSpec = { height: 12, width: 12, channels: 3, numClasses: 10 };
   const rng = new Rng(5);
@@ -198,7 +198,7 @@ test('every model, every conv transformed: tf.layers computes our forward pass a
       const x = tf.tensor4d(Float32Array.from({ length: 2 * 12 * 12 * 3 }, () => rng.normal()), [2, 12, 12, 3]);
       for (const mode of ['aom', 'dom'] as const) {
         const ctx: ForwardContext = { weights: mode === 'aom' ? 'plain' : 'shadow', bn: 'running', statSet: mode, statMomentum: null, transformFor: domTransforms(plan) };
-        const exported = buildLayersModel(model, mode, mode === 'dom' ? plan : null, 1e-5);
+        const exported = await buildLayersModel(model, mode, mode === 'dom' ? plan : null, 1e-5);
         const [diff, scale] = tf.tidy(() => {
           const ours = model.forward(x, ctx);
           const theirs = exported.predict(x) as tf.Tensor;

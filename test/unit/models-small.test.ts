@@ -41,7 +41,7 @@ for (const [name, mnist, cifar10, cifar100, presetLayers] of COUNTS) {
     assert.equal(count(32, 3, 100), cifar100);
   });
 
-  test(`${name}: WAS training steps on wasm keep the tensor count stable`, () => {
+  test(`${name}: WAS training steps on wasm keep the tensor count stable`, async () => {
     const model = buildModel(name, { height: 28, width: 28, channels: 1, numClasses: 10 }, { rng: new Rng(2), bnEpsilon: 1e-5 });
     selectShadowLayers(model.store.convs, 'mixed', 'all');
     const trainable = [...model.store.trainable.values()];
@@ -59,7 +59,7 @@ for (const [name, mnist, cifar10, cifar100, presetLayers] of COUNTS) {
     const alphaBefore = model.store.convs.map((c) => c.alpha!.dataSync()[0]);
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const { loss } = trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape: [28, 28, 1], lr: 0.01 });
+      const { loss } = await trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape: [28, 28, 1], lr: 0.01 });
       assert.ok(Number.isFinite(loss));
       counts.push(tf.memory().numTensors);
     }

@@ -119,7 +119,7 @@ test('kernelReport reads the planes of a real conv and a depthwise conv, scaled 
   depthwise.enableShadow();
   try {
     const config = { ...DEFAULTS, was: { ...DEFAULTS.was, transform: 'shift' as const } };
-    const report = kernelReport({ config, model: { store } }, 4, 99)!;
+    const report = (await kernelReport({ config, model: { store } }, 4, 99))!;
     assert.equal(report.epoch, 4);
     assert.deepEqual(report.layers.map((l) => [l.layer, l.k]), [['conv', 3], ['dw', 5]], 'only the transformed layers');
     for (const [layer, c] of [[report.layers[0], conv], [report.layers[1], depthwise]] as const) {
@@ -134,7 +134,7 @@ test('kernelReport reads the planes of a real conv and a depthwise conv, scaled 
       }
     }
     assert.deepEqual(report.layers[1].channels.map((c) => c.in), [0, 2, 4]);
-    assert.equal(kernelReport({ config: { ...config, was: { ...config.was, transform: 'none' } }, model: { store } }, 1, 1), null, 'a plain model reports nothing');
+    assert.equal(await kernelReport({ config: { ...config, was: { ...config.was, transform: 'none' } }, model: { store } }, 1, 1), null, 'a plain model reports nothing');
   } finally {
     store.dispose();
   }

@@ -186,7 +186,7 @@ test('a WAS small-CNN training step on wasm matches the same step on cpu', async
     const pixels = seeded(6 * 8 * 8 * 3, 7);
     const labels = Int32Array.from([0, 1, 2, 3, 0, 1]);
     const losses: number[] = [];
-    for (let i = 0; i < 2; i++) losses.push(trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape: [8, 8, 3], lr: 0.05 }).loss);
+    for (let i = 0; i < 2; i++) losses.push((await trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape: [8, 8, 3], lr: 0.05 })).loss);
     const weights = [...model.store.trainable.values(), ...model.store.state.values()].map((v) => Float32Array.from(v.dataSync() as Float32Array));
     optimizer.dispose();
     model.store.dispose();

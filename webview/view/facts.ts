@@ -1,7 +1,7 @@
 // The run's facts under its progress: the test numbers (and the gain over the --baseline plain
 // model), the selected epoch, samples/s, time, backend and model. The current mode leads.
 
-import { duration, percent } from '../../src/shared/format';
+import { backendText, duration, percent } from '../../src/shared/format';
 import type { InferenceMode } from '../../src/shared/protocol';
 import { h, setChildren } from '../dom';
 import { accuracyInterval } from '../../src/shared/accuracy';
@@ -42,7 +42,7 @@ export function factsView(): FactsView {
       fields.throughput.textContent = rate(run.samplesPerSec());
       const time = run.durationSec();
       fields.time.textContent = time === null ? '—' : run.isLive() ? `${duration(time, '—')} so far` : duration(time, '—');
-      fields.backend.textContent = run.start?.backend.name ?? '—';
+      fields.backend.textContent = run.start ? backendText(run.start.backend) : '—';
       fields.backend.title = run.start?.backend.reason ?? '';
       fields.model.textContent = run.start
         ? `${run.start.model.name} on ${run.start.dataset.name}, ${run.start.config.was.transform === 'none' ? 'plain (no WAS)' : `WAS ${run.start.config.was.transform}`}`

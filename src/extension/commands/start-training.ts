@@ -91,7 +91,7 @@ interface Guide {
 function guideFor(lab: Lab): Guide {
   const settings = lab.settings();
   return {
-    backend: effectiveBackend(settings.backend, installedBackends(lab.backendsFolder()).length > 0),
+    backend: effectiveBackend(settings.backend, installedBackends(lab.backendsFolder()).some((pkg) => pkg !== 'webgpu')),
     places: { folders: settings.dataFolders, download: settings.download, cacheDir: defaultDataCacheDir(), exists: (f) => fs.existsSync(f) },
   };
 }

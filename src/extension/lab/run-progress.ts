@@ -2,12 +2,14 @@
 // and an ETA from the pace of the latest session. Pure, for the status bar, tree and notifications;
 // the fold and the ETA rule are shared with the terminal and the panel (shared/progress.ts).
 
-import type { EpochEvent, Phase, TrainerEvent } from '../../shared/protocol';
+import type { BackendInfo, EpochEvent, Phase, TrainerEvent } from '../../shared/protocol';
 import { etaSeconds, foldProgress, progressOf } from '../../shared/progress';
 
 export interface RunProgress {
   model: string;
   dataset: string;
+  /** The backend it trains on (with its GPU adapter, on webgpu). */
+  backend: BackendInfo;
   epoch: number;
   epochs: number;
   stepInEpoch: number;
@@ -29,6 +31,7 @@ export function runProgress(events: readonly TrainerEvent[], now = Date.now()): 
   return {
     model: start.model.name,
     dataset: start.dataset.name,
+    backend: start.backend,
     // The latest step's epoch (0 before the first step), matching stepInEpoch beside it.
     epoch: lastStep?.epoch ?? lastEpoch?.epoch ?? start.resumedFrom?.epoch ?? 0,
     epochs: start.epochs,

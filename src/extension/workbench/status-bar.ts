@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { LabRuns } from '../lab/lab-runs';
 import type { LabState } from '../lab/lab-state';
 import { DisposableStore, type Disposable } from '../base/lifecycle';
-import { duration, percent } from '../../shared/format';
+import { backendText, duration, percent } from '../../shared/format';
 import { runProgress } from '../lab/run-progress';
 import type { TrainerSupervisor } from '../runs/supervisor';
 import { isActive } from '../runs/supervisor';
@@ -73,9 +73,11 @@ export class StatusBar implements Disposable {
       this.progress.tooltip = run.job?.spec.title;
     } else {
       const eta = p.etaSec !== null ? ` · ETA ${duration(p.etaSec)}` : '';
-      this.progress.text = `$(sync~spin) ${p.model} ${p.epoch}/${p.epochs} · ${p.stepInEpoch}/${p.stepsPerEpoch}${eta}`;
+      // A GPU run says so where it is seen: its adapter's vendor beside the progress.
+      const gpu = p.backend.adapter ? ` · $(circuit-board) ${p.backend.adapter.vendor || p.backend.name}` : '';
+      this.progress.text = `$(sync~spin) ${p.model} ${p.epoch}/${p.epochs} · ${p.stepInEpoch}/${p.stepsPerEpoch}${eta}${gpu}`;
       const last = p.lastEpoch ? `\n\nLast epoch: AOM ${percent(p.lastEpoch.aomAccuracy)} · DOM ${percent(p.lastEpoch.domAccuracy)} (${p.lastEpoch.selectionSplit})` : '';
-      this.progress.tooltip = new vscode.MarkdownString(`**${run.runId}** (${run.status})\n\n${p.model} on ${p.dataset}: epoch ${p.epoch} of ${p.epochs}, step ${p.stepInEpoch} of ${p.stepsPerEpoch}, ${Math.round(100 * p.fraction)}% done${eta ? `, ETA ${duration(p.etaSec!)}` : ''}${last}\n\nClick to open the metrics panel.`);
+      this.progress.tooltip = new vscode.MarkdownString(`**${run.runId}** (${run.status})\n\n${p.model} on ${p.dataset}: epoch ${p.epoch} of ${p.epochs}, step ${p.stepInEpoch} of ${p.stepsPerEpoch}, ${Math.round(100 * p.fraction)}% done${eta ? `, ETA ${duration(p.etaSec!)}` : ''}${last}\n\nBackend: ${backendText(p.backend)}\n\nClick to open the metrics panel.`);
     }
     this.progress.show();
     // Keep the ETA moving between events.

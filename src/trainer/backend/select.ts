@@ -1,5 +1,6 @@
-// Picks the tfjs backend the trainer runs on: TensorFlow (GPU, then CPU) through the native
-// tfjs-node packages when they can be loaded, else the wasm backend, else plain JS 'cpu'.
+// Picks the tfjs backend the trainer runs on, best first: TensorFlow on the GPU (tfjs-node-gpu),
+// WebGPU on a real GPU (Dawn, webgpu.ts), TensorFlow on the CPU (tfjs-node), the wasm backend,
+// else plain JS 'cpu'.
 //
 // The native packages are never imported statically: they are optional, often missing or
 // broken (their install script downloads libtensorflow), and esbuild must not bundle them.
@@ -27,8 +28,14 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from '../../shared/config';
+import type { GpuAdapterInfo } from '../../shared/protocol';
 import { errorDetail, errorMessage } from '../../shared/errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWebgpuTrainingKernels } from './webgpu-kernels';
+import { watchGpuDevice } from './device-faults';
+import { adapterText } from '../../shared/format';
+import { DAWN_PACKAGE, DAWN_VERSION } from '../../shared/node/dawn';
+import { loadDawn, NO_ADAPTER, requestAdapter, TFJS_WEBGPU_PACKAGE } from './webgpu';
 import { enableRelaxedSimd } from './wasm-fma';
 import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 
@@ -45,6 +52,8 @@ export interface BackendChoice {
   packagePath?: string;
   /** wasm only: threads the wasm backend runs (XNNPACK's pool; 1 when the threaded build could not start). */
   threads?: number;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: GpuAdapterInfo;
 }
 
 export interface SelectOptions {
@@ -143,8 +152,8 @@ export async function selectBackend(requested: BackendName, options: SelectOptio
 type Attempt = { ok: true; choice: BackendChoice } | { ok: false; reason: string; noGpu?: BackendChoice };
 
 async function selectAuto(searchPaths: readonly string[], skipped: BackendChoice['skipped']): Promise<BackendChoice> {
-  for (const name of ['tensorflow-gpu', 'tensorflow-cpu', 'wasm'] as const) {
-    const attempt = await tryBackend(name, searchPaths);
+  for (const name of ['tensorflow-gpu', 'webgpu', 'tensorflow-cpu', 'wasm'] as const) {
+    const attempt = await tryBackend(name, searchPaths, { auto: true });
     if (attempt.ok) return { ...attempt.choice, skipped, reason: `auto: ${attempt.choice.reason}` };
     skipped.push({ name, reason: attempt.reason });
     // tfjs-node-gpu without a usable GPU is TensorFlow on the CPU, as fast as tfjs-node; take
@@ -156,11 +165,13 @@ async function selectAuto(searchPaths: readonly string[], skipped: BackendChoice
   return { ...cpu.choice, skipped, reason: 'auto: no faster backend could be used' };
 }
 
-function tryBackend(name: ChosenBackend, searchPaths: readonly string[]): Promise<Attempt> {
+function tryBackend(name: ChosenBackend, searchPaths: readonly string[], how: { auto: boolean } = { auto: false }): Promise<Attempt> {
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow-cpu':
       return tryTensorflow(name, searchPaths);
+    case 'webgpu':
+      return tryWebgpu(searchPaths, how.auto);
     case 'wasm':
       return tryWasm();
     case 'cpu':
@@ -207,6 +218,53 @@ async function tryTensorflow(name: TensorflowBackend, searchPaths: readonly stri
   }
   const device = name === 'tensorflow-gpu' ? 'GPU' : 'CPU';
   return { ok: true, choice: { ...base, name, reason: `${pkg} from ${dir} (TensorFlow on the ${device})` } };
+}
+
+/** WebGPU on Dawn (see webgpu.ts); `auto` passes over a software adapter, a request by name takes it. */
+async function tryWebgpu(searchPaths: readonly string[], auto: boolean): Promise<Attempt> {
+  // Dawn is loaded once: a second instance in one process is not safe.
+  dawnStart ??= await startDawn(searchPaths);
+  const dawn = dawnStart;
+  if (!dawn.ok) return dawn;
+  const { adapter } = dawn;
+  if (auto && adapter.software) {
+    return { ok: false, reason: `only a software adapter, ${adapterText(adapter)}: slower than wasm (ask for it with --backend webgpu)` };
+  }
+  if (webgpuRunning) {
+    const again = await setBackendQuietly('webgpu');
+    return again.ok ? { ok: true, choice: webgpuChoice(dawn) } : { ok: false, reason: again.reason };
+  }
+  try {
+    if (!hasBackend('webgpu')) projectRequire(TFJS_WEBGPU_PACKAGE);
+    registerWebgpuTrainingKernels();
+  } catch (error) {
+    return { ok: false, reason: `${TFJS_WEBGPU_PACKAGE} failed to load: ${oneLine(error)}` };
+  }
+  const init = await setBackendQuietly('webgpu');
+  if (!init.ok) return { ok: false, reason: `the webgpu backend failed to initialise on ${adapterText(adapter)}: ${init.reason}` };
+  watchGpuDevice((tf.backend() as unknown as { device: unknown }).device);
+  webgpuRunning = true;
+  return { ok: true, choice: webgpuChoice(dawn) };
+}
+
+type DawnStart = { ok: true; packagePath: string; adapter: GpuAdapterInfo } | { ok: false; reason: string };
+
+/** Dawn loaded (or why not) and the adapter it offers, the first time webgpu was tried; whether the backend runs. */
+let dawnStart: DawnStart | null = null;
+let webgpuRunning = false;
+
+async function startDawn(searchPaths: readonly string[]): Promise<DawnStart> {
+  const found = resolveBackendPackage(DAWN_PACKAGE, searchPaths);
+  if ('error' in found) return { ok: false, reason: found.error };
+  const dawn = loadDawn(found.path);
+  if (!dawn.ok) return dawn;
+  const adapter = await requestAdapter(dawn.gpu);
+  if (adapter === null) return { ok: false, reason: NO_ADAPTER };
+  return { ok: true, packagePath: dawn.packagePath, adapter };
+}
+
+function webgpuChoice({ packagePath, adapter }: { packagePath: string; adapter: GpuAdapterInfo }): BackendChoice {
+  return { name: 'webgpu', tfBackend: tf.getBackend(), reason: `WebGPU on ${adapterText(adapter)}, Dawn from ${packagePath}`, skipped: [], packagePath, adapter };
 }
 
 let wasmKernelsRegistered = false;
@@ -319,6 +377,12 @@ const INSTALL_HINTS: Record<ChosenBackend, string> = {
     'access there; for an offline or mirrored install set TFJS_NODE_CDN_STORAGE (libtensorflow) and ' +
     'npm_config_tfjs_binding_binary_host_mirror (the addon). A package whose download failed installs ' +
     'without its native addon: reinstall it once the download can succeed.',
+  webgpu:
+    `WebGPU runs on Dawn, the npm package ${DAWN_PACKAGE}@${DAWN_VERSION}: an optional dependency of this project ` +
+    `(\`npm install\` installs it where its prebuilt binary exists: Linux x64/arm64 with glibc 2.34+, macOS, Windows ` +
+    `x64/arm64), carried by WAS Lab's platform-specific .vsix files, or installed with WAS: Install GPU Backend ` +
+    `(or \`npm install ${DAWN_PACKAGE}@${DAWN_VERSION}\` in a folder passed with --backend-path). It needs a GPU driver: ` +
+    'Vulkan on Linux, Metal on macOS, D3D12 on Windows.',
   wasm:
     `@tensorflow/tfjs-backend-wasm is a dependency of this project: run \`npm install\` (it must be ` +
     `${TFJS_NODE_VERSION}, like @tensorflow/tfjs) and keep the .wasm files in its dist folder.`,

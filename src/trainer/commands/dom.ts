@@ -66,7 +66,7 @@ export async function domCommand(argv: string[], io: CommandIo = processIo): Pro
         beforeData: (model, config) => flopsBudget(model, target, (conv) => maxShiftFor(conv.k, config.was.translate)),
       });
       try {
-        const { event } = searchSavedRun(source, { flopsTarget: target, algorithm, withTest: !args.switches.has('no-test'), onProgress: say });
+        const { event } = await searchSavedRun(source, { flopsTarget: target, algorithm, withTest: !args.switches.has('no-test'), onProgress: say });
         const file = saveSearch(args.runDir, event);
         if (json) io.out(encodeEvent(event) + '\n');
         else io.out(`\n${table([...domSearchRows(event), ['saved', file]])}\n`);

@@ -131,7 +131,7 @@ async function exportRun(flags: ExportFlags, io: CommandIo): Promise<number> {
     const out = flags.out ?? defaultOut(target);
     // Refuse an existing destination before the search and the export, not after.
     checkDestination(out, flags.force);
-    const dom = target === null ? null : fixedDom(source, flags, target, say);
+    const dom = target === null ? null : await fixedDom(source, flags, target, say);
     const result = await exportModel({ source, mode, dom, out, force: flags.force });
     if (flags.json) io.out(JSON.stringify(result.metadata) + '\n');
     else io.out(`\n${table(exportRows(result, flags, source.run.epoch, dom !== null))}\n`);
@@ -142,11 +142,11 @@ async function exportRun(flags: ExportFlags, io: CommandIo): Promise<number> {
 }
 
 /** The DOM for the target: the search saved for these weights, or a new one (then saved). */
-function fixedDom(source: RunSource, flags: ExportFlags, target: number, say: (line: string) => void): NonNullable<ExportRequest['dom']> {
+async function fixedDom(source: RunSource, flags: ExportFlags, target: number, say: (line: string) => void): Promise<NonNullable<ExportRequest['dom']>> {
   const { runDir, which, algorithm } = flags;
   const saved = readSavedSearch(runDir, which, source.run.epoch, target, algorithm);
   if (saved) say(`reusing the DOM search saved for ${which} epoch ${saved.epoch}, target ${target}: ${layersText(saved.layers)}`);
-  const search = saved ?? searchSavedRun(source, { flopsTarget: target, algorithm, withTest: true, onProgress: say }).event;
+  const search = saved ?? (await searchSavedRun(source, { flopsTarget: target, algorithm, withTest: true, onProgress: say })).event;
   if (!saved) saveSearch(runDir, search);
   return { plan: planOf(search), search };
 }

@@ -25,13 +25,13 @@ export interface AfterTraining {
 }
 
 /** An unreachable target is a warning, not a failed run: the trained model is still good. */
-export function searchDomAfterTraining(input: AfterTraining): FlopsSummary {
+export async function searchDomAfterTraining(input: AfterTraining): Promise<FlopsSummary> {
   const aom = countFlops(input.model).total;
   const target = input.config.dom.flopsTarget;
   if (target === null) return { aom, dom: null };
   input.emit({ type: 'phase', time: Date.now(), phase: 'searching-dom', epoch: input.bestEpoch });
   try {
-    const { event } = runDomSearch({
+    const { event } = await runDomSearch({
       model: input.model,
       setup: input.setup,
       split: input.selection,

@@ -42,11 +42,11 @@ export interface DomSearchOutcome {
  * Search, then measure. Throws UnreachableTargetError (search.ts) before any evaluation when the
  * target cannot be met. Leaves the model's 'dom' statistics fitted to the chosen DOM.
  */
-export function runDomSearch(request: DomSearchRequest): DomSearchOutcome {
+export async function runDomSearch(request: DomSearchRequest): Promise<DomSearchOutcome> {
   const { model, setup, split } = request;
   const bn = { ...setup.bn, eval: 'recalibrate' as const };
   // Throws before its first evaluation when the target is unreachable.
-  const result = searchDom(model, setup, split, {
+  const result = await searchDom(model, setup, split, {
     flopsTarget: request.flopsTarget,
     algorithm: request.algorithm,
     maxShift: (conv) => maxShiftFor(conv.k, request.translate),
@@ -57,16 +57,16 @@ export function runDomSearch(request: DomSearchRequest): DomSearchOutcome {
   if (model.store.convs.some((c) => c.shadowed)) {
     const reference = { ...setup, bn };
     recalibrate('dom', reference);
-    stochasticDom = evaluate('dom', split, reference).accuracy;
+    stochasticDom = (await evaluate('dom', split, reference)).accuracy;
   }
   // Test numbers, and the 'dom' statistics fitted to the chosen DOM again.
   let test: DomSearchEvent['test'] = null;
   const fixed: EvalSetup = { ...setup, bn, domTransforms: domTransforms(result.plan) };
   if (request.test) {
     recalibrate('aom', fixed);
-    const aom = evaluate('aom', request.test, fixed).accuracy;
+    const aom = (await evaluate('aom', request.test, fixed)).accuracy;
     recalibrate('dom', fixed);
-    const dom = evaluate('dom', request.test, fixed).accuracy;
+    const dom = (await evaluate('dom', request.test, fixed)).accuracy;
     test = { aom, dom };
   } else {
     recalibrate('dom', fixed);

@@ -91,20 +91,20 @@ export function flopsBudget(model: Model, flopsTarget: number, maxShift: (conv: 
  * Search the DOM. Leaves the model's 'dom' BatchNorm statistics recalibrated for the chosen DOM
  * and its 'aom' statistics for AOM, so that evaluating or exporting either mode next is exact.
  */
-export function searchDom(model: Model, setup: EvalSetup, split: ImageSplit, options: DomSearchOptions): DomSearchResult {
+export async function searchDom(model: Model, setup: EvalSetup, split: ImageSplit, options: DomSearchOptions): Promise<DomSearchResult> {
   const started = Date.now();
   const log = options.onProgress ?? (() => {});
   const { aomFlops, budget, minimum } = flopsBudget(model, options.flopsTarget, options.maxShift);
   const aom = aomFlops.total;
   const search = new ShrinkSearch(model, setup, split, options.maxShift);
 
-  const aomScore = search.measure(null);
+  const aomScore = await search.measure(null);
   log(`AOM: ${percent(aomScore.accuracy)} on ${split.count} images, ${aom.toLocaleString('en-US')} FLOPs; budget ${budget.toLocaleString('en-US')} (${percent(options.flopsTarget)})`);
   // The identity DOM computes exactly AOM (alpha * I W = alpha * W), so it starts from AOM's score.
   search.start(aomScore, aom);
   const path: DomSearchStep[] = [];
   while (search.flops > budget) {
-    const { move } = search.take(search.choose(budget, options.algorithm));
+    const { move } = search.take(await search.choose(budget, options.algorithm));
     path.push({ layer: move.conv.name, dy: move.shift.dy, dx: move.shift.dx, flops: search.flops, accuracy: search.score.accuracy });
     const w = shiftWindow(move.conv.k, move.shift);
     log(
@@ -155,7 +155,7 @@ class ShrinkSearch {
   }
 
   /** Recalibrate and evaluate a fixed DOM (null: AOM). */
-  measure(plan: DomPlan | null): Score {
+  measure(plan: DomPlan | null): Promise<Score> {
     this.evaluations++;
     const mode = plan === null ? 'aom' : 'dom';
     const s: EvalSetup = { ...this.setup, domTransforms: plan === null ? this.setup.domTransforms : domTransforms(plan) };
@@ -169,22 +169,22 @@ class ShrinkSearch {
   }
 
   /** The next move: the most accurate that reaches the budget, else the cheapest per FLOP saved. */
-  choose(budget: number, algorithm: DomSearchAlgorithm): Chosen {
+  async choose(budget: number, algorithm: DomSearchAlgorithm): Promise<Chosen> {
     const moves = this.moves();
     const finishing = moves.filter((move) => move.flops <= budget);
     let chosen: Chosen | null = null;
     if (finishing.length > 0) {
       for (const move of finishing) {
-        const m = this.fresh(move);
+        const m = await this.fresh(move);
         if (chosen === null || better(move, m, chosen.move, chosen.m)) chosen = { move, m };
       }
     } else if (algorithm === 'greedy' || this.version === 0) {
       for (const move of moves) {
-        const m = this.fresh(move);
+        const m = await this.fresh(move);
         if (chosen === null || compare(this.cost(move, m), this.cost(chosen.move, chosen.m)) < 0) chosen = { move, m };
       }
     } else {
-      chosen = this.chooseLazily(moves);
+      chosen = await this.chooseLazily(moves);
     }
     if (chosen === null) throw new Error('DOM search: no move left above the budget (cannot happen: the minimum was checked)');
     return chosen;
@@ -199,14 +199,14 @@ class ShrinkSearch {
   }
 
   /** Rank by the last measurements; re-measure the cheapest-looking until it stays cheapest. */
-  private chooseLazily(moves: Move[]): Chosen {
+  private async chooseLazily(moves: Move[]): Promise<Chosen> {
     for (;;) {
-      const ranked = moves
-        .map((move) => ({ move, m: this.measured.get(move.key) ?? this.measureMove(move) }))
-        .sort((a, b) => compare(this.cost(a.move, a.m), this.cost(b.move, b.m)));
+      const estimates: Chosen[] = [];
+      for (const move of moves) estimates.push({ move, m: this.measured.get(move.key) ?? (await this.measureMove(move)) });
+      const ranked = estimates.sort((a, b) => compare(this.cost(a.move, a.m), this.cost(b.move, b.m)));
       const top = ranked[0];
       if (top.m.version === this.version) return top;
-      const m = this.measureMove(top.move);
+      const m = await this.measureMove(top.move);
       if (ranked.length === 1 || compare(this.cost(top.move, m), this.cost(ranked[1].move, ranked[1].m)) <= 0) return { move: top.move, m };
     }
   }
@@ -224,16 +224,16 @@ class ShrinkSearch {
     });
   }
 
-  private measureMove(move: Move): Measurement {
-    const m = { score: this.measure(move.plan), version: this.version };
+  private async measureMove(move: Move): Promise<Measurement> {
+    const m = { score: await this.measure(move.plan), version: this.version };
     this.measured.set(move.key, m);
     return m;
   }
 
   /** The move's measurement at the current step, made now if it has none. */
-  private fresh(move: Move): Measurement {
+  private fresh(move: Move): Promise<Measurement> {
     const m = this.measured.get(move.key);
-    return m && m.version === this.version ? m : this.measureMove(move);
+    return m && m.version === this.version ? Promise.resolve(m) : this.measureMove(move);
   }
 
   /** Accuracy (then loss) given up per FLOP saved, from the move's latest measurement. */

@@ -14,6 +14,8 @@ import type { ImageSplit } from '../data/types';
 import type { Conv2d } from '../nn/conv';
 import type { ForwardContext } from '../nn/context';
 import type { Model } from '../nn/model';
+import { throwIfDeviceFault } from '../backend/device-faults';
+import { readValues } from '../nn/read';
 
 export interface EvalSetup {
   model: Model;
@@ -61,7 +63,7 @@ export interface Evaluation {
 }
 
 /** Evaluate `mode` on `split` (recalibrate first for inference-mode BN). */
-export function evaluate(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Evaluation {
+export async function evaluate(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Promise<Evaluation> {
   const ctx = contextFor(mode, setup.bn.eval === 'batch' ? 'batch' : 'running', setup, null);
   const confusion = emptyConfusion(setup.model.spec.numClasses);
   let lossSum = 0;
@@ -73,10 +75,12 @@ export function evaluate(mode: InferenceMode, split: ImageSplit, setup: EvalSetu
       const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, undefined, tf.Reduction.SUM);
       return [tf.argMax(logits, 1), loss];
     });
-    addToConfusion(confusion, batch.labels, p.dataSync());
-    lossSum += l.dataSync()[0];
+    const [predicted, loss] = await Promise.all([readValues(p), readValues(l)]);
     p.dispose();
     l.dispose();
+    throwIfDeviceFault();
+    addToConfusion(confusion, batch.labels, predicted);
+    lossSum += loss[0]!;
   }
   return { accuracy: matrixAccuracy(confusion).correct / split.count, loss: lossSum / split.count, confusion };
 }

@@ -17,6 +17,7 @@ import type { ModelSpec } from '../nn/model';
 import { evaluate, recalibrate, type EvalSetup } from '../eval/evaluate';
 import { packageVersion } from '../version';
 import { countFlops } from '../nn/flops';
+import { readScalar } from '../nn/read';
 import { checkDestination, EXPORT_MARKER, writeFolderAtomically } from './folder';
 import { buildLayersModel, layersModelFiles } from './layers-model';
 import type { WeightsSource } from './run-source';
@@ -83,18 +84,18 @@ export async function exportModel(request: ExportRequest): Promise<ExportResult>
   const plan: DomPlan | null = mode === 'dom' ? request.dom!.plan : null;
   const setup: EvalSetup = { ...source.setup, bn: { ...source.setup.bn, eval: 'recalibrate' }, domTransforms: domTransforms(plan ?? new Map()) };
   recalibrate(mode, setup);
-  const selection = evaluate(mode, source.selection, setup).accuracy;
-  const test = evaluate(mode, source.test, setup).accuracy;
+  const selection = (await evaluate(mode, source.selection, setup)).accuracy;
+  const test = (await evaluate(mode, source.test, setup)).accuracy;
 
   const flops = mode === 'dom' ? countFlops(model, domWindows(plan!)).total : countFlops(model).total;
   if (mode === 'dom' && flops !== request.dom!.search.flops.dom)
     throw new Error(`the DOM has ${flops} FLOPs but its search counted ${request.dom!.search.flops.dom}; search again`);
 
-  const layers = buildLayersModel(model, mode, plan, config.bn.epsilon);
+  const layers = await buildLayersModel(model, mode, plan, config.bn.epsilon);
   try {
-    checkAgainstForward(layers, setup, mode, source);
+    await checkAgainstForward(layers, setup, mode, source);
     const files = await layersModelFiles(layers);
-    const metadata = describe(request, { selection, test, flops, parameters: layers.countParams() });
+    const metadata = await describe(request, { selection, test, flops, parameters: layers.countParams() });
     files.push({ name: EXPORT_MARKER, data: Buffer.from(JSON.stringify(metadata, null, 2) + '\n') });
     writeFolderAtomically(request.out, files, { force: request.force, afterFile: request.afterFile });
     return { dir: request.out, metadata, files: files.map((f) => ({ name: f.name, bytes: f.data.length })) };
@@ -104,26 +105,28 @@ export async function exportModel(request: ExportRequest): Promise<ExportResult>
 }
 
 /** The exported network must compute our forward pass of the mode, on real test images. */
-function checkAgainstForward(layers: tf.LayersModel, setup: EvalSetup, mode: InferenceMode, source: WeightsSource): void {
+async function checkAgainstForward(layers: tf.LayersModel, setup: EvalSetup, mode: InferenceMode, source: WeightsSource): Promise<void> {
   const count = Math.min(64, source.test.count, setup.batches.batchSize);
   const batch = setup.batches.makeRange(source.test, 0, count);
   const { height, width, channels } = source.model.spec;
   const ctx: ForwardContext = { weights: mode === 'aom' ? 'plain' : 'shadow', bn: 'running', statSet: mode, statMomentum: null, transformFor: setup.domTransforms };
-  const [diff, scale] = tf.tidy(() => {
+  const measured = tf.tidy(() => {
     const x = tf.tensor4d(batch.pixels, [count, height, width, channels]);
     const ours = source.model.forward(x, ctx);
     const theirs = layers.predict(x) as tf.Tensor;
-    return [tf.max(tf.abs(tf.sub(ours, theirs))).dataSync()[0], tf.max(tf.abs(ours)).dataSync()[0]];
+    return [tf.max(tf.abs(tf.sub(ours, theirs))), tf.max(tf.abs(ours))];
   });
+  const [diff, scale] = await Promise.all(measured.map(readScalar));
+  tf.dispose(measured);
   if (!(diff <= MATCH_TOLERANCE * (1 + scale)))
     throw new Error(`the exported ${mode.toUpperCase()} model differs from the trained one by up to ${diff} (logits up to ${scale}); not writing it`);
 }
 
-function describe(request: ExportRequest, measured: { selection: number; test: number; flops: number; parameters: number }): ExportMetadata {
+async function describe(request: ExportRequest, measured: { selection: number; test: number; flops: number; parameters: number }): Promise<ExportMetadata> {
   const { source, mode } = request;
   const { model, config, dataset } = source;
   const shadow = model.store.convs.filter((c) => c.shadowed);
-  const alphas = Object.fromEntries(shadow.map((c) => [c.name, c.alpha!.dataSync()[0]]));
+  const alphas = Object.fromEntries(await Promise.all(shadow.map(async (c) => [c.name, await readScalar(c.alpha!)] as const)));
   const plan = mode === 'dom' ? request.dom!.plan : new Map(shadow.map((c) => [c.name, NO_SHIFT]));
   const run = source.run;
   const search = request.dom?.search ?? null;

@@ -8,7 +8,8 @@ import type { ForwardContext } from '../nn/context';
 import { fullWindow } from '../nn/conv-geometry';
 import type { Model } from '../nn/model';
 import { domTransforms, domWindows, type DomPlan } from '../dom/plan';
-import { layersOps } from './layers-ops';
+import { layersOps, type LayersOptions } from './layers-ops';
+import { readScalar } from '../nn/read';
 
 /** The weight shard size of tensorflowjs_converter's default. */
 export const SHARD_BYTES = 4 * 1024 * 1024;
@@ -22,7 +23,7 @@ export interface ExportFile {
  * Build `model` as stock tf.layers for `mode`; DOM needs its fixed plan. Uses the model's current
  * BatchNorm statistics of that mode: recalibrate them first. Outputs logits.
  */
-export function buildLayersModel(model: Model, mode: InferenceMode, plan: DomPlan | null, epsilon: number): tf.LayersModel {
+export async function buildLayersModel(model: Model, mode: InferenceMode, plan: DomPlan | null, epsilon: number): Promise<tf.LayersModel> {
   if (mode === 'dom' && plan === null) throw new Error('a DOM export needs a fixed DOM (a shift per transformed layer)');
   const ctx: ForwardContext = {
     weights: mode === 'aom' ? 'plain' : 'shadow',
@@ -34,8 +35,20 @@ export function buildLayersModel(model: Model, mode: InferenceMode, plan: DomPla
   const windowFor = mode === 'aom' || plan === null ? (conv: { k: number }) => fullWindow(conv.k) : domWindows(plan);
   const { height, width, channels } = model.spec;
   const input = tf.input({ shape: [height, width, channels], name: 'image' });
-  const output = model.forward.graph<tf.SymbolicTensor>(input, layersOps({ ctx, statSet: mode, windowFor, epsilon }));
-  return tf.model({ inputs: input, outputs: output, name: `${model.name}-${mode}` });
+  const windowChecks: LayersOptions['windowChecks'] = [];
+  try {
+    const output = model.forward.graph<tf.SymbolicTensor>(input, layersOps({ ctx, statSet: mode, windowFor, epsilon, windowChecks }));
+    const built = tf.model({ inputs: input, outputs: output, name: `${model.name}-${mode}` });
+    for (const { name, window, outsideNonZero } of windowChecks) {
+      if ((await readScalar(outsideNonZero)) !== 0) {
+        built.dispose();
+        throw new Error(`${name}: the kernel is not zero outside its ${window.height}x${window.width} window`);
+      }
+    }
+    return built;
+  } finally {
+    tf.dispose(windowChecks.map((c) => c.outsideNonZero));
+  }
 }
 
 /** model.json and the weight shards of a LayersModel. */

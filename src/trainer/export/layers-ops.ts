@@ -26,6 +26,11 @@ export interface LayersOptions {
   /** The taps each conv applies; outside them the mode's kernel must be zero. */
   windowFor: WindowFor;
   epsilon: number;
+  /**
+   * Where each cut kernel leaves its check: a boolean scalar, true when the kernel is not zero
+   * outside its window. Read once the graph is built (asynchronously: GPU backends read no other way).
+   */
+  windowChecks: { name: string; window: KernelWindow; outsideNonZero: tf.Tensor }[];
 }
 
 type Sym = tf.SymbolicTensor;
@@ -56,7 +61,7 @@ export function layersOps(options: LayersOptions): Ops<Sym> {
       const g = convGeometry(layer, h, w, window);
       const [kh, kw] = g.kernel;
       const { input, padding } = padFor(x, g.pad, { k: [kh, kw], stride: layer.stride, inSize: [h, w] }, layer.name, apply);
-      const kernel = tf.tidy(() => windowed(layer.effectiveKernel(options.ctx), window, layer.name));
+      const kernel = tf.tidy(() => windowed(layer.effectiveKernel(options.ctx), window, layer.name, options.windowChecks));
       const args = { kernelSize: [kh, kw] as [number, number], strides: layer.stride, padding, useBias: layer.bias !== null, name: layer.name };
       const created = layer.depthwise ? tf.layers.depthwiseConv2d({ ...args, depthMultiplier: 1 }) : tf.layers.conv2d({ ...args, filters: layer.outChannels });
       const y = apply(created, input);
@@ -103,12 +108,12 @@ export function layersOps(options: LayersOptions): Ops<Sym> {
  * The kernel's taps inside the window: [k, k, cin, cout] -> [height, width, cin, cout]. The taps
  * left out must be exactly zero (a shift's vacated rows are), else the export would change the model.
  */
-function windowed(kernel: tf.Tensor4D, window: KernelWindow, name: string): tf.Tensor4D {
+function windowed(kernel: tf.Tensor4D, window: KernelWindow, name: string, checks: LayersOptions['windowChecks']): tf.Tensor4D {
   const [k1, k2, cin, cout] = kernel.shape;
   if (window.height === k1 && window.width === k2) return kernel.clone();
   const kept = tf.slice(kernel, [window.top, window.left, 0, 0], [window.height, window.width, cin, cout]);
   const back = tf.pad(kept, [[window.top, k1 - window.top - window.height], [window.left, k2 - window.left - window.width], [0, 0], [0, 0]]);
-  if (tf.any(tf.notEqual(back, kernel)).dataSync()[0]) throw new Error(`${name}: the kernel is not zero outside its ${window.height}x${window.width} window`);
+  checks.push({ name, window, outsideNonZero: tf.keep(tf.any(tf.notEqual(back, kernel))) });
   return kept;
 }
 

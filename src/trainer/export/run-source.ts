@@ -122,7 +122,7 @@ function readSummary(runDir: string): RunEndEvent | null {
 export function searchSavedRun(
   source: RunSource,
   options: { flopsTarget: number; algorithm: DomSearchAlgorithm; withTest: boolean; onProgress: (line: string) => void },
-): DomSearchOutcome {
+): Promise<DomSearchOutcome> {
   return runDomSearch({
     model: source.model,
     setup: source.setup,

@@ -2,7 +2,7 @@
 
 import type { RunEndEvent, TrainerEvent } from '../../shared/protocol';
 import { domSearchLine, flopsRows } from './dom-report';
-import { duration, percent, points } from '../../shared/format';
+import { backendText, duration, percent, points } from '../../shared/format';
 
 /** A one-line description of an event, or null for events not worth a line. */
 export function formatEvent(event: TrainerEvent): string | null {
@@ -12,7 +12,7 @@ export function formatEvent(event: TrainerEvent): string | null {
         `run ${event.runId}: ${event.model.name} (${event.model.parameters.toLocaleString('en-US')} parameters, ` +
         `WAS ${event.config.was.transform} on ${event.model.shadowLayers.length} layers) on ${event.dataset.name} ` +
         `(${event.dataset.train} train / ${event.dataset.validation} validation / ${event.dataset.test} test), ` +
-        `backend ${event.backend.name}, seed ${event.seed}, ${event.epochs} epochs x ${event.stepsPerEpoch} steps` +
+        `backend ${backendText(event.backend)}, seed ${event.seed}, ${event.epochs} epochs x ${event.stepsPerEpoch} steps` +
         (event.resumedFrom ? `, resumed after epoch ${event.resumedFrom.epoch} (step ${event.resumedFrom.step})` : '')
       );
     case 'phase':

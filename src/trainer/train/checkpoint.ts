@@ -48,6 +48,7 @@ import { DEFAULTS, MODEL_NAMES, applyPatch, withoutBackendPaths, type ModelName,
 import { ValidationError, expectArray, expectNumber, expectObject, expectOneOf, expectString, nullable } from '../../shared/validate';
 import { buildModel, selectShadowLayers } from '../models/index';
 import type { Model, ModelSpec } from '../nn/model';
+import { readValues } from '../nn/read';
 import { Rng, type RngState } from '../rng';
 import type { Optimizer, OptimizerSlot, OptimizerState } from './optimizer';
 import { errorMessage } from '../../shared/errors';
@@ -197,7 +198,7 @@ export async function saveCheckpoint(runDir: string, content: CheckpointContent)
   const pointer = await readPointer(runDir);
   if (pointer !== null && (pointer.epoch > content.epoch || (pointer.epoch === content.epoch && pointer.stepInEpoch >= stepInEpoch)))
     throw new CheckpointError(`${root} already holds a checkpoint at ${pointer.dir}; refusing to write ${name} over it`, 'mismatch');
-  const { weights, manifest } = serialize(content);
+  const { weights, manifest } = await serialize(content);
 
   // Write a temp folder, then rename: a finished checkpoint appears whole or not at all.
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
@@ -227,32 +228,32 @@ export async function saveCheckpoint(runDir: string, content: CheckpointContent)
 }
 
 /** weights.bin and the manifest that describes it. */
-function serialize(content: CheckpointContent): { weights: Buffer; manifest: CheckpointManifest } {
+async function serialize(content: CheckpointContent): Promise<{ weights: Buffer; manifest: CheckpointManifest }> {
   // Lay out the entries first, then copy each tensor straight into the buffer (a backend's
-  // dataSync may return a view that a later read invalidates).
-  const sources: { entry: TensorEntry; read: () => ArrayLike<number> }[] = [];
+  // data may be a view that a later read invalidates).
+  const sources: { entry: TensorEntry; read: () => Promise<ArrayLike<number>> }[] = [];
   let bytes = 0;
-  const add = (varName: string, group: TensorEntry['group'], slot: number, shape: number[], read: () => ArrayLike<number>): void => {
+  const add = (varName: string, group: TensorEntry['group'], slot: number, shape: number[], read: () => Promise<ArrayLike<number>>): void => {
     sources.push({ entry: { name: varName, group, slot, shape: [...shape], offset: bytes }, read });
     bytes += 4 * sizeOf(shape);
   };
   for (const [group, vars] of [['trainable', content.model.store.trainable], ['state', content.model.store.state]] as const) {
     for (const [varName, v] of vars) {
       if (v.dtype !== 'float32') throw new CheckpointError(`variable ${varName} is ${v.dtype}; checkpoints hold float32`, 'mismatch');
-      add(varName, group, 0, v.shape, () => v.dataSync() as Float32Array);
+      add(varName, group, 0, v.shape, () => readValues(v));
     }
   }
   // The optimizer knows variables by their tfjs names (prefixed per store); save store names.
   const storeNames = new Map([...content.model.store.trainable].map(([name, v]) => [v.name, name]));
-  const optimizerState = content.optimizer.exportState();
+  const optimizerState = await content.optimizer.exportState();
   for (const s of optimizerState.slots) {
     const storeName = storeNames.get(s.variable);
     if (storeName === undefined) throw new CheckpointError(`the optimizer holds ${s.variable}, which is no trainable variable of the model`, 'mismatch');
-    add(storeName, 'optimizer', s.index, s.shape, () => s.values);
+    add(storeName, 'optimizer', s.index, s.shape, () => Promise.resolve(s.values));
   }
   const weights = Buffer.alloc(bytes);
   const floats = new Float32Array(weights.buffer, weights.byteOffset, bytes / 4);
-  for (const { entry, read } of sources) floats.set(read(), entry.offset / 4);
+  for (const { entry, read } of sources) floats.set(await read(), entry.offset / 4);
 
   const manifest: CheckpointManifest = {
     format: CHECKPOINT_FORMAT,

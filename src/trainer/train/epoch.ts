@@ -20,6 +20,7 @@ import { kernelReport } from './kernel-report';
 import { learningRate } from './schedule';
 import type { Run } from './setup';
 import { trainStep } from './step';
+import { readScalar } from '../nn/read';
 
 /** A non-finite loss: the run stops instead of training on garbage. */
 export class DivergedError extends Error {}
@@ -88,8 +89,8 @@ export async function trainEpochs(run: Run, tally: Tally, io: TrainingIo, out: R
       out.log(`stop requested (${trained.stopReason}) at epoch ${epoch}, step ${trained.steps}; checkpointed there, the partial epoch is not evaluated (a resume continues from this step)`);
       return trained.stopReason;
     }
-    evaluateEpoch(run, tally, epoch, trained, out);
-    const kernels = kernelReportDue(epoch, run.config.epochs) ? kernelReport(run, epoch, epochEvalSeed(run.streams.evalSeed, epoch)) : null;
+    await evaluateEpoch(run, tally, epoch, trained, out);
+    const kernels = kernelReportDue(epoch, run.config.epochs) ? await kernelReport(run, epoch, epochEvalSeed(run.streams.evalSeed, epoch)) : null;
     if (kernels) out.emit(kernels);
     // After the epoch event: a kill between the two makes the resumed session redo this
     // epoch, and its run-start's resumedFrom tells readers the earlier event is superseded.
@@ -145,7 +146,7 @@ async function trainEpoch(run: Run, tally: Tally, epoch: number, loop: { io: Tra
     io.trace?.({ kind: 'batch', part: run.part, epoch, step: tally.step + 1, indices: indices.slice() });
     const batch = run.trainBatches.make(run.train, indices, run.augment ? streams.augment : null);
     const { model, optimizer, trainCtx: ctx, trainable, imageShape } = run;
-    const { loss, correct } = trainStep({ model, optimizer, ctx, trainable, pixels: batch.pixels, labels: batch.labels, imageShape, lr });
+    const { loss, correct } = await trainStep({ model, optimizer, ctx, trainable, pixels: batch.pixels, labels: batch.labels, imageShape, lr });
     tally.step++;
     state.steps++;
     state.lr = lr;
@@ -197,12 +198,12 @@ function positionOf(state: EpochState): EpochPosition {
 }
 
 /** AOM and DOM accuracy on the selection split, the best epoch so far, the epoch event. */
-function evaluateEpoch(run: Run, tally: Tally, epoch: number, trained: EpochTraining, out: RunOutput): void {
+async function evaluateEpoch(run: Run, tally: Tally, epoch: number, trained: EpochTraining, out: RunOutput): Promise<void> {
   out.emit({ type: 'phase', time: Date.now(), phase: 'evaluating', epoch });
   // DOM draws seeded per epoch: an epoch's numbers do not depend on earlier sessions.
   const setup = run.evalSetup(epochEvalSeed(run.streams.evalSeed, epoch));
-  const aomScore = evaluateModeScore('aom', run.selection, setup);
-  const domScore = run.hasShadow ? evaluateModeScore('dom', run.selection, setup) : aomScore;
+  const aomScore = await evaluateModeScore('aom', run.selection, setup);
+  const domScore = run.hasShadow ? await evaluateModeScore('dom', run.selection, setup) : aomScore;
   const aom = aomScore.accuracy;
   const isBest = tally.best === null || aom > tally.best.accuracy;
   if (isBest) tally.best = { epoch, accuracy: aom };
@@ -221,7 +222,7 @@ function evaluateEpoch(run: Run, tally: Tally, epoch: number, trained: EpochTrai
     lr: trained.lr,
     samplesPerSec: trained.seen / trained.seconds,
     durationSec: (Date.now() - trained.startedAt) / 1000,
-    alphas: readAlphas(run.model),
+    alphas: await readAlphas(run.model),
     best: isBest,
     numTensors: tf.memory().numTensors,
   });
@@ -259,18 +260,18 @@ export function epochEvalSeed(evalSeed: number, epoch: number): number {
 }
 
 /** Accuracy in one mode, with that mode's BatchNorm statistics recalibrated first. */
-export function evaluateMode(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): number {
-  return evaluateModeScore(mode, split, setup).accuracy;
+export async function evaluateMode(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Promise<number> {
+  return (await evaluateModeScore(mode, split, setup)).accuracy;
 }
 
 /** Accuracy, mean loss and the confusion matrix in one mode, its BatchNorm statistics recalibrated first. */
-export function evaluateModeScore(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Evaluation {
+export function evaluateModeScore(mode: InferenceMode, split: ImageSplit, setup: EvalSetup): Promise<Evaluation> {
   recalibrate(mode, setup);
   return evaluate(mode, split, setup);
 }
 
-function readAlphas(model: Model): Record<string, number> {
+async function readAlphas(model: Model): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const conv of model.store.convs) if (conv.alpha) out[conv.name] = conv.alpha.dataSync()[0];
+  for (const conv of model.store.convs) if (conv.alpha) out[conv.name] = await readScalar(conv.alpha);
   return out;
 }

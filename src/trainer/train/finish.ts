@@ -1,7 +1,7 @@
 // The end of a run: the test numbers at the best epoch, the FLOPs (and the deterministic DOM for
 // a FLOPs target), and the run-end event that sums the run up.
 
-import type { BaselineComparison, FlopsSummary, RunEndEvent } from '../../shared/protocol';
+import type { BackendInfo, BaselineComparison, FlopsSummary, RunEndEvent } from '../../shared/protocol';
 import { searchDomAfterTraining } from '../dom/after-training';
 import type { RunFolder } from '../output/run-folder';
 import { Rng } from '../rng';
@@ -9,12 +9,14 @@ import { loadCheckpoint, restoreModel } from './checkpoint';
 import { durationSec, evaluateModeScore, type Tally } from './epoch';
 import type { RunOutput, RunResult } from './io';
 import type { Run } from './setup';
+import type { Evaluation } from '../eval/evaluate';
 
 /** What the end of a run reports beside the tally; each stays null until measured. */
 export interface Findings {
   test: RunEndEvent['test'];
   flops: FlopsSummary | null;
   baseline: BaselineComparison | null;
+  backend: BackendInfo | null;
 }
 
 /**
@@ -28,9 +30,11 @@ export async function testBestEpoch(run: Run, bestEpoch: number, out: RunOutput)
   restoreModel(run.model, await loadCheckpoint(run.folder.dir, 'best'));
   // DOM test draws are seeded on their own so the test number does not depend on history.
   const testSeed = (run.streams.evalSeed ^ 0x5bd1e995) >>> 0;
-  const aom = evaluateModeScore('aom', run.dataset.test, run.evalSetup(testSeed));
+  const aom = await evaluateModeScore('aom', run.dataset.test, run.evalSetup(testSeed));
   const seeds = Array.from({ length: run.config.dom.testDraws }, (_, draw) => domTestDrawSeed(testSeed, draw));
-  const doms = run.hasShadow ? seeds.map((seed) => evaluateModeScore('dom', run.dataset.test, run.evalSetup(seed))) : [];
+  // One after another: each recalibrates the model's 'dom' statistics.
+  const doms: Evaluation[] = [];
+  if (run.hasShadow) for (const seed of seeds) doms.push(await evaluateModeScore('dom', run.dataset.test, run.evalSetup(seed)));
   const domDraws = run.hasShadow ? doms.map((d) => d.accuracy) : [aom.accuracy];
   // Per-class accuracy and where the modes err: AOM's confusion matrix, and the first DOM draw's.
   out.emit({ type: 'test-confusion', time: Date.now(), epoch: bestEpoch, classes: aom.confusion.length, aom: aom.confusion, dom: doms[0]?.confusion ?? null });
@@ -44,7 +48,7 @@ export function domTestDrawSeed(testSeed: number, draw: number): number {
 }
 
 /** The FLOPs of the trained model, and with dom.flopsTarget the DOM that meets it. */
-export function finalFlops(run: Run, bestEpoch: number, out: RunOutput): FlopsSummary {
+export function finalFlops(run: Run, bestEpoch: number, out: RunOutput): Promise<FlopsSummary> {
   return searchDomAfterTraining({
     model: run.model,
     config: run.config,
@@ -61,7 +65,7 @@ export function finalFlops(run: Run, bestEpoch: number, out: RunOutput): FlopsSu
 
 /** Emit the run-end event and write it to summary.json. */
 export function endRun(folder: RunFolder, tally: Tally, findings: Findings, status: RunEndEvent['status'], reason: string | null, out: RunOutput): RunResult {
-  const { test, flops, baseline } = findings;
+  const { test, flops, baseline, backend } = findings;
   const end: RunEndEvent = {
     type: 'run-end',
     time: Date.now(),
@@ -75,6 +79,7 @@ export function endRun(folder: RunFolder, tally: Tally, findings: Findings, stat
     samplesPerSec: tally.trainSeconds > 0 ? tally.trainSamples / tally.trainSeconds : 0,
     ...(flops ? { flops } : {}),
     ...(baseline ? { baseline } : {}),
+    ...(backend ? { backend } : {}),
   };
   out.emit(end);
   folder.writeJson('summary.json', end);

@@ -5,6 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../../shared/config';
+import { readFloats } from '../nn/read';
 
 /** One optimizer slot (SGD momentum buffer; Adam first or second moment) of one variable. */
 export interface OptimizerSlot {
@@ -73,10 +74,10 @@ export class Optimizer {
   }
 
   /** A copy of the state, for a checkpoint. */
-  exportState(): OptimizerState {
+  async exportState(): Promise<OptimizerState> {
     const slots: OptimizerSlot[] = [];
     for (const [variable, list] of this.slots)
-      list.forEach((slot, index) => slots.push({ variable, index, shape: [...slot.shape], values: Float32Array.from(slot.dataSync()) }));
+      for (const [index, slot] of list.entries()) slots.push({ variable, index, shape: [...slot.shape], values: await readFloats(slot) });
     return { name: this.config.name, steps: this.steps, slots };
   }
 

@@ -16,7 +16,7 @@ import { startTally, trainEpochs } from './epoch';
 import { endRun, finalFlops, testBestEpoch, type Findings } from './finish';
 import { runOutput, type RunResult, type TrainingIo } from './io';
 import { checkRunFolder, planResume } from './resume';
-import { disposeRun, setUp, type Run, type Session } from './setup';
+import { backendInfo, disposeRun, setUp, type Run, type Session } from './setup';
 import { errorMessage } from '../../shared/errors';
 import { acquireRunLock, blockingLock } from '../../shared/node/run-lock';
 
@@ -71,19 +71,20 @@ async function runSession(session: Session, io: TrainingIo): Promise<RunResult> 
   const { folder, config } = session;
   const out = runOutput(folder, io);
   const tally = startTally(session.resume?.checkpoint.manifest ?? null);
-  const findings: Findings = { test: null, flops: null, baseline: null };
+  const findings: Findings = { test: null, flops: null, baseline: null, backend: null };
   const end = (status: RunResult['end']['status'], reason: string | null): RunResult => endRun(folder, tally, findings, status, reason, out);
   let run: Run | null = null;
   try {
     // Set up: backend, data, model and optimizer; a resumed session restores its checkpoint.
     run = await setUp(session, io, out, tally.sessionStart);
+    findings.backend = backendInfo(run.backend);
     // Train: every epoch left, each evaluated and checkpointed.
     const stopReason = await trainEpochs(run, tally, io, out);
     // Finish: the best epoch on the test split.
     if (tally.best !== null) {
       findings.test = await testBestEpoch(run, tally.best.epoch, out);
       // FLOPs, and the deterministic DOM for a FLOPs target (not after a stop: a resume does it).
-      if (stopReason === null) findings.flops = finalFlops(run, tally.best.epoch, out);
+      if (stopReason === null) findings.flops = await finalFlops(run, tally.best.epoch, out);
     }
     if (stopReason !== null) return end('stopped', stopReason);
     if (!config.baseline) return end('completed', null);

@@ -23,6 +23,7 @@ import { CheckpointError, restoreInto, type LoadedCheckpoint, type TrainingProgr
 import type { RunOutput, RunPart, TrainingIo } from './io';
 import { Optimizer } from './optimizer';
 import { randomTransforms, transformParams } from './sampler';
+import { readFloats } from '../nn/read';
 
 /** One session of a run: a first one, or one that resumes from a checkpoint. */
 export interface Session {
@@ -98,7 +99,7 @@ export async function setUp(session: Session, io: TrainingIo, out: RunOutput, st
   out.emit({ type: 'phase', time: Date.now(), phase: 'building-model', epoch: null });
   const trainee = buildTrainee(config, data.dataset, streams.init);
   try {
-    if (io.trace && !resume) io.trace({ kind: 'initialized', part: session.part, weights: readWeights(trainee.model) });
+    if (io.trace && !resume) io.trace({ kind: 'initialized', part: session.part, weights: await readWeights(trainee.model) });
     if (resume) restoreTrainee(trainee, resume.checkpoint);
     const run = assembleRun(session, backend, streams, data, trainee);
     out.emit(runStartEvent(run, data, versions, resume?.checkpoint.manifest ?? null));
@@ -261,12 +262,12 @@ function runStartEvent(run: Run, data: Data, versions: Versions, resumedFrom: Lo
 }
 
 /** Copies of every variable by store name (for TrainingIo.trace). */
-function readWeights(model: Model): Map<string, Float32Array> {
+async function readWeights(model: Model): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
-  for (const [name, v] of [...model.store.trainable, ...model.store.state]) out.set(name, Float32Array.from(v.dataSync() as Float32Array));
+  for (const [name, v] of [...model.store.trainable, ...model.store.state]) out.set(name, await readFloats(v));
   return out;
 }
 
-function backendInfo(choice: BackendChoice): RunStartEvent['backend'] {
-  return { name: choice.name, reason: choice.reason, skipped: choice.skipped };
+export function backendInfo(choice: BackendChoice): RunStartEvent['backend'] {
+  return { name: choice.name, reason: choice.reason, skipped: choice.skipped, ...(choice.adapter ? { adapter: choice.adapter } : {}) };
 }

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from '../nn/context';
 import type { Model } from '../nn/model';
 import type { Optimizer } from './optimizer';
+import { throwIfDeviceFault } from '../backend/device-faults';
+import { readScalar } from '../nn/read';
 
 export interface StepInput {
   model: Model;
@@ -20,7 +22,7 @@ export interface StepInput {
 }
 
 /** One optimizer step; returns the batch's mean loss and number of correct predictions. */
-export function trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape, lr }: StepInput): { loss: number; correct: number } {
+export async function trainStep({ model, optimizer, ctx, trainable, pixels, labels, imageShape, lr }: StepInput): Promise<{ loss: number; correct: number }> {
   const kept: { correct?: tf.Tensor } = {};
   const { value, grads } = tf.variableGrads(() => {
     const x = tf.tensor4d(pixels, [labels.length, ...imageShape]);
@@ -29,9 +31,10 @@ export function trainStep({ model, optimizer, ctx, trainable, pixels, labels, im
     kept.correct = tf.keep(tf.equal(tf.argMax(logits, 1), y).sum());
     return tf.losses.softmaxCrossEntropy(tf.oneHot(y, logits.shape[1]), logits) as tf.Scalar;
   }, trainable);
-  const loss = value.dataSync()[0];
-  const correct = kept.correct!.dataSync()[0];
+  const [loss, correct] = await Promise.all([readScalar(value), readScalar(kept.correct!)]);
   tf.dispose([value, kept.correct!]);
+  // A GPU fault makes this step's numbers garbage: end before they reach the weights.
+  throwIfDeviceFault();
   // Step only on a finite loss: the caller stops the run without corrupting the weights.
   if (Number.isFinite(loss)) optimizer.apply(grads, lr);
   tf.dispose(grads);
