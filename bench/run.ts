@@ -29,6 +29,7 @@ import {
   type BenchOptions,
   type BlockSpec,
 } from './options';
+import { measureCeiling } from './ceiling';
 import { TorchPeer, pythonCandidates } from './peer';
 import { measurePipeline } from './pipeline';
 import { evaluateGoals, formatMs, median, renderMarkdown, type BenchResults, type MemoryRun, type ModelRun } from './report';
@@ -204,6 +205,7 @@ async function benchModel(
     run.parameters = ready.parameters;
     run.shadowLayers = ready.shadowLayers;
     run.lr = ready.lr;
+    run.forwardMacs = ready.forwardMacs;
     log(`${tag}: ${ready.parameters} parameters, ${ready.shadowLayers} WAS convs, ${plural(ready.threads, 'thread')}, built in ${ready.buildMs} ms; round 1 (warm-up ${opts.warmup})`);
     const first = await worker.request({ cmd: 'block', spec: spec(0) });
     if (first.type === 'block') {
@@ -336,6 +338,12 @@ async function main(): Promise<void> {
     notes,
   };
 
+  if (opts.backends.includes('wasm')) {
+    results.ceiling = await measureCeiling();
+    const c = results.ceiling;
+    log(`wasm ceiling: ${(c.plainMacsPerSec / 1e9).toFixed(1)} GMAC/s plain SIMD` +
+      `${c.fmaMacsPerSec === null ? '' : `, ${(c.fmaMacsPerSec / 1e9).toFixed(1)} GMAC/s FMA`} (${plural(c.threads, 'thread')})`);
+  }
   for (const backend of opts.backends) {
     const models = backend === 'cpu' ? opts.models.filter((m) => CPU_BACKEND_MODELS.includes(m)) : opts.models;
     const dropped = opts.models.filter((m) => !models.includes(m));

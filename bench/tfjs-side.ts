@@ -11,6 +11,7 @@ import { makeSyntheticDataset } from '../src/trainer/data/synthetic';
 import type { ImageDataset } from '../src/trainer/data/types';
 import { buildModel, selectShadowLayers } from '../src/trainer/models/index';
 import type { ForwardContext } from '../src/trainer/nn/context';
+import { countFlops } from '../src/trainer/nn/flops';
 import type { Model } from '../src/trainer/nn/model';
 import { Rng } from '../src/trainer/rng';
 import { trainStep } from '../src/trainer/train/step';
@@ -49,6 +50,8 @@ export class ModelBench {
   readonly parameters: number;
   readonly shadowLayers: string[];
   readonly lr: number;
+  /** Multiply-adds of one image's forward pass (the plain model). */
+  readonly forwardMacs: number;
   nonFiniteSteps = 0;
   private readonly plain: Trainee;
   private readonly was: Trainee;
@@ -69,6 +72,7 @@ export class ModelBench {
     this.was = was.trainee;
     this.shadowLayers = was.shadowLayers;
     this.parameters = this.plain.model.store.countTrainable();
+    this.forwardMacs = countFlops(this.plain.model).total;
     const params = transformParams(config);
     const shadowRng = new Rng(11);
     const ctx = (family: 'shift' | 'crop' | 'mixed'): ForwardContext => ({

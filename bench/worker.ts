@@ -36,6 +36,8 @@ export type WorkerReply =
       shadowLayers: number;
       lr: number;
       buildMs: number;
+      /** Multiply-adds of one image's forward pass (nn/flops.ts: direct convs and dense layers). */
+      forwardMacs: number;
     }
   | { type: 'block'; samples: Record<Variant, number[]>; nonFiniteSteps: number; maxRssBytes: number }
   | { type: 'memory'; trace: MemoryTrace; maxRssBytes: number }
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     shadowLayers: bench.shadowLayers.length,
     lr: bench.lr,
     buildMs: Date.now() - began,
+    forwardMacs: bench.forwardMacs,
   });
   process.on('message', (request: WorkerRequest) => {
     void (async () => {

@@ -36,6 +36,7 @@ import { watchGpuDevice } from './device-faults';
 import { adapterText } from '../../shared/format';
 import { DAWN_PACKAGE, DAWN_VERSION } from '../../shared/node/dawn';
 import { loadDawn, NO_ADAPTER, requestAdapter, TFJS_WEBGPU_PACKAGE } from './webgpu';
+import { enableRelaxedSimd } from './wasm-fma';
 import { disableThreads, startThreaded, unrefPoolWorkers, wantedWasmThreads } from './wasm-threads';
 
 export type ChosenBackend = Exclude<BackendName, 'auto'>;
@@ -308,7 +309,7 @@ function wasmChoice(threads: number, note: string): Attempt {
   const choice: BackendChoice = {
     name: 'wasm',
     tfBackend: tf.getBackend(),
-    reason: `@tensorflow/tfjs-backend-wasm (${threads} thread${threads === 1 ? '' : 's'}${note})`,
+    reason: `@tensorflow/tfjs-backend-wasm (${threads} thread${threads === 1 ? '' : 's'}${note}; ${enableRelaxedSimd().note})`,
     skipped: [],
     threads,
   };

@@ -19,7 +19,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { backend_util, type DataType, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
-import { isWasmMemory, simdKernels, type SimdKernels } from './wasm-simd';
+import { isWasmMemory, simdKernels, type SimdKernels, type WasmMemory } from './wasm-simd';
 
 type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
 
@@ -56,7 +56,7 @@ export function f32(backend: WasmBackend, info: TensorInfo): Float32Array {
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Byte offset of a tensor's data in the heap. */
-function offsetOf(backend: WasmBackend, info: TensorInfo): number {
+export function offsetOf(backend: WasmBackend, info: TensorInfo): number {
   const data = backend.dataIdMap.get(info.dataId);
   if (!data) throw new Error('wasm heap kernel: unknown tensor');
   return data.memoryOffset;
@@ -65,12 +65,18 @@ function offsetOf(backend: WasmBackend, info: TensorInfo): number {
 /** Our SIMD kernels on this backend's memory (null: no SIMD, use the general paths). */
 function simdOf(backend: WasmBackend): SimdKernels | null {
   if (!heapTuning.simd) return null;
+  const memory = memoryOf(backend);
+  return memory ? simdKernels(memory) : null;
+}
+
+/** The backend's WebAssembly.Memory (null if this build hides it). */
+export function memoryOf(backend: WasmBackend): WasmMemory | null {
   const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-  return isWasmMemory(memory) ? simdKernels(memory) : null;
+  return isWasmMemory(memory) ? memory : null;
 }
 
 /** A float32 TensorInfo over `shape` elements of `base`'s memory, starting at element `offset`. */
-function view(backend: WasmBackend, base: TensorInfo, offset: number, shape: number[]): TensorInfo {
+export function view(backend: WasmBackend, base: TensorInfo, offset: number, shape: number[]): TensorInfo {
   const data = backend.dataIdMap.get(base.dataId);
   if (!data) throw new Error('wasm heap kernel: unknown tensor');
   if (offset + size(shape) > size(base.shape)) throw new Error('wasm heap kernel: view out of bounds');
@@ -78,7 +84,7 @@ function view(backend: WasmBackend, base: TensorInfo, offset: number, shape: num
 }
 
 /** Unregisters a view (its memory belongs to the tensor it views). */
-function dropView(backend: WasmBackend, v: TensorInfo): void {
+export function dropView(backend: WasmBackend, v: TensorInfo): void {
   const data = backend.dataIdMap.get(v.dataId);
   if (!data) return;
   backend.dataIdMap.delete(v.dataId);

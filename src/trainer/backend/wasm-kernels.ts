@@ -23,10 +23,12 @@
  * directly (wasm-heap.ts: the filter gradient as blocked GEMMs on an im2col
  * block, the max-pool gradient, Sum/Mean, Identity, a fused training-mode
  * BatchNorm and its gradient, the few-channel conv), some through our own
- * SIMD wasm kernels (wasm-simd.ts). Sizes and padding come from
+ * SIMD wasm kernels (wasm-simd.ts). 3x3 stride-1 convs from 32 channels
+ * (forward, input and filter gradients) run as Winograd convs on our kernels
+ * (winograd.ts). Sizes and padding come from
  * backend_util.computeConv2DInfo / computePool2DInfo with the engine's attrs,
- * as on cpu. test/unit/wasm-kernels.test.ts, wasm-heap.test.ts and
- * wasm-simd.test.ts check every kernel here against cpu.
+ * as on cpu. test/unit/wasm-kernels.test.ts, wasm-heap.test.ts,
+ * wasm-simd.test.ts and winograd.test.ts check every kernel here against cpu.
  *
  * Call registerWasmTrainingKernels() (idempotent) before training on 'wasm';
  * it may run before tf.setBackend('wasm').
@@ -50,6 +52,8 @@ import {
   selectRowsHeap,
   transposeLastTwo,
 } from './wasm-heap';
+import { convFilterGradWinograd, convWinograd, winogradChoice, winogradTuning } from './winograd';
+import { enableRelaxedSimd } from './wasm-fma';
 import {
   Add,
   backend_util,
@@ -269,6 +273,9 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const x = inputs.x as TensorInfo, dy = inputs.dy as TensorInfo;
   const info = backend_util.computeConv2DInfo(
     x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+  const winograd = winogradChoice(info, filterShape[2], filterShape[3]);
+  const viaWinograd = winograd ? convFilterGradWinograd(wasm, x, dy, info, winograd) : null;
+  if (viaWinograd) return viaWinograd;
   return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info);
 };
 
@@ -316,13 +323,19 @@ const maxPoolGradKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   return maxPoolBackprop(asWasm(backend), dy, x, info);
 };
 
-/** Conv2D wrapper: inputs with few channels as im2col + GEMM (see convFewChannels); the rest stock. */
+/**
+ * Conv2D wrapper: 3x3 stride-1 convs as Winograd convs where winogradChoice picks one (winograd.ts),
+ * inputs with few channels as im2col + GEMM (see convFewChannels); the rest stock.
+ */
 function makeConv2DKernel(stock: KernelFunc): KernelFunc {
   return (args) => {
     const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
     const x = args.inputs.x as TensorInfo, filter = args.inputs.filter as TensorInfo;
     if (!x || !filter || x.shape.length !== 4 || backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') return stock(args);
     const info = backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+    const winograd = winogradChoice(info, x.shape[3], filter.shape[3]);
+    const viaWinograd = winograd ? convWinograd(asWasm(args.backend), stockKernel(BatchMatMul), x, filter, info, winograd) : null;
+    if (viaWinograd) return viaWinograd;
     return convFewChannels(asWasm(args.backend), stockKernel(BatchMatMul), x, filter, info) ?? stock(args);
   };
 }
@@ -449,6 +462,8 @@ function install(config: KernelConfig): void {
  * stock wasm backend lacks or runs pathologically slowly. Idempotent.
  */
 export function registerWasmTrainingKernels(): void {
+  // Relaxed SIMD must be on before our kernels compile (wasm-fma.ts); the log line says which.
+  winogradTuning.fma = enableRelaxedSimd().on;
   const simple: [string, KernelFunc][] = [
     [Conv2DBackpropFilter, conv2DBackpropFilterKernel],
     [Conv2DBackpropInput, conv2DBackpropInputKernel],
