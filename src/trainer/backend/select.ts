@@ -380,7 +380,7 @@ const INSTALL_HINTS: Record<ChosenBackend, string> = {
   webgpu:
     `WebGPU runs on Dawn, the npm package ${DAWN_PACKAGE}@${DAWN_VERSION}: an optional dependency of this project ` +
     `(\`npm install\` installs it where its prebuilt binary exists: Linux x64/arm64 with glibc 2.34+, macOS, Windows ` +
-    `x64/arm64), carried by WAS Lab's platform-specific .vsix files, or installed with WAS: Install GPU Backend ` +
+    `x64/arm64), carried by WAS Lab's platform-specific .vsix files, or installed with WAS: Install TensorFlow Backend ` +
     `(or \`npm install ${DAWN_PACKAGE}@${DAWN_VERSION}\` in a folder passed with --backend-path). It needs a GPU driver: ` +
     'Vulkan on Linux, Metal on macOS, D3D12 on Windows.',
   wasm:
