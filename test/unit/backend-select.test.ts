@@ -1,7 +1,7 @@
 // Backend selection against LOCAL STAND-IN packages: test/fixtures/backend/tfjs-node-standin.js
 // copied into temp node_modules folders as @tensorflow/tfjs-node(-gpu). No real tfjs-node is
 // installed here (its install needs Google's storage), so no test touches native TensorFlow.
-import { test, afterEach, after } from 'node:test';
+import { test, afterEach, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
@@ -30,7 +30,12 @@ const skipIfReal = realPackages.length > 0 ? `real ${realPackages.join(', ')} in
 // These tests are about the TensorFlow packages. `auto` also tries webgpu between them; where Dawn
 // finds no adapter or only a software one (lavapipe, as in CI) it is skipped, and it is left out of
 // the lists compared here (webgpu-training.test.ts tests that choice). On a machine with a real GPU
-// adapter, `auto` takes webgpu before tensorflow-cpu, and these expectations do not hold.
+// adapter, `auto` takes webgpu before tensorflow-cpu: the tests that expect otherwise skip there.
+let realGpu: string | null = null;
+before(async () => {
+  const webgpu = await selectBackend('webgpu', { searchPaths: [] }).catch(() => null);
+  if (webgpu?.adapter && !webgpu.adapter.software) realGpu = `auto takes webgpu on this machine's GPU (${webgpu.adapter.vendor} ${webgpu.adapter.architecture})`;
+});
 const tensorflowSkips = (choice: BackendChoice): string[] => choice.skipped.map((s) => s.name).filter((name) => name !== 'webgpu');
 const skipReason = (choice: BackendChoice, name: string): string => choice.skipped.find((s) => s.name === name)?.reason ?? '';
 
@@ -130,7 +135,8 @@ test('resolve: with no stand-in for the package, every folder searched is listed
   assert.ok(result.error.includes(`${path.join(nowhere, 'node_modules')} (no such folder)`), result.error);
 });
 
-test('auto with a stand-in tfjs-node picks tensorflow-cpu and says why tensorflow-gpu was skipped', { skip: skipIfReal }, async () => {
+test('auto with a stand-in tfjs-node picks tensorflow-cpu and says why tensorflow-gpu was skipped', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const folder = makeFolder({ pkg: CPU });
   const lines: string[] = [];
   const choice = await selectBackend('auto', { searchPaths: [folder], log: (l) => lines.push(l) });
@@ -150,7 +156,8 @@ test('auto with a stand-in tfjs-node picks tensorflow-cpu and says why tensorflo
   assert.match(lines[0] ?? '', /tensorflow-cpu.*skipped tensorflow-gpu/);
 });
 
-test('auto with a stand-in using its own copy of tfjs-core still reaches our engine', { skip: skipIfReal }, async () => {
+test('auto with a stand-in using its own copy of tfjs-core still reaches our engine', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const folder = makeFolder({ pkg: CPU, ownCore: true });
   const choice = await selectBackend('auto', { searchPaths: [folder] });
   assert.equal(choice.name, 'tensorflow-cpu');
@@ -167,7 +174,8 @@ test('auto with a stand-in using its own copy of tfjs-core still reaches our eng
   assert.equal(foreign.engine(), tf.engine());
 });
 
-test('auto: a stand-in failing like the missing native addon falls back to wasm with that error', { skip: skipIfReal }, async () => {
+test('auto: a stand-in failing like the missing native addon falls back to wasm with that error', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const folder = makeFolder({ pkg: CPU, mode: 'missing-addon' });
   const choice = await selectBackend('auto', { searchPaths: [folder] });
 
@@ -183,7 +191,8 @@ test('auto: a stand-in failing like the missing native addon falls back to wasm 
   assert.equal(hasTensorflowBackend(), false);
 });
 
-test('auto: a stand-in whose backend fails to initialise is skipped with the reason', { skip: skipIfReal }, async () => {
+test('auto: a stand-in whose backend fails to initialise is skipped with the reason', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const folder = makeFolder({ pkg: GPU, mode: 'init-fails' }, { pkg: CPU });
   const choice = await selectBackend('auto', { searchPaths: [folder] });
   assert.equal(choice.name, 'tensorflow-cpu');
@@ -193,7 +202,8 @@ test('auto: a stand-in whose backend fails to initialise is skipped with the rea
   assert.match(reason, /could not create a TensorFlow session/);
 });
 
-test('auto: a stand-in that registers no backend is skipped', { skip: skipIfReal }, async () => {
+test('auto: a stand-in that registers no backend is skipped', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const folder = makeFolder({ pkg: CPU, mode: 'no-backend' });
   const choice = await selectBackend('auto', { searchPaths: [folder] });
   assert.equal(choice.name, 'wasm');
@@ -265,7 +275,8 @@ test('named tensorflow-cpu whose stand-in lacks the addon throws with the loader
   });
 });
 
-test('WAS_LAB_BACKEND_PATH alone leads auto to a stand-in', { skip: skipIfReal }, async () => {
+test('WAS_LAB_BACKEND_PATH alone leads auto to a stand-in', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const folder = makeFolder({ pkg: CPU });
   process.env.WAS_LAB_BACKEND_PATH = path.join(folder, 'node_modules');
   const choice = await selectBackend('auto', { searchPaths: [] });
@@ -273,7 +284,8 @@ test('WAS_LAB_BACKEND_PATH alone leads auto to a stand-in', { skip: skipIfReal }
   assert.equal(choice.packagePath, path.join(folder, 'node_modules', '@tensorflow', 'tfjs-node'));
 });
 
-test('auto with no stand-ins picks wasm here and reports both tensorflow backends skipped', { skip: skipIfReal }, async () => {
+test('auto with no stand-ins picks wasm here and reports both tensorflow backends skipped', { skip: skipIfReal }, async (t) => {
+  if (realGpu !== null) return t.skip(realGpu);
   const lines: string[] = [];
   const choice = await selectBackend('auto', { searchPaths: [], log: (l) => lines.push(l) });
   assert.equal(choice.name, 'wasm');
