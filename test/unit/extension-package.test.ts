@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { dawnFolder } from '../../src/shared/node/dawn';
 import { parseTrainerEvent, type RunStartEvent, type TrainerEvent } from '../../src/shared/protocol';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -24,16 +25,10 @@ const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'was-vsix-'));
 // Three .vsix files, the universal one unpacked and this machine's Dawn: ~150 MB.
 after(() => fs.rmSync(stage, { recursive: true, force: true, maxRetries: 5 }));
 
-/** Each vsce target and the folder of webgpu's dist/ its Dawn comes from. */
-const DAWN_FOLDERS: Record<string, string> = {
-  'linux-x64': 'linux-x64',
-  'linux-arm64': 'linux-arm64',
-  'darwin-x64': 'darwin-universal',
-  'darwin-arm64': 'darwin-universal',
-  'win32-x64': 'win32-x64',
-  'win32-arm64': 'win32-arm64',
-};
-const hostTarget = `${process.platform}-${process.arch}` in DAWN_FOLDERS ? `${process.platform}-${process.arch}` : null;
+/** The vsce targets that carry Dawn; each takes the dist/ folder the trainer loads on that platform (shared/node/dawn.ts). */
+const DAWN_TARGETS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64'];
+const dawnFolderOf = (target: string): string => dawnFolder(...(target.split('-') as [string, string]));
+const hostTarget = DAWN_TARGETS.includes(`${process.platform}-${process.arch}`) ? `${process.platform}-${process.arch}` : null;
 // This machine's target, and one whose Dawn folder is of another kind (macOS's universal build, or Windows' with its DLLs).
 const TARGETS = [hostTarget ?? 'linux-x64', process.platform === 'darwin' ? 'win32-x64' : 'darwin-arm64'];
 
@@ -115,7 +110,7 @@ test(`the ${TARGETS.join(' and ')} .vsix files each carry their platform's Dawn 
   for (const target of TARGETS) {
     const vsix = packaged()[target];
     const files = vsixFiles(vsix);
-    const folder = DAWN_FOLDERS[target];
+    const folder = dawnFolderOf(target);
     const dawnFiles = fs.readdirSync(path.join(ROOT, 'node_modules/webgpu/dist', folder)).map((f) => `node_modules/webgpu/dist/${folder}/${f}`);
     assert.ok(dawnFiles.includes(`node_modules/webgpu/dist/${folder}/dawn.node`), `${folder} has a dawn.node`);
     const expected = ['node_modules/webgpu/package.json', 'node_modules/webgpu/LICENSE.md', ...dawnFiles].sort();
@@ -129,13 +124,13 @@ test(`the ${TARGETS.join(' and ')} .vsix files each carry their platform's Dawn 
   // This machine's Dawn, loaded from its .vsix's files as the trainer loads it (package.json, then the binary).
   const extension = path.join(stage, hostTarget);
   const files = vsixFiles(packaged()[hostTarget]);
-  for (const f of ['node_modules/webgpu/package.json', ...[...files.keys()].filter((f) => f.startsWith(`node_modules/webgpu/dist/${DAWN_FOLDERS[hostTarget]}/`))]) {
+  for (const f of ['node_modules/webgpu/package.json', ...[...files.keys()].filter((f) => f.startsWith(`node_modules/webgpu/dist/${dawnFolderOf(hostTarget)}/`))]) {
     fs.mkdirSync(path.dirname(path.join(extension, f)), { recursive: true });
     fs.writeFileSync(path.join(extension, f), files.get(f)?.() ?? Buffer.alloc(0));
   }
   const load = createRequire(path.join(extension, 'node_modules/webgpu/package.json'));
   assert.equal((load('./package.json') as { version: string }).version, '0.6.2');
-  const dawn = load(`./dist/${DAWN_FOLDERS[hostTarget]}/dawn.node`) as { create?: unknown; globals?: unknown };
+  const dawn = load(`./dist/${dawnFolderOf(hostTarget)}/dawn.node`) as { create?: unknown; globals?: unknown };
   assert.equal(typeof dawn.create, 'function');
   assert.equal(typeof dawn.globals, 'object');
 });
