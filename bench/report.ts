@@ -315,7 +315,8 @@ export function renderMarkdown(results: BenchResults): string {
       `on random-but-normalised batches, as runTraining does it (trainStep, Optimizer, ForwardContext, the WAS sampler). ` +
       (results.torch.measured
         ? `PyTorch runs the same architectures (bench/pytorch_peer.py; a note below flags any parameter count that differs), ` +
-          `same batch, same thread count, same optimizer. Times are medians over all timed steps after warm-up, in ${rounds}, ` +
+          `same batch, same thread count, same optimizer, with glibc malloc told to keep freed memory (bench/peer.ts: ` +
+          `without that, PyTorch's per-step page faults made its steps up to 5x slower here). Times are medians over all timed steps after warm-up, in ${rounds}, ` +
           `each alternating ours and PyTorch model by model. `
         : `Times are medians over all timed steps after warm-up, in ${rounds}. `) +
       `WAS overhead is the median of step-by-step paired ratios (the variants take turns). The CPU may be shared with other work: ` +

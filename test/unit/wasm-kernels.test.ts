@@ -139,6 +139,16 @@ test('Conv2DBackpropFilter (conv2d filter gradient) on wasm matches cpu over the
   await report(t, 'Conv2DBackpropFilter', convGrid('w'));
 });
 
+test('Conv2DBackpropFilter with output channels a multiple of 8 (our GEMM for few rows) matches cpu, over several blocks', async (t) => {
+  const cases: { label: string; fn: () => tf.Tensor[] }[] = [];
+  // 3 images of 40x40: 4800 output positions, more than one block of the reduction (heapTuning).
+  for (const [ci, co, k, s, pad] of [[3, 8, 3, 1, 'same'], [3, 16, 3, 2, 1], [1, 8, 5, 1, 'valid'], [16, 24, 1, 1, 'same'], [7, 8, 3, 1, 'same']] as const) {
+    const f: Conv = (x, w) => tf.conv2d(x, w, s, pad);
+    cases.push({ label: `conv n=3 40x40x${ci} -> ${co} k=${k} s=${s} pad=${pad}`, fn: () => gradOf(f, [3, 40, 40, ci], [k, k, ci, co], 'w') });
+  }
+  await report(t, 'Conv2DBackpropFilter (our GEMM)', cases);
+});
+
 test('DepthwiseConv2dNativeBackpropInput on wasm matches cpu over the shape grid', async (t) => {
   await report(t, 'DepthwiseConv2dNativeBackpropInput', depthwiseGrid('x'));
 });
@@ -238,7 +248,12 @@ test('depthwise backprop kernels honour dilations (vs cpu autodiff through a zer
 test('BatchMatMul with transposeA/transposeB on wasm matches cpu (forward and dense-layer gradients)', async (t) => {
   const cases: { label: string; fn: () => tf.Tensor[] }[] = [];
   // Shapes chosen so both rewrites (transpose the operand, or transpose the product) are used.
-  const shapes: [number[], number[]][] = [[[2, 3], [3, 4]], [[2, 3], [3, 40]], [[40, 3], [3, 2]], [[5, 6, 7], [5, 7, 3]], [[4, 6, 7], [1, 7, 30]]];
+  // Few rows and columns a multiple of 8 ([2, 3] x [3, 40], the WAS transform's [9, 9] x [9, n]) go
+  // to our GEMM, the rest to XNNPACK.
+  const shapes: [number[], number[]][] = [
+    [[2, 3], [3, 4]], [[2, 3], [3, 40]], [[40, 3], [3, 2]], [[5, 6, 7], [5, 7, 3]], [[4, 6, 7], [1, 7, 30]],
+    [[9, 9], [9, 96]], [[1, 9, 9], [1, 9, 24]], [[16, 33], [33, 8]], [[17, 5], [5, 16]],
+  ];
   const swap = (s: number[]) => [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
   for (const [a, b] of shapes)
     for (const ta of [false, true])

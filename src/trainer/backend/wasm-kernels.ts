@@ -39,6 +39,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
   asWasm,
+  offsetOf,
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
   convFewChannels,
@@ -52,7 +53,7 @@ import {
   selectRowsHeap,
   transposeLastTwo,
 } from './wasm-heap';
-import { convFilterGradWinograd, convWinograd, winogradChoice, winogradTuning } from './winograd';
+import { convFilterGradWinograd, convWinograd, ourGemm, winogradChoice, winogradTuning } from './winograd';
 import { enableRelaxedSimd } from './wasm-fma';
 import {
   Add,
@@ -267,7 +268,7 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
     return tf.tidy(() => {
       const x = nchwToNhwc(as4(inputs.x, 'x')), dy = nchwToNhwc(as4(inputs.dy, 'dy'));
       const info = backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-      return tf.engine().makeTensorFromTensorInfo(convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info));
+      return tf.engine().makeTensorFromTensorInfo(convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info, ourGemm(wasm)));
     });
   }
   const x = inputs.x as TensorInfo, dy = inputs.dy as TensorInfo;
@@ -276,7 +277,7 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const winograd = winogradChoice(info, filterShape[2], filterShape[3]);
   const viaWinograd = winograd ? convFilterGradWinograd(wasm, x, dy, info, winograd) : null;
   if (viaWinograd) return viaWinograd;
-  return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info);
+  return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info, ourGemm(wasm));
 };
 
 const conv2DBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
@@ -374,12 +375,14 @@ function lastTwoSwapped(rank: number): number[] {
  * variant that moves the fewest elements:
  *   A B^T = (B A^T)^T,  A^T B = (B^T A)^T,  A^T B^T = (B A)^T.
  * The plain product re-enters this kernel with no transposes and goes to the
- * stock wasm implementation.
+ * stock wasm implementation, or to our GEMM (see fewRowsProduct).
  */
 function makeBatchMatMulKernel(stock: KernelFunc): KernelFunc {
   return (args) => {
     const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
     const { a: ai, b: bi } = args.inputs;
+    const ours = fewRowsProduct(args);
+    if (ours) return ours;
     if ((!transposeA && !transposeB) || !ai || !bi || ai.dtype !== 'float32' || bi.dtype !== 'float32' ||
       ai.shape.some((d) => d === 0) || bi.shape.some((d) => d === 0)) return stock(args);
     return tf.tidy(() => {
@@ -398,6 +401,34 @@ function makeBatchMatMulKernel(stock: KernelFunc): KernelFunc {
       return a.size <= b.size + outSize ? tf.matMul(t(a), b) : t(tf.matMul(t(b), a));
     });
   };
+}
+
+/** Products with up to this many rows go to our GEMM (see fewRowsProduct). */
+const FEW_ROWS = 16;
+
+/**
+ * A single (unbatched) product A B or A^T B with few rows and B's columns a multiple of 8, on our
+ * GEMM (wasm-gemm.ts, every thread); null where that does not apply. Why: XNNPACK packs B anew on
+ * every call, which dominates a product with few rows: the WAS transform of every 3x3 kernel is
+ * a [9 x 9] x [9 x Ci*Co] product (nn/conv.ts), and its gradient another.
+ */
+function fewRowsProduct({ inputs, attrs, backend }: Parameters<KernelFunc>[0]): TensorInfo | null {
+  const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
+  const a = inputs.a as TensorInfo, b = inputs.b as TensorInfo;
+  if (!a || !b || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const single = (x: TensorInfo) => x.shape.length >= 2 && x.shape.slice(0, -2).every((d) => d === 1);
+  if (!single(a) || !single(b)) return null;
+  const [k, n] = b.shape.slice(-2);
+  const [ar, ac] = a.shape.slice(-2);
+  const m = transposeA ? ac : ar;
+  if ((transposeA ? ar : ac) !== k || m > FEW_ROWS || n % 8 !== 0 || m === 0 || k === 0) return null;
+  const wasm = asWasm(backend);
+  const gemm = ourGemm(wasm);
+  if (!gemm) return null;
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const out = wasm.makeOutput([...new Array<number>(rank - 2).fill(1), m, n], 'float32');
+  gemm(offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out), { m, k, n, batch: 1, strideA: 0, strideB: 0, strideC: 0, transposeA });
+  return out;
 }
 
 /** XNNPACK's binary ops broadcast up to this rank. */

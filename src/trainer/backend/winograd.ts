@@ -41,7 +41,7 @@ export const winogradTuning = {
   mode: modeFromEnv(process.env[WINOGRAD_ENV]),
   /** Use relaxed-SIMD multiply-adds where the runtime has them (wasm-fma.ts). */
   fma: false,
-  /** The element-wise products: our batched GEMM on every thread (wasm-gemm.ts), or XNNPACK's. */
+  /** Matrix products: our batched GEMM on every thread (wasm-gemm.ts), or XNNPACK's (see ourGemm). */
   gemm: 'ours' as 'ours' | 'xnnpack',
 };
 
@@ -72,6 +72,13 @@ export function winogradChoice(info: ConvInfo, ci: number, co: number): Winograd
   if (mode === 4) return F4X4;
   if (Math.min(ci, co) < 32 || co % 8 !== 0) return null;
   return Math.min(info.outHeight, info.outWidth) >= 4 ? F4X4 : F2X2;
+}
+
+/** Our batched GEMM (wasm-gemm.ts) on every thread, for the direct-conv kernels too; null without SIMD. */
+export function ourGemm(backend: WasmBackend): WinogradKernels['gemm'] | null {
+  const memory = memoryOf(backend);
+  if (winogradTuning.gemm !== 'ours' || !memory) return null;
+  return winogradKernels(memory, winogradTuning.fma, getThreadsCount())?.gemm ?? null;
 }
 
 /** conv2d(x, filter) with transform f (x NHWC float32, filter [3,3,Ci,Co]); null without SIMD. */
