@@ -292,6 +292,25 @@ test('Tile on wasm matches cpu (BatchNorm-style broadcasts, general reps, int32,
   await report(t, 'Tile', cases);
 });
 
+test('Slice on wasm matches cpu (crops of inner axes, whole trailing axes, ranks 1-6, int32 and bool)', async (t) => {
+  const cases: { label: string; fn: () => tf.Tensor[] }[] = [];
+  const configs: [number[], number[], number[]][] = [
+    [[4, 34, 34, 8], [0, 1, 1, 0], [4, 32, 32, 8]], // the strided conv input gradient's crop
+    [[3, 5, 7, 4], [1, 2, 3, 1], [2, 2, 3, 2]], // every axis cut
+    [[3, 5, 7, 4], [0, 0, 0, 1], [-1, -1, -1, 2]], // only the last axis cut
+    [[3, 5, 7, 4], [1, 0, 0, 0], [1, -1, -1, -1]], // one contiguous block: the stock kernel
+    [[6, 9], [2, 3], [3, 4]],
+    [[10], [3], [5]],
+    [[2, 3, 2, 3, 2, 4], [1, 1, 0, 1, 0, 0], [1, 2, 2, 2, 2, 4]],
+  ];
+  for (const [shape, begin, size] of configs) {
+    cases.push({ label: `slice float32 ${shape} at ${begin} size ${size}`, fn: () => [tf.slice(seededTensor(shape, 83), begin, size)] });
+    cases.push({ label: `slice int32 ${shape} at ${begin} size ${size}`, fn: () => [tf.cast(tf.slice(tf.cast(tf.mul(seededTensor(shape, 84), 100), 'int32'), begin, size), 'float32')] });
+  }
+  cases.push({ label: 'slice bool', fn: () => [tf.cast(tf.slice(tf.greater(seededTensor([3, 4, 5], 85), 0), [1, 1, 1], [2, 2, 3]), 'float32')] });
+  await report(t, 'Slice', cases);
+});
+
 test('every op our models differentiate through has a working gradient on wasm that matches cpu', async (t) => {
   type Op = [string, (x: tf.Tensor4D) => tf.Tensor];
   const labels = tf.oneHot(tf.tensor1d([1, 0], 'int32'), 6);
@@ -444,6 +463,7 @@ test('each registered kernel, called directly outside any tidy, allocates only i
     ['Identity', { x }, {}, 1, 0],
     ['Conv2D', { x, filter: w }, { ...convAttrs, dilations: 1 }, 1, 1],
     ['Transpose', { x: w }, { perm: [0, 1, 3, 2] }, 1, 1],
+    ['Slice', { x }, { begin: [0, 1, 1, 0], size: [2, 6, 6, 3] }, 1, 1],
     ['Sum', { x }, { axis: [0, 1, 2], keepDims: false }, 1, 1],
     ['Mean', { x }, { axis: [1, 2], keepDims: true }, 1, 1],
     ['WasLabBatchNormTrain', { x, gamma, beta }, bnAttrs, 3, 3],

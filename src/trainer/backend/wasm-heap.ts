@@ -238,6 +238,36 @@ function copyOf(backend: WasmBackend, x: TensorInfo): TensorInfo {
   return out;
 }
 
+// ---------------------------------------------------------------- slices
+
+/**
+ * x[begin : begin + size] of a 32-bit tensor as native block copies on the heap, each run as long
+ * as the trailing axes the slice keeps whole allow. The stock wasm Slice copies one innermost row
+ * at a time through a new subarray each (measured: cropping a 64x34x34x64 activation to 32x32,
+ * the input gradient of ResNet-18's first strided conv, took 66 ms: 65,536 copies of 64 floats;
+ * here 2,048 copies of 2,048).
+ */
+export function sliceHeap(backend: WasmBackend, x: TensorInfo, begin: readonly number[], extent: readonly number[]): TensorInfo | null {
+  const memory = memoryOf(backend);
+  const rank = x.shape.length;
+  if (!memory || rank === 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') || extent.some((d) => d === 0)) return null;
+  let inner = rank - 1; // the innermost axis the slice cuts; the axes after it are copied whole
+  while (inner > 0 && begin[inner] === 0 && extent[inner] === x.shape[inner]) inner--;
+  const strides = x.shape.map((_, d) => size(x.shape.slice(d + 1)));
+  const run = extent[inner] * strides[inner];
+  const out = backend.makeOutput([...extent], x.dtype);
+  const heap = new Int32Array(memory.buffer);
+  const from = offsetOf(backend, x) / 4, to = offsetOf(backend, out) / 4;
+  const index = new Array<number>(inner).fill(0); // position among the runs, axes 0..inner-1
+  for (let dst = 0, count = size(extent.slice(0, inner)); count > 0; count--, dst += run) {
+    let src = begin[inner] * strides[inner];
+    for (let d = 0; d < inner; d++) src += (begin[d] + index[d]) * strides[d];
+    heap.copyWithin(to + dst, from + src, from + src + run);
+    for (let d = inner - 1; d >= 0 && ++index[d] === extent[d]; d--) index[d] = 0;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- row selection
 
 /**

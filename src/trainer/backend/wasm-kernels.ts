@@ -14,7 +14,9 @@
  *    backward, ~13x a broadcast multiply), Sum/Mean over leading axes (a
  *    generic transpose first: ~15x an elementwise op), Identity (copies every
  *    tensor the engine saves for the backward pass), Conv2D on 1-4 input
- *    channels (the stem conv: as slow as a layer with 5x its arithmetic).
+ *    channels (the stem conv: as slow as a layer with 5x its arithmetic), a
+ *    Slice that is not one block (a copy per innermost row), products with
+ *    few rows (XNNPACK repacks the right operand on every call).
  *
  * The replacements here are compositions of a few large, fast wasm ops
  * (XNNPACK convs/matMuls, pads, 4D slices, reshapes) for the input gradients
@@ -51,6 +53,7 @@ import {
   reduceOuter,
   registerBatchNormTrainGradient,
   selectRowsHeap,
+  sliceHeap,
   transposeLastTwo,
 } from './wasm-heap';
 import { convFilterGradWinograd, convWinograd, ourGemm, winogradChoice, winogradTuning } from './winograd';
@@ -77,6 +80,9 @@ import {
   Mean,
   Sum,
   MaxPoolGradAttrs,
+  Slice,
+  SliceAttrs,
+  slice_util,
   TensorInfo,
   Tile,
   TileAttrs,
@@ -431,6 +437,18 @@ function fewRowsProduct({ inputs, attrs, backend }: Parameters<KernelFunc>[0]): 
   return out;
 }
 
+/** Slice wrapper: slices that are not one contiguous block as block copies (see sliceHeap). */
+function makeSliceKernel(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const { begin, size } = args.attrs as unknown as SliceAttrs;
+    if (!x) return stock(args);
+    const [b, e] = slice_util.parseSliceParams(x, begin, size);
+    if (slice_util.isSliceContinous(x.shape, b, e)) return stock(args);
+    return sliceHeap(asWasm(args.backend), x, b, e) ?? stock(args);
+  };
+}
+
 /** XNNPACK's binary ops broadcast up to this rank. */
 const MAX_BROADCAST_RANK = 6;
 
@@ -516,6 +534,7 @@ export function registerWasmTrainingKernels(): void {
     [Tile, makeTileKernel],
     [Conv2D, makeConv2DKernel],
     [Transpose, makeTransposeKernel],
+    [Slice, makeSliceKernel],
     [Sum, (stock) => makeReduceKernel(stock, false)],
     [Mean, (stock) => makeReduceKernel(stock, true)],
   ];
@@ -549,4 +568,5 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   Mean,
   Conv2D,
   Transpose,
+  Slice,
 ];
