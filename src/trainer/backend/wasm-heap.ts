@@ -627,6 +627,24 @@ function gatherTap(block: PatchBlock, i: number, j: number, m: number, count: nu
   }
 }
 
+// ---------------------------------------------------------------- conv input gradient by rows
+
+/**
+ * dx of a conv (NHWC, dilation 1, Ci % 4 == 0) from cols = dy W^T, [N*OH*OW, KH*KW*Ci] with row m's
+ * taps in im2row's order: each tap's Ci values added where the forward conv read them (our SIMD
+ * kernel rowsToImage, taps on padding skipped). Null without SIMD kernels.
+ */
+export function rowsToImageHeap(backend: WasmBackend, cols: TensorInfo, info: ConvInfo): TensorInfo | null {
+  const simd = simdOf(backend);
+  if (!simd) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow } = info;
+  const dx = backend.makeOutput([n, h, w, ci], 'float32');
+  f32(backend, dx).fill(0);
+  simd.rowsToImage(offsetOf(backend, cols), offsetOf(backend, dx), n, h, w, ci, oh, ow,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  return dx;
+}
+
 // ---------------------------------------------------------------- conv with few input channels
 
 /** Input channels up to which conv2d goes through im2col + one GEMM (see convFewChannels). */

@@ -20,8 +20,8 @@
  *
  * The replacements here are compositions of a few large, fast wasm ops
  * (XNNPACK convs/matMuls, pads, 4D slices, reshapes) for the input gradients
- * (dy convolved with the flipped filter; strided ones via a sub-pixel
- * decomposition) and the depthwise gradients; the rest work on the heap
+ * (dy convolved with the flipped filter; strided ones as one product and its
+ * scatter, or a sub-pixel decomposition) and the depthwise gradients; the rest work on the heap
  * directly (wasm-heap.ts: the filter gradient as blocked GEMMs on an im2col
  * block, the max-pool gradient, Sum/Mean, Identity, a fused training-mode
  * BatchNorm and its gradient, the few-channel conv), some through our own
@@ -51,6 +51,7 @@ import {
   makeBatchNormTrainKernel,
   maxPoolBackprop,
   reduceOuter,
+  rowsToImageHeap,
   registerBatchNormTrainGradient,
   selectRowsHeap,
   sliceHeap,
@@ -185,6 +186,10 @@ function convInputGrad(dy: T4, filter: T4, info: ConvInfo): T4 {
     const [dyc, pads] = cropForPads(dyd, kh - 1 - top, h + top - oh * sh, kw - 1 - left, w + left - ow * sw);
     return tf.conv2d(dyc, wt, 1, pads);
   }
+  if (ci % 4 === 0) {
+    const dx = inputGradByRows(dy, filter, info);
+    if (dx) return dx;
+  }
   // Sub-pixel decomposition for stride s: writing i + top = q*s + r,
   //   dx[i] = sum_j dy[q - j] * w[j*s + r],  j = 0..J-1, J = ceil(K/s),
   // i.e. for every phase r a stride-1 correlation of dy with a sub-filter.
@@ -217,6 +222,22 @@ function convInputGrad(dy: T4, filter: T4, info: ConvInfo): T4 {
   const zi = tf.transpose(tf.reshape(z, [n * qh, qw, s, s * ci]), [0, 2, 1, 3]);
   const full = tf.reshape(zi, [n, qh * s, qw * s, ci]) as T4;
   return tf.slice(full, [0, top, left, 0], [n, h, w, ci]);
+}
+
+/**
+ * Strided input gradient as one product and its scatter: cols = dy W^T, [N*OH*OW, KH*KW*Ci] (an
+ * XNNPACK product), each row's taps added where the forward conv read them (rowsToImageHeap).
+ * Every multiply-add is needed, where the sub-pixel decomposition below computes 16 taps for a
+ * 3x3 stride-2 kernel's 9 (measured on ResNet-18's three strided 3x3 convs, batch 64, 2 threads:
+ * 72-84 ms each by sub-pixels, 37-44 ms here). Null without SIMD kernels.
+ */
+function inputGradByRows(dy: T4, filter: T4, info: ConvInfo): T4 | null {
+  const [kh, kw, ci, co] = filter.shape;
+  const [n, oh, ow] = dy.shape;
+  const wt = tf.transpose(tf.reshape(filter, [kh * kw * ci, co]));
+  const cols = tf.matMul(tf.reshape(dy, [n * oh * ow, co]), wt);
+  const dx = rowsToImageHeap(asWasm(tf.backend()), cols, info);
+  return dx && (tf.engine().makeTensorFromTensorInfo(dx) as T4);
 }
 
 /**

@@ -269,6 +269,41 @@ function im2row(): Func {
 }
 
 /**
+ * The adjoint of im2row: each tap's ci values of row m = (b, y, q) of p added into the input
+ * position the tap reads (taps on padding skipped); dx must be zeroed first. ci % 4 == 0 (f32x4
+ * adds). The scatter of the strided conv input gradient (wasm-heap.ts, rowsToImageHeap).
+ * params: p, dx, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left (p, dx byte offsets).
+ */
+function rowsToImage(): Func {
+  const [P, DX, N, H, W, CI, OH, OW, KH, KW, SH, SW, TOP, LEFT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const [B, Y, Q, I, J, IY, IX, DST, END] = [14, 15, 16, 17, 18, 19, 20, 21, 22];
+  const ciBytes = [...op.get(CI), ...op.i32(4), ...op.i32Mul];
+  const body = forLoop(B, op.i32(0), op.get(N), op.i32(1),
+    forLoop(Y, op.i32(0), op.get(OH), op.i32(1),
+      forLoop(Q, op.i32(0), op.get(OW), op.i32(1),
+        forLoop(I, op.i32(0), op.get(KH), op.i32(1), [
+          ...op.get(Y), ...op.get(SH), ...op.i32Mul, ...op.get(I), ...op.i32Add, ...op.get(TOP), ...op.i32Sub, ...op.set(IY),
+          ...forLoop(J, op.i32(0), op.get(KW), op.i32(1), [
+            ...op.get(Q), ...op.get(SW), ...op.i32Mul, ...op.get(J), ...op.i32Add, ...op.get(LEFT), ...op.i32Sub, ...op.set(IX),
+            ...op.get(P), ...ciBytes, ...op.i32Add, ...op.set(END),
+            ...op.get(IY), ...op.i32(0), ...op.i32LtS, ...op.get(IY), ...op.get(H), ...op.i32GeS, ...op.i32Or,
+            ...op.get(IX), ...op.i32(0), ...op.i32LtS, ...op.i32Or, ...op.get(IX), ...op.get(W), ...op.i32GeS, ...op.i32Or,
+            ...op.ifThen,
+            ...op.get(END), ...op.set(P), // a tap on padding: nothing to add
+            ...op.else,
+            ...op.get(B), ...op.get(H), ...op.i32Mul, ...op.get(IY), ...op.i32Add, ...op.get(W), ...op.i32Mul, ...op.get(IX), ...op.i32Add,
+            ...ciBytes, ...op.i32Mul, ...op.get(DX), ...op.i32Add, ...op.set(DST),
+            ...forLoop(P, null, op.get(END), op.i32(16), [
+              ...op.get(DST), ...op.get(DST), ...op.vLoad, ...op.get(P), ...op.vLoad, ...op.f32x4Add, ...op.vStore,
+              ...op.get(DST), ...op.i32(16), ...op.i32Add, ...op.set(DST),
+            ]),
+            ...op.end,
+          ]),
+        ]))));
+  return { name: 'rowsToImage', params: 14, locals: new Array<number>(9).fill(I32), body };
+}
+
+/**
  * dst[o][j][i] = src[o][i][j] for o < outer, i < a, j < b (swap of the last two axes), 8 rows of
  * src at a time so that the writes go out in runs of 8. params: src, dst, outer, a, b.
  */
@@ -323,6 +358,9 @@ export interface SimdKernels {
   /** See im2row above. */
   im2row(x: number, p: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number,
     sh: number, sw: number, top: number, left: number): void;
+  /** See rowsToImage above (ci % 4 == 0). */
+  rowsToImage(p: number, dx: number, n: number, h: number, w: number, ci: number, oh: number, ow: number, kh: number, kw: number,
+    sh: number, sw: number, top: number, left: number): void;
 }
 
 type Exports = Record<string, (...args: number[]) => void>;
@@ -337,7 +375,7 @@ export function simdKernels(memory: WasmMemory): SimdKernels | null {
     if (!wasmApi) throw new Error('no WebAssembly');
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const bytes = assemble(
-      [columnReduce('columnStats', false), columnReduce('columnGradStats', true), affine('scaleShift', false), affine('scaleShift2', true), maxPoolGrad2x2(), gatherTap(), im2row(), swapLastTwo()],
+      [columnReduce('columnStats', false), columnReduce('columnGradStats', true), affine('scaleShift', false), affine('scaleShift2', true), maxPoolGrad2x2(), gatherTap(), im2row(), rowsToImage(), swapLastTwo()],
       shared,
     );
     const e = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as Exports;
@@ -350,6 +388,7 @@ export function simdKernels(memory: WasmMemory): SimdKernels | null {
       gatherTap: (x, p, count, rowLength, ci, b, y, q, oh, ow, h, w, sh, sw, di, dj) =>
         e.gatherTap(x, p, count, ci, b, y, q, oh, ow, h, w, sh, sw, di, dj, 4 * rowLength),
       im2row: (x, p, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left) => e.im2row(x, p, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left),
+      rowsToImage: (p, dx, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left) => e.rowsToImage(p, dx, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left),
       swapLastTwo: (src, dst, outer, a, b) => e.swapLastTwo(src, dst, outer, a, b),
     };
   } catch {
