@@ -409,7 +409,7 @@ export const heapTuning = {
   filterGradMinSteps: 4096,
   filterGradMaxSteps: 1 << 16,
   /** Filter gradients with up to this many rows (KH*KW*Ci) go to our GEMM instead of XNNPACK's. */
-  filterGradOurGemmRows: 64,
+  filterGradOurGemmRows: 128,
   /** Use our SIMD kernels where they apply (tests turn this off to check the general paths). */
   simd: true,
 };
@@ -471,9 +471,9 @@ export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: Ke
  * convFilterGrad on our GEMM (wasm-gemm.ts, every thread), each block's product accumulated into
  * the one output. For products with few rows XNNPACK is slow (it repacks the whole dy block on
  * every call). Measured per layer at batch 64, 2 threads (XNNPACK / ours, ms): the stems 32x32
- * 3->32 9.7 / 4.9 and 3->64 51 / 8.9; 1x1 16->96 5.9 / 2.5, 1x1 stride 2 64->128 13.5 / 10.4,
- * 128->256 8.9 / 8.7; with more rows XNNPACK wins (1x1 256->512 6.1 / 8.5, 3x3 stride 2
- * 64->128 52 / 67): so up to 64 rows (heapTuning.filterGradOurGemmRows).
+ * 3->32 9.7 / 3.5 and 3->64 51 / 8.9; 1x1 16->96 5.9 / 2.5, 1x1 stride 2 64->128 13.5 / 10.4,
+ * 128->256 8.5 / 7.6; with more rows XNNPACK wins (1x1 stride 2 256->512 6.3 / 7.4, 3x3 stride
+ * 2 64->128 50 / 60): so up to 128 rows (heapTuning.filterGradOurGemmRows).
  */
 function filterGradOurGemm(backend: WasmBackend, gemm: Gemm, x: TensorInfo, dy: TensorInfo, g: PatchGeometry, block: number): TensorInfo {
   const co = dy.shape[3];
