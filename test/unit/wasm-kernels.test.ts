@@ -312,6 +312,24 @@ test('Slice on wasm matches cpu (crops of inner axes, whole trailing axes, ranks
   await report(t, 'Slice', cases);
 });
 
+test('Cast on wasm matches cpu; a cast to the same dtype shares the buffer and outlives its source', async (t) => {
+  const cases: { label: string; fn: () => tf.Tensor[] }[] = [
+    { label: 'float32 to float32', fn: () => [tf.cast(seededTensor([3, 4, 5], 86), 'float32')] },
+    { label: 'float32 to int32', fn: () => [tf.cast(tf.cast(tf.mul(seededTensor([3, 4, 5], 87), 50), 'int32'), 'float32')] },
+    { label: 'bool to float32', fn: () => [tf.cast(tf.greater(seededTensor([7, 3], 88), 0), 'float32')] },
+  ];
+  await report(t, 'Cast', cases);
+  await tf.setBackend('wasm');
+  const source = seededTensor([4, 6], 89);
+  const expected = source.dataSync().slice();
+  const buffers = tf.engine().backend.numDataIds();
+  const cast = tf.cast(source, 'float32');
+  assert.equal(tf.engine().backend.numDataIds(), buffers, 'no new buffer');
+  source.dispose();
+  assert.deepEqual(cast.dataSync(), expected);
+  cast.dispose();
+});
+
 test('every op our models differentiate through has a working gradient on wasm that matches cpu', async (t) => {
   type Op = [string, (x: tf.Tensor4D) => tf.Tensor];
   const labels = tf.oneHot(tf.tensor1d([1, 0], 'int32'), 6);
@@ -465,6 +483,7 @@ test('each registered kernel, called directly outside any tidy, allocates only i
     ['Conv2D', { x, filter: w }, { ...convAttrs, dilations: 1 }, 1, 1],
     ['Transpose', { x: w }, { perm: [0, 1, 3, 2] }, 1, 1],
     ['Slice', { x }, { begin: [0, 1, 1, 0], size: [2, 6, 6, 3] }, 1, 1],
+    ['Cast', { x }, { dtype: 'float32' }, 1, 0],
     ['Sum', { x }, { axis: [0, 1, 2], keepDims: false }, 1, 1],
     ['Mean', { x }, { axis: [1, 2], keepDims: true }, 1, 1],
     ['WasLabBatchNormTrain', { x, gamma, beta }, bnAttrs, 3, 3],

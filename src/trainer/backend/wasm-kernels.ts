@@ -16,7 +16,8 @@
  *    tensor the engine saves for the backward pass), Conv2D on 1-4 input
  *    channels (the stem conv: as slow as a layer with 5x its arithmetic), a
  *    Slice that is not one block (a copy per innermost row), products with
- *    few rows (XNNPACK repacks the right operand on every call).
+ *    few rows (XNNPACK repacks the right operand on every call), a Cast to
+ *    the dtype a tensor already has (a copy).
  *
  * The replacements here are compositions of a few large, fast wasm ops
  * (XNNPACK convs/matMuls, pads, 4D slices, reshapes) for the input gradients
@@ -64,6 +65,8 @@ import {
   backend_util,
   BatchMatMul,
   BatchMatMulAttrs,
+  Cast,
+  CastAttrs,
   Conv2D,
   Conv2DAttrs,
   Conv2DBackpropFilter,
@@ -458,6 +461,15 @@ function fewRowsProduct({ inputs, attrs, backend }: Parameters<KernelFunc>[0]): 
   return out;
 }
 
+/**
+ * Cast wrapper: a cast to the dtype the tensor already has shares its buffer (identityKernel); the
+ * stock Cast copies it. Every Multiply's gradient casts its other input to float32 (the ReLU
+ * gradient's step, the WAS kernel T(W) in alpha's gradient): a copy of an activation each.
+ */
+function makeCastKernel(stock: KernelFunc): KernelFunc {
+  return (args) => (args.inputs.x?.dtype === (args.attrs as unknown as CastAttrs).dtype ? identityKernel(args) : stock(args));
+}
+
 /** Slice wrapper: slices that are not one contiguous block as block copies (see sliceHeap). */
 function makeSliceKernel(stock: KernelFunc): KernelFunc {
   return (args) => {
@@ -556,6 +568,7 @@ export function registerWasmTrainingKernels(): void {
     [Conv2D, makeConv2DKernel],
     [Transpose, makeTransposeKernel],
     [Slice, makeSliceKernel],
+    [Cast, makeCastKernel],
     [Sum, (stock) => makeReduceKernel(stock, false)],
     [Mean, (stock) => makeReduceKernel(stock, true)],
   ];
@@ -590,4 +603,5 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   Conv2D,
   Transpose,
   Slice,
+  Cast,
 ];
