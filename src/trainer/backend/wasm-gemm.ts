@@ -19,6 +19,8 @@ const ROW_BLOCK = 64;
 const K_BLOCK = 256;
 /** Register tile: rows x (4 * COLS) floats. */
 const ROWS = 6, COLS = 2;
+/** gemm's parameters (see gemm). */
+const PARAMS = 14;
 /** Rows of a register tile: split rows between threads in multiples of it. */
 export const GEMM_ROWS = ROWS;
 
@@ -54,13 +56,13 @@ function kSteps(rows: number, fma: boolean, count: number, p: { pa: number[]; pb
   return code;
 }
 
-/** Local variable indices of gemm (params 0-12, then i32s, then v128s). */
+/** Local variable indices of gemm (params 0-13, then i32s, then v128s). */
 function gemmLocals() {
-  const params = { A: 0, B: 1, C: 2, M0: 3, M1: 4, K: 5, N4: 6, BATCH: 7, SA: 8, SB: 9, SC: 10, ACCUM: 11, LDA: 12 };
+  const params = { A: 0, B: 1, C: 2, M0: 3, M1: 4, K: 5, N4: 6, BATCH: 7, SA: 8, SB: 9, SC: 10, ACCUM: 11, LDA: 12, NC4: 13 };
   const names = ['E', 'KB', 'KEND', 'KEND4', 'RB', 'REND', 'J', 'I', 'KK', 'PB', 'AE', 'BE', 'CE', 'PC'] as const;
-  const i32 = Object.fromEntries(names.map((n, i) => [n, 13 + i])) as Record<(typeof names)[number], number>;
-  const pa = Array.from({ length: ROWS }, (_, r) => 13 + names.length + r);
-  const firstV128 = 13 + names.length + ROWS;
+  const i32 = Object.fromEntries(names.map((n, i) => [n, PARAMS + i])) as Record<(typeof names)[number], number>;
+  const pa = Array.from({ length: ROWS }, (_, r) => PARAMS + names.length + r);
+  const firstV128 = PARAMS + names.length + ROWS;
   const bv = Array.from({ length: COLS }, (_, c) => firstV128 + c), av = firstV128 + COLS;
   const acc = Array.from({ length: ROWS }, (_, r) => Array.from({ length: COLS }, (_, c) => av + 1 + COLS * r + c));
   const types = [...new Array<number>(names.length + ROWS).fill(I32), ...new Array<number>(COLS + 1 + ROWS * COLS).fill(V128)];
@@ -100,7 +102,8 @@ function gemmTile(rows: number, fma: boolean, transA: boolean, l: GemmLocals): n
 
 /**
  * gemm(a, b, c, m0, m1, k, n4 (N*4 bytes), batch, strideA, strideB, strideC (bytes per e), accum,
- * lda (bytes per row of the stored A)): C_e (+)= A_e B_e on rows [m0, m1), the reduction in blocks
+ * lda (bytes per row of the stored A), nc4 (bytes of each row of C computed, from b and c as
+ * given)): C_e (+)= A_e B_e on rows [m0, m1), the reduction in blocks
  * of K_BLOCK (A's rows and B's panel stay in cache while a block runs). gemmTA: A_e stored
  * transposed ([K x M]: C_e (+)= A_e^T B_e).
  */
@@ -118,7 +121,7 @@ function gemm(fma: boolean, transA: boolean): Func {
         ...get(l.KEND), ...get(l.KB), ...op.i32Sub, ...op.i32(-UNROLL), ...op.i32And, ...get(l.KB), ...op.i32Add, ...op.set(l.KEND4),
         ...forLoop(l.RB, get(l.M0), get(l.M1), op.i32(ROW_BLOCK), [
           ...min([...get(l.RB), ...op.i32(ROW_BLOCK), ...op.i32Add], get(l.M1)), ...op.set(l.REND),
-          ...forLoop(l.J, op.i32(0), get(l.N4), op.i32(16 * COLS), [
+          ...forLoop(l.J, op.i32(0), get(l.NC4), op.i32(16 * COLS), [
             ...get(l.RB), ...op.set(l.I),
             // full tiles while i + ROWS <= rEnd, then single rows
             ...op.block, ...op.loop,
@@ -133,7 +136,7 @@ function gemm(fma: boolean, transA: boolean): Func {
       ]),
     ]),
   ];
-  return { name: transA ? 'gemmTA' : 'gemm', params: 13, locals: l.types, body };
+  return { name: transA ? 'gemmTA' : 'gemm', params: PARAMS, locals: l.types, body };
 }
 
 /** The product's functions, gemm and gemmTA, for a module that imports the backend's memory. */
@@ -157,8 +160,11 @@ export interface GemmShape {
   accumulate?: boolean;
 }
 
-/** Arguments of one call for rows [m0, m1): see gemm above (byte offsets; n % 8 == 0). */
-export function gemmArgs(a: number, b: number, c: number, s: GemmShape, m0: number, m1: number): number[] {
+/**
+ * Arguments of one call for rows [m0, m1) and columns [n0, n1) (multiples of 8): see gemm above
+ * (byte offsets; n % 8 == 0).
+ */
+export function gemmArgs(a: number, b: number, c: number, s: GemmShape, m0: number, m1: number, n0 = 0, n1 = s.n): number[] {
   const lda = 4 * (s.transposeA ? s.m : s.k);
-  return [a, b, c, m0, m1, s.k, 4 * s.n, s.batch, s.strideA, s.strideB, s.strideC, s.accumulate ? 1 : 0, lda];
+  return [a, b + 4 * n0, c + 4 * n0, m0, m1, s.k, 4 * s.n, s.batch, s.strideA, s.strideB, s.strideC, s.accumulate ? 1 : 0, lda, 4 * (n1 - n0)];
 }
