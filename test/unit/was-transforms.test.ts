@@ -132,10 +132,13 @@ test('gradients through the shadow transform match finite differences (W and alp
   ];
   for (const [name, t] of families) {
     const w0 = Float32Array.from({ length: 3 * 3 * 2 * 3 }, () => rng.normal() * 0.5);
+    // alpha T(W) as the layers compute it, (alpha M) W (nn/conv.ts): equal to alpha times T(W).
     const loss = (w: tf.Tensor4D, alpha: tf.Scalar): tf.Scalar =>
-      tf.tanh(tf.conv2d(x, tf.mul(alpha, transformKernel(w, t)) as tf.Tensor4D, 1, 'same')).square().sum() as tf.Scalar;
+      tf.tanh(tf.conv2d(x, transformKernel(w, t, alpha), 1, 'same')).square().sum() as tf.Scalar;
     const w = tf.tensor4d(w0, [3, 3, 2, 3]);
     const alpha = tf.scalar(0.7);
+    const scaled = transformKernel(w, t, alpha).dataSync(), product = tf.mul(alpha, transformKernel(w, t)).dataSync();
+    scaled.forEach((v, i) => assert.ok(Math.abs(v - product[i]) <= 1e-6 * (1 + Math.abs(product[i])), `${name}: (alpha M) W vs alpha (M W) at ${i}`));
     const [gw, ga] = tf.grads((wv: tf.Tensor, av: tf.Tensor) => loss(wv as tf.Tensor4D, av as tf.Scalar))([w, alpha]);
     const gwData = gw.dataSync();
     const eps = 1e-2;

@@ -250,10 +250,12 @@ test('BatchMatMul with transposeA/transposeB on wasm matches cpu (forward and de
   const cases: { label: string; fn: () => tf.Tensor[] }[] = [];
   // Shapes chosen so both rewrites (transpose the operand, or transpose the product) are used.
   // Few rows and columns a multiple of 8 ([2, 3] x [3, 40], the WAS transform's [9, 9] x [9, n]) go
-  // to our GEMM, the rest to XNNPACK.
+  // to our GEMM, A B^T with few rows and a long reduction ([9, 2048] x [2048, 9] with tB) to
+  // rowDots, the rest to XNNPACK.
   const shapes: [number[], number[]][] = [
     [[2, 3], [3, 4]], [[2, 3], [3, 40]], [[40, 3], [3, 2]], [[5, 6, 7], [5, 7, 3]], [[4, 6, 7], [1, 7, 30]],
     [[9, 9], [9, 96]], [[1, 9, 9], [1, 9, 24]], [[16, 33], [33, 8]], [[17, 5], [5, 16]],
+    [[9, 2048], [2048, 9]], [[3, 5124], [5124, 5]], [[1, 16, 1024], [1, 1024, 16]],
   ];
   const swap = (s: number[]) => [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]];
   for (const [a, b] of shapes)

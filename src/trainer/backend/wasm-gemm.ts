@@ -139,9 +139,49 @@ function gemm(fma: boolean, transA: boolean): Func {
   return { name: transA ? 'gemmTA' : 'gemm', params: PARAMS, locals: l.types, body };
 }
 
-/** The product's functions, gemm and gemmTA, for a module that imports the backend's memory. */
+/** Reduction floats per pass of rowDots: the m + n row pieces (1 KB each) stay in L1 meanwhile. */
+const DOT_BLOCK = 256;
+
+/**
+ * rowDots(a, b, p, m, n, k0, k1, ld): for rows A_i (i < m) and B_j (j < n), all ld bytes apart,
+ * P[i][j] (an f32x4, 4 partial sums) += sum over the floats [k0, k1) (byte offsets, multiples of
+ * 16) of A_i * B_j: A B^T with few rows and a long reduction, as the gradient of a small matrix
+ * that multiplies a large one needs (the WAS transform's (alpha M) W, nn/conv.ts). Blocked over
+ * the reduction so that each pass reads A's and B's pieces from L1.
+ */
+function rowDots(fma: boolean): Func {
+  const [A, B, P, M, N, K0, K1, LD] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [KB, KE, I, J, PA, PB, KK, PP] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const ACC = 16;
+  const get = op.get;
+  const madd = fma
+    ? [...get(PA), ...op.vLoad, ...get(PB), ...op.vLoad, ...get(ACC), ...op.f32x4RelaxedMadd, ...op.set(ACC)]
+    : [...get(PA), ...op.vLoad, ...get(PB), ...op.vLoad, ...op.f32x4Mul, ...get(ACC), ...op.f32x4Add, ...op.set(ACC)];
+  const body = forLoop(KB, get(K0), get(K1), op.i32(4 * DOT_BLOCK), [
+    // ke = min(kb + block, k1)
+    ...get(KB), ...op.i32(4 * DOT_BLOCK), ...op.i32Add, ...get(K1),
+    ...get(KB), ...op.i32(4 * DOT_BLOCK), ...op.i32Add, ...get(K1), ...op.i32LtU, ...op.select, ...op.set(KE),
+    ...forLoop(I, op.i32(0), get(M), op.i32(1),
+      forLoop(J, op.i32(0), get(N), op.i32(1), [
+        ...get(A), ...get(I), ...get(LD), ...op.i32Mul, ...op.i32Add, ...get(KB), ...op.i32Add, ...op.set(PA),
+        ...get(B), ...get(J), ...get(LD), ...op.i32Mul, ...op.i32Add, ...get(KB), ...op.i32Add, ...op.set(PB),
+        ...op.vZero, ...op.set(ACC),
+        ...forLoop(KK, get(KB), get(KE), op.i32(16), [
+          ...madd,
+          ...get(PA), ...op.i32(16), ...op.i32Add, ...op.set(PA),
+          ...get(PB), ...op.i32(16), ...op.i32Add, ...op.set(PB),
+        ]),
+        // p[i][j] += acc
+        ...get(P), ...get(I), ...get(N), ...op.i32Mul, ...get(J), ...op.i32Add, ...op.i32(16), ...op.i32Mul, ...op.i32Add, ...op.set(PP),
+        ...get(PP), ...get(PP), ...op.vLoad, ...get(ACC), ...op.f32x4Add, ...op.vStore,
+      ])),
+  ]);
+  return { name: 'rowDots', params: 8, locals: [...new Array<number>(8).fill(I32), V128], body };
+}
+
+/** The product's functions, gemm, gemmTA and rowDots, for a module that imports the backend's memory. */
 export function gemmFuncs(fma: boolean): Func[] {
-  return [gemm(fma, false), gemm(fma, true)];
+  return [gemm(fma, false), gemm(fma, true), rowDots(fma)];
 }
 
 /** The shape of one batched product: C_e = A_e B_e, e < batch. */

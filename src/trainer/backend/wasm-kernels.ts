@@ -42,7 +42,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
   asWasm,
+  f32,
   offsetOf,
+  type WasmBackend,
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
   convFewChannels,
@@ -58,8 +60,9 @@ import {
   sliceHeap,
   transposeLastTwo,
 } from './wasm-heap';
-import { convFilterGradWinograd, convWinograd, ourGemm, winogradChoice, winogradTuning } from './winograd';
+import { convFilterGradWinograd, convWinograd, ourProductKernels, winogradChoice, winogradTuning } from './winograd';
 import { enableRelaxedSimd } from './wasm-fma';
+import type { WinogradKernels } from './winograd-kernels';
 import {
   Add,
   backend_util,
@@ -298,7 +301,7 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
     return tf.tidy(() => {
       const x = nchwToNhwc(as4(inputs.x, 'x')), dy = nchwToNhwc(as4(inputs.dy, 'dy'));
       const info = backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-      return tf.engine().makeTensorFromTensorInfo(convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info, ourGemm(wasm)));
+      return tf.engine().makeTensorFromTensorInfo(convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info, ourProductKernels(wasm)?.gemm ?? null));
     });
   }
   const x = inputs.x as TensorInfo, dy = inputs.dy as TensorInfo;
@@ -307,7 +310,7 @@ const conv2DBackpropFilterKernel: KernelFunc = ({ inputs, attrs, backend }) => {
   const winograd = winogradChoice(info, filterShape[2], filterShape[3]);
   const viaWinograd = winograd ? convFilterGradWinograd(wasm, x, dy, info, winograd) : null;
   if (viaWinograd) return viaWinograd;
-  return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info, ourGemm(wasm));
+  return convFilterGrad(wasm, stockKernel(BatchMatMul), stockKernel(Add), x, dy, info, ourProductKernels(wasm)?.gemm ?? null);
 };
 
 const conv2DBackpropInputKernel: KernelFunc = ({ inputs, attrs }) => {
@@ -433,32 +436,57 @@ function makeBatchMatMulKernel(stock: KernelFunc): KernelFunc {
   };
 }
 
-/** Products with up to this many rows go to our GEMM (see fewRowsProduct). */
+/** Products with up to this many rows go to our kernels (see fewRowsProduct). */
 const FEW_ROWS = 16;
+/** A B^T with few rows on both sides goes to rowDots from this reduction length. */
+const LONG_REDUCTION = 1024;
 
 /**
- * A single (unbatched) product A B or A^T B with few rows and B's columns a multiple of 8, on our
- * GEMM (wasm-gemm.ts, every thread); null where that does not apply. Why: XNNPACK packs B anew on
- * every call, which dominates a product with few rows: the WAS transform of every 3x3 kernel is
- * a [9 x 9] x [9 x Ci*Co] product (nn/conv.ts), and its gradient another.
+ * A single (unbatched) product with few rows on our kernels (wasm-gemm.ts, every thread); null
+ * where none applies. Why: XNNPACK packs the right operand anew on every call, which dominates a
+ * product with few rows: the WAS transform of every 3x3 kernel is a [9 x 9] x [9 x Ci*Co]
+ * product (nn/conv.ts) and its kernel gradient another, on our GEMM (B's columns a multiple of
+ * 8; A B or A^T B); the gradient of its [9 x 9] matrix is A B^T of two [9 x Ci*Co], on rowDots.
  */
 function fewRowsProduct({ inputs, attrs, backend }: Parameters<KernelFunc>[0]): TensorInfo | null {
   const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
   const a = inputs.a as TensorInfo, b = inputs.b as TensorInfo;
-  if (!a || !b || transposeB || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (!a || !b || (transposeA && transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   const single = (x: TensorInfo) => x.shape.length >= 2 && x.shape.slice(0, -2).every((d) => d === 1);
   if (!single(a) || !single(b)) return null;
-  const [k, n] = b.shape.slice(-2);
   const [ar, ac] = a.shape.slice(-2);
-  const m = transposeA ? ac : ar;
-  if ((transposeA ? ar : ac) !== k || m > FEW_ROWS || n % 8 !== 0 || m === 0 || k === 0) return null;
+  const [br, bc] = b.shape.slice(-2);
+  const [m, k, n] = [transposeA ? ac : ar, transposeA ? ar : ac, transposeB ? br : bc];
+  if ((transposeB ? bc : br) !== k || m > FEW_ROWS || m === 0 || k === 0 || n === 0) return null;
   const wasm = asWasm(backend);
-  const gemm = ourGemm(wasm);
-  if (!gemm) return null;
   const rank = Math.max(a.shape.length, b.shape.length);
-  const out = wasm.makeOutput([...new Array<number>(rank - 2).fill(1), m, n], 'float32');
-  gemm(offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out), { m, k, n, batch: 1, strideA: 0, strideB: 0, strideC: 0, transposeA });
+  const outShape = [...new Array<number>(rank - 2).fill(1), m, n];
+  const kernels = ourProductKernels(wasm);
+  if (!kernels) return null;
+  if (transposeB) return n <= FEW_ROWS && k % 4 === 0 && k >= LONG_REDUCTION ? rowDotsProduct(wasm, kernels, a, b, m, n, k, outShape) : null;
+  if (n % 8 !== 0) return null;
+  const out = wasm.makeOutput(outShape, 'float32');
+  kernels.gemm(offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, out), { m, k, n, batch: 1, strideA: 0, strideB: 0, strideC: 0, transposeA });
   return out;
+}
+
+/** C = A B^T (A [m x k], B [n x k]) on rowDots: each thread's f32x4 partial sums, then summed here. */
+function rowDotsProduct(wasm: WasmBackend, kernels: WinogradKernels, a: TensorInfo, b: TensorInfo, m: number, n: number, k: number, outShape: number[]): TensorInfo {
+  const partials = wasm.makeOutput([kernels.threads * m * n * 4], 'float32');
+  try {
+    f32(wasm, partials).fill(0);
+    kernels.rowDots(offsetOf(wasm, a), offsetOf(wasm, b), offsetOf(wasm, partials), m, n, k);
+    const out = wasm.makeOutput(outShape, 'float32');
+    const [p, c] = [f32(wasm, partials), f32(wasm, out)];
+    for (let e = 0; e < m * n; e++) {
+      let sum = 0;
+      for (let t = 0; t < kernels.threads; t++) for (let lane = 0; lane < 4; lane++) sum += p[(t * m * n + e) * 4 + lane];
+      c[e] = sum;
+    }
+    return out;
+  } finally {
+    wasm.disposeData(partials.dataId);
+  }
 }
 
 /**

@@ -274,6 +274,14 @@ export interface WinogradKernels {
   filterGradTransform(f: WinogradTransform, dv: number, dw: number, ci: number, co: number): void;
   /** The batched product of wasm-gemm.ts (n % 8 == 0). */
   gemm(a: number, b: number, c: number, shape: GemmShape): void;
+  /**
+   * A B^T for A [m x k] and B [n x k] (k % 4 == 0; rows k floats apart), as f32x4 partial sums:
+   * `partials` holds threads * m * n * 4 zeroed floats, thread t's at t * m * n * 4 (see rowDots
+   * in wasm-gemm.ts); C[i][j] is the sum of the 4 * threads floats of (i, j).
+   */
+  rowDots(a: number, b: number, partials: number, m: number, n: number, k: number): void;
+  /** Threads the kernels run on (the number of rowDots' partial sums). */
+  threads: number;
 }
 
 type Exports = Record<string, (...args: number[]) => void>;
@@ -289,8 +297,14 @@ function splitter(own: Exports, pool: KernelPool | null): Split {
   };
 }
 
-function bindKernels(split: Split): WinogradKernels {
+function bindKernels(split: Split, threads: number): WinogradKernels {
   return {
+    threads,
+    rowDots: (a, b, partials, m, n, k) => {
+      const blocks = k / 4; // reduction in f32x4 steps, split between the threads
+      const share = Math.ceil(blocks / threads);
+      split('rowDots', threads, 1, (t0) => [a, b, partials + 16 * m * n * t0, m, n, 16 * Math.min(blocks, t0 * share), 16 * Math.min(blocks, (t0 + 1) * share), 4 * k]);
+    },
     inputTransform: (f, x, u, zero, n, h, w, ci, th, tw, top, left) => split(`inputTransform${f.m}`, n, 1,
       (b0, b1) => [x, u, zero, n, h, w, 4 * ci, th, tw, top, left, 4 * ci * n * th * tw, b0, b1]),
     outputTransform: (f, table, y, sink, n, oh, ow, co, th, tw) => split(`outputTransform${f.m}`, n, 1,
@@ -332,7 +346,8 @@ export function winogradKernels(memory: WasmMemory, fma: boolean, threads: numbe
     ]);
     const bytes = assemble([...funcs, ...gemmFuncs(fma)], shared);
     const own = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as Exports;
-    kernels = bindKernels(splitter(own, kernelPool(memory, bytes, threads)));
+    const pool = kernelPool(memory, bytes, threads);
+    kernels = bindKernels(splitter(own, pool), pool?.threads ?? 1);
   } catch {
     kernels = null; // no SIMD (or no relaxed SIMD for fma): the caller's direct conv
   }

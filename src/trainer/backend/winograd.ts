@@ -74,11 +74,11 @@ export function winogradChoice(info: ConvInfo, ci: number, co: number): Winograd
   return Math.min(info.outHeight, info.outWidth) >= 4 ? F4X4 : F2X2;
 }
 
-/** Our batched GEMM (wasm-gemm.ts) on every thread, for the direct-conv kernels too; null without SIMD. */
-export function ourGemm(backend: WasmBackend): WinogradKernels['gemm'] | null {
+/** Our products (wasm-gemm.ts) on every thread, for other kernels too; null without SIMD or when turned off. */
+export function ourProductKernels(backend: WasmBackend): WinogradKernels | null {
   const memory = memoryOf(backend);
   if (winogradTuning.gemm !== 'ours' || !memory) return null;
-  return winogradKernels(memory, winogradTuning.fma, getThreadsCount())?.gemm ?? null;
+  return winogradKernels(memory, winogradTuning.fma, getThreadsCount());
 }
 
 /** conv2d(x, filter) with transform f (x NHWC float32, filter [3,3,Ci,Co]); null without SIMD. */

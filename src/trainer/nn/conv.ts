@@ -96,12 +96,16 @@ export class Conv2d {
   // Both take any ConvPass, a whole ForwardContext included (the type parameter lets one be
   // written in place without its other fields counting as excess).
 
-  /** The kernel this pass uses: W, alpha * W (plain mode), or alpha * T(W) (shadow mode). */
+  /**
+   * The kernel this pass uses: W, alpha * W (plain mode), or alpha * T(W) (shadow mode), computed
+   * as (alpha M) W: one pass over the kernel forward and two backward (wasm-kernels.ts), where
+   * alpha * (M W) took four more.
+   */
   effectiveKernel<Pass extends ConvPass>(ctx: Pass): tf.Tensor4D {
     const w = this.kernel as tf.Tensor4D;
     if (!this.alpha) return w;
     if (ctx.weights === 'plain') return tf.mul(this.alpha, w);
-    return tf.mul(this.alpha, transformKernel(w, ctx.transformFor(this)));
+    return transformKernel(w, ctx.transformFor(this), this.alpha);
   }
 
   apply<Pass extends ConvPass>(x: tf.Tensor4D, ctx: Pass): tf.Tensor4D {
@@ -113,11 +117,15 @@ export class Conv2d {
   }
 }
 
-/** T(W) for a kernel [k, k, cin, cout]: one matrix product with the plane matrix A (x) B. */
-export function transformKernel(w: tf.Tensor4D, t: KernelTransform): tf.Tensor4D {
+/**
+ * T(W) for a kernel [k, k, cin, cout]: one matrix product with the plane matrix A (x) B; with a
+ * scale, alpha T(W) as (alpha (A (x) B)) W (T is linear).
+ */
+export function transformKernel(w: tf.Tensor4D, t: KernelTransform, scale?: tf.Tensor): tf.Tensor4D {
   const [kh, kw, cin, cout] = w.shape;
   if (kh !== t.k || kw !== t.k) throw new Error(`transform for k=${t.k} applied to a ${kh}x${kw} kernel`);
   const n = kh * kw;
-  const m = tf.tensor2d(planeMatrix(t), [n, n]);
+  const plane = tf.tensor2d(planeMatrix(t), [n, n]);
+  const m = scale ? tf.mul(scale, plane) : plane;
   return tf.matMul(m, tf.reshape(w, [n, cin * cout])).reshape([kh, kw, cin, cout]);
 }
