@@ -1,16 +1,18 @@
 // A batched matrix product of our own in wasm SIMD, with fused multiply-adds where the runtime
-// has relaxed SIMD (wasm-fma.ts): for the Winograd convs' element-wise products (winograd.ts).
+// has relaxed SIMD (wasm-fma.ts): for the Winograd convs' element-wise products (winograd.ts),
+// and the products XNNPACK is slow at (few rows: wasm-heap.ts, wasm-kernels.ts).
 //
 // Why: XNNPACK's wasm GEMM kernels issue a multiply and an add per lane; the FMA ceiling of the
 // machines measured is about twice the plain one (bench/ceiling.ts), and the Winograd products
-// are ~75% of a Winograd conv's time.
+// are ~75% of a Winograd conv's time. XNNPACK also packs its right operand on every call.
 //
 // What: C_e = A_e B_e for e < batch, all row-major f32: A_e [M x K], B_e [K x N], C_e [M x N],
-// N % 8 == 0, or C_e += A_e B_e; rows [m0, m1) only, so that the threads of wasm-pool.ts split
-// the rows. Blocked for the caches: 256 steps of the reduction at a time, 64 rows of A at a time
-// (64 KB, L2) against each 8-column panel of B (8 KB, L1), in 6 x 8 register tiles (12 f32x4 accumulators + 2 of B + 1 of A: V8
+// N % 8 == 0, or C_e += A_e B_e; rows [m0, m1) and a range of columns only, so that the threads
+// of wasm-pool.ts split the rows (or the columns, for few rows). Blocked for the caches: 256
+// steps of the reduction at a time, 64 rows of A at a time (64 KB, L2) against each 8-column
+// panel of B (8 KB, L1), in 6 x 8 register tiles (12 f32x4 accumulators + 2 of B + 1 of A: V8
 // keeps wasm values in the 16 xmm registers on x64, so bigger tiles spill; a remainder of 1-5
-// rows in 1 x 8 tiles).
+// rows in 1 x 8 tiles). Beside it rowDots: A B^T for few rows and a long reduction.
 
 import { forLoop, I32, op, V128, type Func } from './wasm-assembler';
 

@@ -23,7 +23,7 @@ import { isWasmMemory, simdKernels, type SimdKernels, type WasmMemory } from './
 import type { GemmShape } from './wasm-gemm';
 
 type ConvInfo = ReturnType<typeof backend_util.computeConv2DInfo>;
-/** Our batched GEMM (wasm-gemm.ts through winograd.ts's ourGemm): byte offsets into the heap. */
+/** Our batched GEMM (wasm-gemm.ts, from winograd.ts's ourProductKernels): byte offsets into the heap. */
 type Gemm = (a: number, b: number, c: number, shape: GemmShape) => void;
 
 interface WasmData {

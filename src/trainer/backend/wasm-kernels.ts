@@ -22,10 +22,11 @@
  * The replacements here are compositions of a few large, fast wasm ops
  * (XNNPACK convs/matMuls, pads, 4D slices, reshapes) for the input gradients
  * (dy convolved with the flipped filter; strided ones as one product and its
- * scatter, or a sub-pixel decomposition) and the depthwise gradients; the rest work on the heap
- * directly (wasm-heap.ts: the filter gradient as blocked GEMMs on an im2col
- * block, the max-pool gradient, Sum/Mean, Identity, a fused training-mode
- * BatchNorm and its gradient, the few-channel conv), some through our own
+ * scatter, or a sub-pixel decomposition) and the depthwise gradients; the
+ * rest work on the heap directly (wasm-heap.ts: the filter gradient as
+ * blocked GEMMs on an im2col block, the max-pool gradient, Sum/Mean,
+ * Identity, a fused training-mode BatchNorm and its gradient, the
+ * few-channel conv, the strided input gradient's scatter), some through our own
  * SIMD wasm kernels (wasm-simd.ts). 3x3 stride-1 convs from 32 channels
  * (forward, input and filter gradients) run as Winograd convs on our kernels
  * (winograd.ts). Sizes and padding come from
@@ -42,9 +43,6 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import {
   asWasm,
-  f32,
-  offsetOf,
-  type WasmBackend,
   BATCH_NORM_TRAIN,
   BATCH_NORM_TRAIN_GRAD,
   convFewChannels,
@@ -59,6 +57,9 @@ import {
   selectRowsHeap,
   sliceHeap,
   transposeLastTwo,
+  f32,
+  offsetOf,
+  type WasmBackend,
 } from './wasm-heap';
 import { convFilterGradWinograd, convWinograd, ourProductKernels, winogradChoice, winogradTuning } from './winograd';
 import { enableRelaxedSimd } from './wasm-fma';

@@ -41,7 +41,7 @@ export const winogradTuning = {
   mode: modeFromEnv(process.env[WINOGRAD_ENV]),
   /** Use relaxed-SIMD multiply-adds where the runtime has them (wasm-fma.ts). */
   fma: false,
-  /** Matrix products: our batched GEMM on every thread (wasm-gemm.ts), or XNNPACK's (see ourGemm). */
+  /** Matrix products: ours on every thread (wasm-gemm.ts), or XNNPACK's (see ourProductKernels). */
   gemm: 'ours' as 'ours' | 'xnnpack',
 };
 
