@@ -234,38 +234,53 @@ function gatherTap(): Func {
   return { name: 'gatherTap', params: 16, locals: new Array<number>(11).fill(I32), body };
 }
 
+/** Parameters (after the image and matrix offsets) and locals of im2row and rowsToImage. */
+const [N, H, W, CI, OH, OW, KH, KW, SH, SW, TOP, LEFT] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+const [TB, TY, TQ, TI, TJ, IY, IX, ADDR, END] = [14, 15, 16, 17, 18, 19, 20, 21, 22];
+
+/**
+ * The loops im2row and rowsToImage share: for every row (b, y, q) of the im2col matrix and every
+ * tap (i, j), the input position (IY, IX) the tap reads and END, the end of the tap's ci values
+ * at the matrix pointer; then `padding` where the tap reads padding, else `input` with ADDR the
+ * byte address of image[b, IY, IX, 0]. Each must move the matrix pointer to END.
+ */
+function tapLoops(image: number, matrix: number, padding: number[], input: number[]): number[] {
+  const get = op.get;
+  return forLoop(TB, op.i32(0), get(N), op.i32(1),
+    forLoop(TY, op.i32(0), get(OH), op.i32(1),
+      forLoop(TQ, op.i32(0), get(OW), op.i32(1),
+        forLoop(TI, op.i32(0), get(KH), op.i32(1), [
+          ...get(TY), ...get(SH), ...op.i32Mul, ...get(TI), ...op.i32Add, ...get(TOP), ...op.i32Sub, ...op.set(IY),
+          ...forLoop(TJ, op.i32(0), get(KW), op.i32(1), [
+            ...get(TQ), ...get(SW), ...op.i32Mul, ...get(TJ), ...op.i32Add, ...get(LEFT), ...op.i32Sub, ...op.set(IX),
+            ...get(matrix), ...get(CI), ...op.i32(4), ...op.i32Mul, ...op.i32Add, ...op.set(END),
+            ...get(IY), ...op.i32(0), ...op.i32LtS, ...get(IY), ...get(H), ...op.i32GeS, ...op.i32Or,
+            ...get(IX), ...op.i32(0), ...op.i32LtS, ...op.i32Or, ...get(IX), ...get(W), ...op.i32GeS, ...op.i32Or,
+            ...op.ifThen,
+            ...padding,
+            ...op.else,
+            ...get(TB), ...get(H), ...op.i32Mul, ...get(IY), ...op.i32Add, ...get(W), ...op.i32Mul, ...get(IX), ...op.i32Add,
+            ...get(CI), ...op.i32Mul, ...op.i32(4), ...op.i32Mul, ...get(image), ...op.i32Add, ...op.set(ADDR),
+            ...input,
+            ...op.end,
+          ]),
+        ]))));
+}
+
 /**
  * The im2col matrix of x (NHWC) for a conv, row-major: row m = (b, y, q) holds, tap by tap
  * (row-major kh x kw), the ci input values the tap reads (0 where it reads padding).
  * params: x, p, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left (x, p byte offsets).
  */
 function im2row(): Func {
-  const [X, P, N, H, W, CI, OH, OW, KH, KW, SH, SW, TOP, LEFT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const [B, Y, Q, I, J, IY, IX, SRC, END] = [14, 15, 16, 17, 18, 19, 20, 21, 22];
-  const ciBytes = [...op.get(CI), ...op.i32(4), ...op.i32Mul];
-  const body = forLoop(B, op.i32(0), op.get(N), op.i32(1),
-    forLoop(Y, op.i32(0), op.get(OH), op.i32(1),
-      forLoop(Q, op.i32(0), op.get(OW), op.i32(1),
-        forLoop(I, op.i32(0), op.get(KH), op.i32(1), [
-          ...op.get(Y), ...op.get(SH), ...op.i32Mul, ...op.get(I), ...op.i32Add, ...op.get(TOP), ...op.i32(-1), ...op.i32Mul, ...op.i32Add, ...op.set(IY),
-          ...forLoop(J, op.i32(0), op.get(KW), op.i32(1), [
-            ...op.get(Q), ...op.get(SW), ...op.i32Mul, ...op.get(J), ...op.i32Add, ...op.get(LEFT), ...op.i32(-1), ...op.i32Mul, ...op.i32Add, ...op.set(IX),
-            ...op.get(P), ...ciBytes, ...op.i32Add, ...op.set(END),
-            ...op.get(IY), ...op.i32(0), ...op.i32LtS, ...op.get(IY), ...op.get(H), ...op.i32GeS, ...op.i32Or,
-            ...op.get(IX), ...op.i32(0), ...op.i32LtS, ...op.i32Or, ...op.get(IX), ...op.get(W), ...op.i32GeS, ...op.i32Or,
-            ...op.ifThen,
-            ...forLoop(P, null, op.get(END), op.i32(4), [...op.get(P), ...op.f32(0), ...op.f32Store]),
-            ...op.else,
-            ...op.get(B), ...op.get(H), ...op.i32Mul, ...op.get(IY), ...op.i32Add, ...op.get(W), ...op.i32Mul, ...op.get(IX), ...op.i32Add,
-            ...op.get(CI), ...op.i32Mul, ...op.i32(4), ...op.i32Mul, ...op.get(X), ...op.i32Add, ...op.set(SRC),
-            ...forLoop(P, null, op.get(END), op.i32(4), [
-              ...op.get(P), ...op.get(SRC), ...op.f32Load, ...op.f32Store,
-              ...op.get(SRC), ...op.i32(4), ...op.i32Add, ...op.set(SRC),
-            ]),
-            ...op.end,
-          ]),
-        ]))));
-  return { name: 'im2row', params: 14, locals: [I32, I32, I32, I32, I32, I32, I32, I32, I32], body };
+  const [X, P] = [0, 1];
+  const body = tapLoops(X, P,
+    forLoop(P, null, op.get(END), op.i32(4), [...op.get(P), ...op.f32(0), ...op.f32Store]),
+    forLoop(P, null, op.get(END), op.i32(4), [
+      ...op.get(P), ...op.get(ADDR), ...op.f32Load, ...op.f32Store,
+      ...op.get(ADDR), ...op.i32(4), ...op.i32Add, ...op.set(ADDR),
+    ]));
+  return { name: 'im2row', params: 14, locals: new Array<number>(9).fill(I32), body };
 }
 
 /**
@@ -275,31 +290,13 @@ function im2row(): Func {
  * params: p, dx, n, h, w, ci, oh, ow, kh, kw, sh, sw, top, left (p, dx byte offsets).
  */
 function rowsToImage(): Func {
-  const [P, DX, N, H, W, CI, OH, OW, KH, KW, SH, SW, TOP, LEFT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const [B, Y, Q, I, J, IY, IX, DST, END] = [14, 15, 16, 17, 18, 19, 20, 21, 22];
-  const ciBytes = [...op.get(CI), ...op.i32(4), ...op.i32Mul];
-  const body = forLoop(B, op.i32(0), op.get(N), op.i32(1),
-    forLoop(Y, op.i32(0), op.get(OH), op.i32(1),
-      forLoop(Q, op.i32(0), op.get(OW), op.i32(1),
-        forLoop(I, op.i32(0), op.get(KH), op.i32(1), [
-          ...op.get(Y), ...op.get(SH), ...op.i32Mul, ...op.get(I), ...op.i32Add, ...op.get(TOP), ...op.i32Sub, ...op.set(IY),
-          ...forLoop(J, op.i32(0), op.get(KW), op.i32(1), [
-            ...op.get(Q), ...op.get(SW), ...op.i32Mul, ...op.get(J), ...op.i32Add, ...op.get(LEFT), ...op.i32Sub, ...op.set(IX),
-            ...op.get(P), ...ciBytes, ...op.i32Add, ...op.set(END),
-            ...op.get(IY), ...op.i32(0), ...op.i32LtS, ...op.get(IY), ...op.get(H), ...op.i32GeS, ...op.i32Or,
-            ...op.get(IX), ...op.i32(0), ...op.i32LtS, ...op.i32Or, ...op.get(IX), ...op.get(W), ...op.i32GeS, ...op.i32Or,
-            ...op.ifThen,
-            ...op.get(END), ...op.set(P), // a tap on padding: nothing to add
-            ...op.else,
-            ...op.get(B), ...op.get(H), ...op.i32Mul, ...op.get(IY), ...op.i32Add, ...op.get(W), ...op.i32Mul, ...op.get(IX), ...op.i32Add,
-            ...ciBytes, ...op.i32Mul, ...op.get(DX), ...op.i32Add, ...op.set(DST),
-            ...forLoop(P, null, op.get(END), op.i32(16), [
-              ...op.get(DST), ...op.get(DST), ...op.vLoad, ...op.get(P), ...op.vLoad, ...op.f32x4Add, ...op.vStore,
-              ...op.get(DST), ...op.i32(16), ...op.i32Add, ...op.set(DST),
-            ]),
-            ...op.end,
-          ]),
-        ]))));
+  const [P, DX] = [0, 1];
+  const body = tapLoops(DX, P,
+    [...op.get(END), ...op.set(P)],
+    forLoop(P, null, op.get(END), op.i32(16), [
+      ...op.get(ADDR), ...op.get(ADDR), ...op.vLoad, ...op.get(P), ...op.vLoad, ...op.f32x4Add, ...op.vStore,
+      ...op.get(ADDR), ...op.i32(16), ...op.i32Add, ...op.set(ADDR),
+    ]));
   return { name: 'rowsToImage', params: 14, locals: new Array<number>(9).fill(I32), body };
 }
 
