@@ -34,12 +34,12 @@ export const MACS: Record<ModelName, Record<Input, number>> = {
 
 /** The wasm train step (batch 64, 2 cores) as benched, or the benched sibling it is scaled from. */
 export const WASM_STEP: Record<ModelName, { ms: number; input: Input } | { like: ModelName }> = {
-  lenet: { ms: 23.8, input: 'gray28' },
-  'small-cnn': { ms: 97.8, input: 'rgb32' },
-  vgg16: { ms: 3280, input: 'rgb32' },
-  resnet18: { ms: 5800, input: 'rgb32' },
+  lenet: { ms: 17.8, input: 'gray28' },
+  'small-cnn': { ms: 45.0, input: 'rgb32' },
+  vgg16: { ms: 1050, input: 'rgb32' },
+  resnet18: { ms: 2100, input: 'rgb32' },
   resnet34: { like: 'resnet18' },
-  mobilenetv2: { ms: 3360, input: 'rgb32' },
+  mobilenetv2: { ms: 2050, input: 'rgb32' },
   'efficientnet-lite0': { like: 'mobilenetv2' },
   googlenet: { like: 'resnet18' },
 };
