@@ -144,6 +144,36 @@ const get = op.get;
 const inc = (v: number, by: number[]): number[] => [...get(v), ...by, ...op.i32Add, ...op.set(v)];
 
 /**
+ * Per tile, the byte address of each of its size x size positions: row ty*step + i and column
+ * tx*step + k, each less `top` / `left` (code that subtracts an offset, or nothing), of image b in
+ * `image` ([N, h, w, C], cb bytes per position); `fallback` where the position lies outside (the
+ * zero row a transform reads, the sink an output writes). Locals and parameters by index.
+ */
+function tileAddresses(loc: Locals, size: number, step: number, p: {
+  image: number; fallback: number; h: number; w: number; cb: number; b: number; ty: number; tx: number; top: number[]; left: number[];
+}): { code: number[]; addr: number[][] } {
+  const rowOk = loc.grid(1, size, 'i32')[0], rowAt = loc.grid(1, size, 'i32')[0];
+  const colOk = loc.grid(1, size, 'i32')[0], colAt = loc.grid(1, size, 'i32')[0];
+  const addr = loc.grid(size, size, 'i32');
+  const code: number[] = [];
+  for (let i = 0; i < size; i++) {
+    // iy = ty*step - top + i: valid when 0 <= iy < h (unsigned compare); row start image + (b*h + iy)*w*cb
+    const iy = [...mul(get(p.ty), op.i32(step)), ...p.top, ...op.i32(i), ...op.i32Add];
+    code.push(...iy, ...get(p.h), ...op.i32LtU, ...op.set(rowOk[i]));
+    code.push(...add(get(p.image), mul(mul(add(mul(get(p.b), get(p.h)), iy), get(p.w)), get(p.cb))), ...op.set(rowAt[i]));
+    const ix = [...mul(get(p.tx), op.i32(step)), ...p.left, ...op.i32(i), ...op.i32Add];
+    code.push(...ix, ...get(p.w), ...op.i32LtU, ...op.set(colOk[i]));
+    code.push(...mul(ix, get(p.cb)), ...op.set(colAt[i]));
+  }
+  for (let i = 0; i < size; i++) {
+    for (let k = 0; k < size; k++) {
+      code.push(...add(get(rowAt[i]), get(colAt[k])), ...get(p.fallback), ...get(rowOk[i]), ...get(colOk[k]), ...op.i32And, ...op.select, ...op.set(addr[i][k]));
+    }
+  }
+  return { code, addr };
+}
+
+/**
  * U[e][t][c] = (L d L^T)[e] for the size x size tile d of tile t = (b, ty, tx) read from x at
  * (ty*step - top, tx*step - left), zero outside x. The input transform: L = B^T, size alpha,
  * step m; the output gradient's (filter gradient): L = A (alpha x m), size m, step m.
@@ -155,26 +185,11 @@ function tileTransform(name: string, l: number[][], step: number, fma: boolean):
   const loc = new Locals(14);
   const [B, TY, TX, G, UB, P] = [loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32()];
   const n = l[0].length;
-  const rowOk = loc.grid(1, n, 'i32')[0], rowAt = loc.grid(1, n, 'i32')[0];
-  const colOk = loc.grid(1, n, 'i32')[0], colAt = loc.grid(1, n, 'i32')[0];
-  const addr = loc.grid(n, n, 'i32');
+  const { code: perTile, addr } = tileAddresses(loc, n, step, {
+    image: X, fallback: ZERO, h: H, w: W, cb: CB, b: B, ty: TY, tx: TX, top: [...get(TOP), ...op.i32Sub], left: [...get(LEFT), ...op.i32Sub],
+  });
   const d = loc.grid(n, n, 'v128');
   const { code: math, y } = transform2d(l, d, l, loc, fma);
-  const perTile: number[] = [];
-  for (let i = 0; i < n; i++) {
-    // iy = ty*step - top + i: valid when 0 <= iy < h (unsigned compare); row start x + (b*h + iy)*w*cb
-    const iy = [...mul(get(TY), op.i32(step)), ...get(TOP), ...op.i32Sub, ...op.i32(i), ...op.i32Add];
-    perTile.push(...iy, ...get(H), ...op.i32LtU, ...op.set(rowOk[i]));
-    perTile.push(...add(get(X), mul(mul(add(mul(get(B), get(H)), iy), get(W)), get(CB))), ...op.set(rowAt[i]));
-    const ix = [...mul(get(TX), op.i32(step)), ...get(LEFT), ...op.i32Sub, ...op.i32(i), ...op.i32Add];
-    perTile.push(...ix, ...get(W), ...op.i32LtU, ...op.set(colOk[i]));
-    perTile.push(...mul(ix, get(CB)), ...op.set(colAt[i]));
-  }
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      perTile.push(...add(get(rowAt[i]), get(colAt[k])), ...get(ZERO), ...get(rowOk[i]), ...get(colOk[k]), ...op.i32And, ...op.select, ...op.set(addr[i][k]));
-    }
-  }
   const channels = forLoop(G, op.i32(0), get(CB), op.i32(16), [
     ...addr.flatMap((row, i) => row.flatMap((a, k) => [...get(a), ...get(G), ...op.i32Add, ...op.vLoad, ...op.set(d[i][k])])),
     ...math,
@@ -201,25 +216,9 @@ function outputTransform(f: WinogradTransform, fma: boolean): Func {
   const [B, TY, TX, G, TOFF] = [loc.i32(), loc.i32(), loc.i32(), loc.i32(), loc.i32()];
   const n = f.alpha, m = f.m;
   const base = loc.grid(n, n, 'i32');
-  const rowOk = loc.grid(1, m, 'i32')[0], rowAt = loc.grid(1, m, 'i32')[0];
-  const colOk = loc.grid(1, m, 'i32')[0], colAt = loc.grid(1, m, 'i32')[0];
-  const addr = loc.grid(m, m, 'i32');
+  const { code: perTile, addr } = tileAddresses(loc, m, m, { image: Y, fallback: SINK, h: OH, w: OW, cb: CB, b: B, ty: TY, tx: TX, top: [], left: [] });
   const v = loc.grid(n, n, 'v128');
   const { code: math, y } = transform2d(f.at, v, f.at, loc, fma);
-  const perTile: number[] = [];
-  for (let i = 0; i < m; i++) {
-    const oy = [...mul(get(TY), op.i32(m)), ...op.i32(i), ...op.i32Add];
-    perTile.push(...oy, ...get(OH), ...op.i32LtU, ...op.set(rowOk[i]));
-    perTile.push(...add(get(Y), mul(mul(add(mul(get(B), get(OH)), oy), get(OW)), get(CB))), ...op.set(rowAt[i]));
-    const ox = [...mul(get(TX), op.i32(m)), ...op.i32(i), ...op.i32Add];
-    perTile.push(...ox, ...get(OW), ...op.i32LtU, ...op.set(colOk[i]));
-    perTile.push(...mul(ox, get(CB)), ...op.set(colAt[i]));
-  }
-  for (let i = 0; i < m; i++) {
-    for (let k = 0; k < m; k++) {
-      perTile.push(...add(get(rowAt[i]), get(colAt[k])), ...get(SINK), ...get(rowOk[i]), ...get(colOk[k]), ...op.i32And, ...op.select, ...op.set(addr[i][k]));
-    }
-  }
   const channels = forLoop(G, op.i32(0), get(CB), op.i32(16), [
     ...base.flatMap((row, i) => row.flatMap((a, k) => [...add(get(a), get(TOFF), get(G)), ...op.vLoad, ...op.set(v[i][k])])),
     ...math,
