@@ -428,21 +428,14 @@ export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: Ke
   const co = dy.shape[3];
   const g = patchGeometry(x, info);
   const rows = g.kh * g.kw * g.ci;
-  const total = x.shape[0] * g.oh * g.ow;
-  const { filterGradElements, filterGradMinSteps, filterGradMaxSteps } = heapTuning;
-  const steps = Math.min(filterGradMaxSteps, Math.max(filterGradMinSteps, Math.floor(filterGradElements / rows)));
-  const block = Math.max(1, Math.min(total, steps));
-  if (gemm && co % 8 === 0 && rows <= heapTuning.filterGradOurGemmRows) return filterGradOurGemm(backend, gemm, x, dy, g, block);
-  const scratch = backend.makeOutput([rows * block], 'float32');
-  let acc: TensorInfo | null = null;
+  if (gemm && co % 8 === 0 && rows <= heapTuning.filterGradOurGemmRows) return filterGradOurGemm(backend, gemm, x, dy, g);
+  let acc = null as TensorInfo | null; // the sum so far (written by the block callback)
   try {
-    for (let m0 = 0; m0 < total; m0 += block) {
-      const mc = Math.min(block, total - m0);
+    patchBlocks(backend, x, g, (scratch, m0, mc) => {
       const a = view(backend, scratch, 0, [rows, mc]);
       const bv = view(backend, dy, m0 * co, [mc, co]);
       let r: TensorInfo;
       try {
-        fillPatches({ backend, simd: simdOf(backend), x, scratch, xs: f32(backend, x), ps: f32(backend, scratch), m0, mc, g });
         r = matMul({ inputs: { a, b: bv }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
       } finally {
         dropView(backend, a);
@@ -456,12 +449,10 @@ export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: Ke
         backend.disposeData(r.dataId);
         acc = sum;
       }
-    }
+    });
   } catch (error) {
     if (acc !== null) backend.disposeData(acc.dataId);
     throw error;
-  } finally {
-    backend.disposeData(scratch.dataId);
   }
   if (acc === null) throw new Error('conv filter gradient of an empty batch');
   return { ...acc, shape: [g.kh, g.kw, g.ci, co] };
@@ -475,26 +466,41 @@ export function convFilterGrad(backend: WasmBackend, matMul: KernelFunc, add: Ke
  * 128->256 8.5 / 7.6; with more rows XNNPACK wins (1x1 stride 2 256->512 6.3 / 7.4, 3x3 stride
  * 2 64->128 50 / 60): so up to 128 rows (heapTuning.filterGradOurGemmRows).
  */
-function filterGradOurGemm(backend: WasmBackend, gemm: Gemm, x: TensorInfo, dy: TensorInfo, g: PatchGeometry, block: number): TensorInfo {
+function filterGradOurGemm(backend: WasmBackend, gemm: Gemm, x: TensorInfo, dy: TensorInfo, g: PatchGeometry): TensorInfo {
   const co = dy.shape[3];
+  const out = backend.makeOutput([g.kh, g.kw, g.ci, co], 'float32');
+  try {
+    patchBlocks(backend, x, g, (scratch, m0, mc) =>
+      gemm(offsetOf(backend, scratch), offsetOf(backend, dy) + 4 * m0 * co, offsetOf(backend, out),
+        { m: g.kh * g.kw * g.ci, k: mc, n: co, batch: 1, strideA: 0, strideB: 0, strideC: 0, accumulate: m0 > 0 }));
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  }
+  return out;
+}
+
+/**
+ * The reduction of convFilterGrad in blocks of output positions (heapTuning): for each block
+ * [m0, m0 + mc), x's patches filled into one scratch buffer (fillPatches, rows of length mc),
+ * then `each` with it. The scratch is freed at the end, also when `each` throws.
+ */
+function patchBlocks(backend: WasmBackend, x: TensorInfo, g: PatchGeometry, each: (scratch: TensorInfo, m0: number, mc: number) => void): void {
   const rows = g.kh * g.kw * g.ci;
   const total = x.shape[0] * g.oh * g.ow;
-  const out = backend.makeOutput([g.kh, g.kw, g.ci, co], 'float32');
+  const { filterGradElements, filterGradMinSteps, filterGradMaxSteps } = heapTuning;
+  const steps = Math.min(filterGradMaxSteps, Math.max(filterGradMinSteps, Math.floor(filterGradElements / rows)));
+  const block = Math.max(1, Math.min(total, steps));
   const scratch = backend.makeOutput([rows * block], 'float32');
   try {
     for (let m0 = 0; m0 < total; m0 += block) {
       const mc = Math.min(block, total - m0);
       fillPatches({ backend, simd: simdOf(backend), x, scratch, xs: f32(backend, x), ps: f32(backend, scratch), m0, mc, g });
-      gemm(offsetOf(backend, scratch), offsetOf(backend, dy) + 4 * m0 * co, offsetOf(backend, out),
-        { m: rows, k: mc, n: co, batch: 1, strideA: 0, strideB: 0, strideC: 0, accumulate: m0 > 0 });
+      each(scratch, m0, mc);
     }
-  } catch (error) {
-    backend.disposeData(out.dataId);
-    throw error;
   } finally {
     backend.disposeData(scratch.dataId);
   }
-  return out;
 }
 
 /** The shapes convFilterGrad's patches are gathered with (NHWC input, kernel, strides, output). */
